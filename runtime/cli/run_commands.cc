@@ -1,0 +1,197 @@
+#include "runtime/cli/run_commands.h"
+
+#include <hdf5.h>
+#include <torch/torch.h>
+#include <ucp/api/ucp.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "collectives/mpi/mpi_communicator.h"
+#include "collectives/mpi/mpi_runtime.h"
+#include "jobs/job_spec.h"
+#include "mlcp/config.h"
+#include "runtime/error.h"
+#include "runtime/plot.h"
+#include "runtime/process_env.h"
+#include "runtime/trainer.h"
+
+namespace mlcp::cli {
+namespace {
+
+// Loads and validates the job before any rank starts work. A user error is printed by rank 0
+// only (every rank reads the same file and reaches the same verdict) and ends with exit code 2.
+jobs::JobSpec loadJobOrExit(const std::string& path, const LaunchEnv& env) {
+  try {
+    auto spec = jobs::loadJobSpec(path);
+    jobs::checkWorldSize(spec, env.size);
+    return spec;
+  } catch (const UsageError& e) {
+    if (env.rank == 0) std::fprintf(stderr, "mlcp: error: %s\n", e.what());
+    std::fflush(stderr);
+    std::_Exit(kExitUsage);
+  }
+}
+
+// The shared library that provides BLAS to LibTorch in this process (OpenBLAS or the slow
+// reference BLAS), read from the process's memory map.
+std::string loadedBlas() {
+  std::ifstream maps("/proc/self/maps");
+  std::string line, found = "unknown";
+  while (std::getline(maps, line)) {
+    const auto pos = line.find('/');
+    if (pos == std::string::npos) continue;
+    const std::string lib = line.substr(pos);
+    if (lib.find("openblas") != std::string::npos) return lib;
+    if (lib.find("libblas.so") != std::string::npos || lib.find("libmkl") != std::string::npos) {
+      found = lib;
+    }
+  }
+  return found;
+}
+
+void runJob(const std::string& job_path, const std::string& output, int64_t max_steps,
+            bool no_progress) {
+  const LaunchEnv env = detectLaunchEnv();
+  const jobs::JobSpec spec = loadJobOrExit(job_path, env);
+
+  collectives::MpiRuntime mpi;
+  collectives::MpiCommunicator world(MPI_COMM_WORLD);
+  world.setDefaultTimeout(std::chrono::milliseconds(
+      static_cast<int64_t>(spec.runtime.collective_timeout_s * 1000.0)));
+  const int rank = world.rank();
+  if (rank == 0) {
+    fmt::print("mlcp {} | job {} ({}) | {} ranks via {} | MPI point-to-point: {} | seed {}\n",
+               MLCP_VERSION, spec.name, job_path, world.size(), env.launcher, mpi.pmlName(),
+               spec.seed);
+    std::fflush(stdout);
+  }
+  try {
+    runtime::TrainerOptions opts;
+    opts.output_dir = output;
+    opts.max_steps = max_steps;
+    opts.show_progress = !no_progress;
+    runtime::Trainer trainer(spec, world, opts);
+    const auto r = trainer.run();
+    if (rank == 0) {
+      fmt::print("summary: {} steps, {} samples in {:.1f} s ({:.1f} samples/s) on {} ranks\n",
+                 r.steps, r.samples, r.wall_seconds, r.samples_per_second, world.size());
+      fmt::print("summary: final train loss {:.4f} | held-out loss {:.4f} | held-out accuracy "
+                 "{:.2f}% ({} samples)\n",
+                 r.final_train_loss, r.final_eval.loss, 100.0 * r.final_eval.accuracy,
+                 r.final_eval.samples);
+      if (r.unigram_entropy_nats > 0) {
+        fmt::print("summary: unigram entropy of the training bytes {:.4f} nats; the model is "
+                   "{:.4f} nats below it\n",
+                   r.unigram_entropy_nats, r.unigram_entropy_nats - r.final_eval.loss);
+      }
+      if (r.skipped_steps > 0) fmt::print("summary: {} steps skipped (non-finite gradient)\n", r.skipped_steps);
+      fmt::print("summary: parameters blake2b-256 {} ({})\n", r.parameter_hash, r.state_file);
+      fmt::print("summary: metrics in {}/metrics/, plot with: mlcp plot {}\n", r.run_dir,
+                 r.run_dir);
+      std::fflush(stdout);
+    }
+  } catch (const std::exception& e) {
+    // One failing rank must not leave the others waiting in a collective: end the whole job.
+    if (world.size() == 1) throw;
+    const bool user = dynamic_cast<const UsageError*>(&e) != nullptr;
+    if (!user || rank == 0) std::fprintf(stderr, "mlcp: error on rank %d: %s\n", rank, e.what());
+    std::fflush(stderr);
+    collectives::abortJob(world, exitCodeFor(e), e.what());
+  }
+}
+
+void validateJob(const std::string& job_path, int ranks) {
+  auto spec = jobs::loadJobSpec(job_path);
+  if (ranks > 0) jobs::checkWorldSize(spec, ranks);
+  fmt::print("{}: valid\n", job_path);
+  fmt::print("  model {} | data {} at {} | optimizer {} lr {} | schedule {}\n", spec.model.kind,
+             spec.data.kind, spec.data.path, spec.optimizer.kind, spec.optimizer.lr,
+             spec.lr_schedule.kind);
+  fmt::print("  global batch {} in {} micro-batches of {} | {} | seed {}\n",
+             spec.train.global_batch, spec.train.micro_batches,
+             spec.train.global_batch / spec.train.micro_batches,
+             spec.train.steps > 0 ? fmt::format("{} steps", spec.train.steps)
+                                  : fmt::format("{} epochs", spec.train.epochs),
+             spec.seed);
+  fmt::print("  parallel dp {} x pp {} x tp {} | intra-op threads {} | output {}\n",
+             spec.parallel.dp == 0 ? std::string("auto") : std::to_string(spec.parallel.dp),
+             spec.parallel.pp, spec.parallel.tp, spec.runtime.intra_op_threads, spec.output_dir);
+}
+
+void printInfo() {
+  collectives::MpiRuntime mpi;
+  collectives::MpiCommunicator world(MPI_COMM_WORLD);
+  const LaunchEnv env = detectLaunchEnv();
+  // Every rank contributes one fixed-size line; rank 0 prints them in rank order.
+  constexpr int64_t kLine = 256;
+  std::string mine = fmt::format("rank {:>3}  host {}  pid {}  local rank {}  cores {}  threads {}",
+                                 world.rank(), env.hostname, getpid(), env.local_rank,
+                                 sysconf(_SC_NPROCESSORS_ONLN), torch::get_num_threads());
+  mine.resize(kLine, '\0');
+  std::string all(static_cast<size_t>(kLine * world.size()), '\0');
+  world.allgather(mine.data(), all.data(), kLine, collectives::DataType::kUInt8);
+  if (world.rank() != 0) return;
+  unsigned h5_major = 0, h5_minor = 0, h5_release = 0;
+  H5get_libversion(&h5_major, &h5_minor, &h5_release);
+  fmt::print("mlcp {}\n", MLCP_VERSION);
+  fmt::print("  ranks        {} (launched by {})\n", world.size(), env.launcher);
+  fmt::print("  MPI          {}\n", mpi.libraryVersion());
+  fmt::print("  MPI pt2pt    {} (UCX PML where it loads, ob1 otherwise)\n", mpi.pmlName());
+  fmt::print("  UCX          {}\n", ucp_get_version_string());
+  fmt::print("  HDF5         {}.{}.{}\n", h5_major, h5_minor, h5_release);
+  fmt::print("  LibTorch     {}\n", TORCH_VERSION);
+  fmt::print("  BLAS         {}\n", loadedBlas());
+  fmt::print("  NCCL backend {}\n", MLCP_HAVE_NCCL ? "built" : "not built (no CUDA/NCCL found)");
+  fmt::print("  devices      cpu{}\n",
+             torch::cuda::is_available()
+                 ? fmt::format(", {} CUDA device(s)", torch::cuda::device_count())
+                 : std::string());
+  for (int r = 0; r < world.size(); ++r) {
+    fmt::print("  {}\n", all.substr(static_cast<size_t>(r * kLine)).c_str());
+  }
+}
+
+}  // namespace
+
+void addRunCommands(CLI::App& app) {
+  auto* run = app.add_subcommand("run", "Train a job (standalone, or under mpirun / srun)");
+  auto job = std::make_shared<std::string>();
+  auto output = std::make_shared<std::string>();
+  auto max_steps = std::make_shared<int64_t>(-1);
+  auto no_progress = std::make_shared<bool>(false);
+  run->add_option("job", *job, "Job file (TOML)")->required();
+  run->add_option("--output", *output, "Output directory (default: the job's output_dir)");
+  run->add_option("--max-steps", *max_steps, "Stop after this many steps");
+  run->add_flag("--no-progress", *no_progress, "Do not print progress lines");
+  run->callback([=] { runJob(*job, *output, *max_steps, *no_progress); });
+
+  auto* validate = app.add_subcommand("validate", "Check a job file without running it");
+  auto vjob = std::make_shared<std::string>();
+  auto ranks = std::make_shared<int>(0);
+  validate->add_option("job", *vjob, "Job file (TOML)")->required();
+  validate->add_option("--ranks", *ranks, "Also check the plan against this many ranks");
+  validate->callback([=] { validateJob(*vjob, *ranks); });
+
+  auto* info = app.add_subcommand("info", "Ranks, hosts, threads, library versions, devices");
+  info->callback([] { printInfo(); });
+
+  auto* plot = app.add_subcommand("plot", "Draw a run's loss and accuracy curves to a PNG");
+  auto run_dir = std::make_shared<std::string>();
+  auto png = std::make_shared<std::string>();
+  plot->add_option("run_dir", *run_dir, "Run directory (holds metrics/)")->required();
+  plot->add_option("-o,--out", *png, "PNG file (default: RUN_DIR/curves.png)");
+  plot->callback([=] {
+    const std::string out = png->empty() ? *run_dir + "/curves.png" : *png;
+    runtime::plotRun(*run_dir, out);
+    fmt::print("wrote {}\n", out);
+  });
+}
+
+}  // namespace mlcp::cli

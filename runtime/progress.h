@@ -1,0 +1,32 @@
+// What rank 0 shows while a job trains. On a terminal: one live line rewritten in place
+// (step, loss, samples/s, ETA). Otherwise (a log file, Slurm output): one plain line every
+// `log_every` steps. Other ranks show nothing; their numbers go to their metrics files.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+namespace mlcp::runtime {
+
+class ProgressReporter {
+ public:
+  ProgressReporter(bool enabled, int64_t total_steps, int64_t log_every, std::FILE* out = stdout);
+
+  void step(int64_t step, double loss, double lr, double samples_per_s);
+  // A line that must stay on screen (evaluation results, checkpoints); ends the live line first.
+  void message(const std::string& text);
+  void finish();
+
+ private:
+  std::string eta(int64_t step) const;
+
+  bool enabled_, tty_;
+  int64_t total_steps_, log_every_;
+  std::FILE* out_;
+  bool live_line_open_ = false;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace mlcp::runtime

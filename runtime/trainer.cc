@@ -1,0 +1,360 @@
+#include "runtime/trainer.h"
+
+#include <sodium.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "collectives/exact_sum.h"
+#include "data/fashion_mnist.h"
+#include "data/sample_order.h"
+#include "data/text_corpus.h"
+#include "models/layer_model.h"
+#include "runtime/error.h"
+#include "runtime/lr_schedule.h"
+#include "runtime/metrics.h"
+#include "runtime/progress.h"
+
+namespace mlcp::runtime {
+
+using collectives::Communicator;
+using collectives::DataType;
+using collectives::ReduceOp;
+
+namespace {
+
+// Samples per logical evaluation batch: a constant of the program, never of the placement, so
+// every evaluation batch has the same contents and shape on any number of ranks.
+constexpr int64_t kEvalBatch = 500;
+
+data::DataSplits loadData(const jobs::JobSpec& spec) {
+  const auto& d = spec.data;
+  if (d.kind == "fashion-mnist") return data::loadFashionMnist(d.path, d.train_limit, d.eval_limit);
+  if (d.kind == "text") {
+    return data::loadTextCorpus(d.path, spec.model.context, d.holdout_fraction, d.train_limit,
+                                d.eval_limit);
+  }
+  throw UsageError("data.kind '" + d.kind + "' is not one of fashion-mnist, text");
+}
+
+std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const jobs::OptimizerSpec& o,
+                                                       std::vector<torch::Tensor> params) {
+  if (o.kind == "adamw") {
+    auto opts = torch::optim::AdamWOptions(o.lr)
+                    .betas({o.beta1, o.beta2})
+                    .eps(o.eps)
+                    .weight_decay(o.weight_decay);
+    return std::make_unique<torch::optim::AdamW>(std::move(params), opts);
+  }
+  if (o.kind == "sgd") {
+    auto opts = torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay);
+    return std::make_unique<torch::optim::SGD>(std::move(params), opts);
+  }
+  throw UsageError("optimizer.kind '" + o.kind + "' is not one of adamw, sgd");
+}
+
+void setLearningRate(torch::optim::Optimizer& opt, double lr) {
+  for (auto& group : opt.param_groups()) group.options().set_lr(lr);
+}
+
+// [begin, end) of the M logical micro-batches that data-parallel rank r of D runs: contiguous,
+// as equal as possible, the first M % D ranks one more.
+std::pair<int64_t, int64_t> microBatchRange(int64_t m, int r, int d) {
+  const int64_t base = m / d, extra = m % d;
+  const int64_t begin = r * base + std::min<int64_t>(r, extra);
+  return {begin, begin + base + (r < extra ? 1 : 0)};
+}
+
+// Sums a vector in which every slot was written by exactly one rank (zeros elsewhere): adding
+// zeros is exact, so the SUM allreduce gives the same bits on any placement; the caller then
+// combines slots in index order.
+std::vector<double> gatherSlots(Communicator& comm, std::vector<double> slots,
+                                const collectives::CollectiveOptions& opts) {
+  comm.allreduce(slots.data(), static_cast<int64_t>(slots.size()), DataType::kFloat64,
+                 ReduceOp::kSum, opts);
+  return slots;
+}
+
+std::string hexOf(const unsigned char* p, size_t n) {
+  std::string s;
+  for (size_t i = 0; i < n; ++i) s += fmt::format("{:02x}", p[i]);
+  return s;
+}
+
+}  // namespace
+
+struct Trainer::State {
+  jobs::JobSpec spec;
+  Communicator& world;
+  TrainerOptions options;
+  collectives::CollectiveOptions coll;
+  std::string run_dir;
+  data::DataSplits data;
+  std::shared_ptr<models::LayerModel> model;
+  std::vector<std::pair<std::string, torch::Tensor>> params;  // in registration (name) order
+  std::vector<int64_t> offsets;                                // of each parameter in the flat gradient
+  int64_t flat_size = 0;
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  LrSchedule schedule;
+  int64_t total_steps = 0;
+
+  State(const jobs::JobSpec& s, Communicator& w, const TrainerOptions& o)
+      : spec(s), world(w), options(o) {}
+
+  EvalResult evaluate(int64_t step);
+  std::string writeFinalState(const std::string& path);
+};
+
+Trainer::Trainer(const jobs::JobSpec& spec, Communicator& world, const TrainerOptions& options)
+    : s_(std::make_unique<State>(spec, world, options)) {
+  auto& s = *s_;
+  if (spec.parallel.pp != 1 || spec.parallel.tp != 1) {
+    throw UsageError(fmt::format(
+        "{}: parallel.pp = {} and parallel.tp = {}: this build trains data-parallel only "
+        "(pp = tp = 1); pipeline and tensor parallelism are not implemented yet",
+        spec.source_path, spec.parallel.pp, spec.parallel.tp));
+  }
+  s.coll.timeout = std::chrono::milliseconds(
+      static_cast<int64_t>(spec.runtime.collective_timeout_s * 1000.0));
+  s.run_dir = options.output_dir.empty() ? spec.output_dir : options.output_dir;
+
+  // Intra-op threads are part of the logical program: some LibTorch CPU kernels split
+  // reductions by thread count (docs/determinism.md).
+  torch::set_num_threads(static_cast<int>(spec.runtime.intra_op_threads));
+
+  s.data = loadData(spec);
+  s.model = models::buildModel(spec.model, s.data.num_classes, spec.seed);
+  for (const auto& item : s.model->named_parameters()) {
+    s.params.emplace_back(item.key(), item.value());
+    s.offsets.push_back(s.flat_size);
+    s.flat_size += item.value().numel();
+  }
+  std::vector<torch::Tensor> tensors;
+  for (auto& p : s.params) tensors.push_back(p.second);
+  s.optimizer = makeOptimizer(spec.optimizer, tensors);
+
+  const int64_t steps_per_epoch = s.data.train->size() / spec.train.global_batch;
+  s.total_steps = spec.train.steps > 0 ? spec.train.steps : spec.train.epochs * steps_per_epoch;
+  if (options.max_steps >= 0) s.total_steps = std::min(s.total_steps, options.max_steps);
+  s.schedule.kind = spec.lr_schedule.kind;
+  s.schedule.base_lr = spec.optimizer.lr;
+  s.schedule.warmup_steps = spec.lr_schedule.warmup_steps;
+  s.schedule.total_steps = s.total_steps;
+  s.schedule.min_lr_ratio = spec.lr_schedule.min_lr_ratio;
+}
+
+Trainer::~Trainer() = default;
+
+EvalResult Trainer::State::evaluate(int64_t step) {
+  EvalResult r;
+  r.step = step;
+  const int64_t n = data.eval->size();
+  const int64_t batches = (n + kEvalBatch - 1) / kEvalBatch;
+  auto [begin, end] = microBatchRange(batches, world.rank(), world.size());
+  // Slot layout: [loss sum of batch i | correct count of batch i].
+  std::vector<double> slots(static_cast<size_t>(2 * batches), 0.0);
+  model->eval();
+  {
+    torch::NoGradGuard no_grad;
+    for (int64_t b = begin; b < end; ++b) {
+      std::vector<int64_t> idx;
+      for (int64_t i = b * kEvalBatch; i < std::min(n, (b + 1) * kEvalBatch); ++i) idx.push_back(i);
+      auto batch = data.eval->batch(idx);
+      auto logits = model->forward(batch.input);
+      auto flat = logits.reshape({-1, logits.size(-1)});
+      auto target = batch.target.reshape({-1});
+      auto loss = torch::nn::functional::cross_entropy(
+          flat, target, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+      slots[static_cast<size_t>(b)] = loss.item<double>();
+      slots[static_cast<size_t>(batches + b)] =
+          static_cast<double>(flat.argmax(-1).eq(target).sum().item<int64_t>());
+    }
+  }
+  model->train();
+  slots = gatherSlots(world, std::move(slots), coll);
+  double loss_sum = 0, correct = 0;
+  for (int64_t b = 0; b < batches; ++b) {
+    loss_sum += slots[static_cast<size_t>(b)];
+    correct += slots[static_cast<size_t>(batches + b)];
+  }
+  // Predictions per sample: 1 for a classifier, context positions for a language model.
+  const auto probe = data.eval->batch({0});
+  const int64_t per_sample = probe.target.numel();
+  r.samples = n;
+  r.loss = loss_sum / static_cast<double>(n * per_sample);
+  r.accuracy = correct / static_cast<double>(n * per_sample);
+  return r;
+}
+
+std::string Trainer::State::writeFinalState(const std::string& path) {
+  // Format (little-endian): "MLCPPAR1", u64 count, then per parameter: u64 name length, name,
+  // u64 ndim, i64 dims..., u64 byte count, float32 data. The hash is BLAKE2b-256 of the file.
+  std::string bytes = "MLCPPAR1";
+  auto put64 = [&bytes](uint64_t v) { bytes.append(reinterpret_cast<const char*>(&v), 8); };
+  put64(params.size());
+  for (const auto& [name, t] : params) {
+    auto c = t.detach().contiguous();
+    put64(name.size());
+    bytes += name;
+    put64(static_cast<uint64_t>(c.dim()));
+    for (int64_t d : c.sizes()) put64(static_cast<uint64_t>(d));
+    const size_t nbytes = static_cast<size_t>(c.numel()) * c.element_size();
+    put64(nbytes);
+    bytes.append(static_cast<const char*>(c.data_ptr()), nbytes);
+  }
+  unsigned char h[32];
+  crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char*>(bytes.data()),
+                     bytes.size(), nullptr, 0);
+  if (world.rank() == 0) {
+    const std::string tmp = path + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+      if (!out) throw IoError("cannot write " + tmp);
+    }
+    std::filesystem::rename(tmp, path);
+  }
+  return hexOf(h, sizeof h);
+}
+
+TrainResult Trainer::run() {
+  auto& s = *s_;
+  const auto& spec = s.spec;
+  const int rank = s.world.rank(), size = s.world.size();
+  std::error_code ec;
+  std::filesystem::create_directories(s.run_dir, ec);
+  if (ec) throw IoError("cannot create output directory " + s.run_dir + ": " + ec.message());
+  MetricsWriter metrics(s.run_dir, rank);
+  ProgressReporter progress(s.options.show_progress && rank == 0, s.total_steps,
+                            spec.train.log_every);
+
+  const int64_t m = spec.train.micro_batches;
+  data::MicroBatchPlan plan(spec.seed, s.data.train->size(), spec.train.global_batch, m);
+  const auto [mb_begin, mb_end] = microBatchRange(m, rank, size);
+
+  if (rank == 0) {
+    progress.message(fmt::format(
+        "mlcp: training {} ({} parameters) on {} ranks x {} threads | data {} | {} steps of {} "
+        "samples in {} micro-batches",
+        spec.model.kind, s.model->numParameters(), size, spec.runtime.intra_op_threads,
+        s.data.train->describe(), s.total_steps, spec.train.global_batch, m));
+  }
+  metrics.write("start", {{"ranks", size},
+                          {"micro_batches", {mb_begin, mb_end}},
+                          {"parameters", s.model->numParameters()},
+                          {"steps", s.total_steps}});
+
+  collectives::ExactSum reducer(s.world, [&] {
+    std::vector<int64_t> sizes;
+    for (auto& p : s.params) sizes.push_back(p.second.numel());
+    return sizes;
+  }());
+  std::vector<std::vector<float>> contributions(static_cast<size_t>(mb_end - mb_begin),
+                                                std::vector<float>(static_cast<size_t>(s.flat_size)));
+  std::vector<float> mean_grad(static_cast<size_t>(s.flat_size));
+
+  TrainResult result;
+  result.run_dir = s.run_dir;
+  result.unigram_entropy_nats = s.data.unigram_entropy_nats;
+  result.num_parameters = s.model->numParameters();
+  const auto t0 = std::chrono::steady_clock::now();
+  s.model->train();
+
+  for (int64_t step = 0; step < s.total_steps; ++step) {
+    const auto ts = std::chrono::steady_clock::now();
+    std::vector<double> loss_slots(static_cast<size_t>(m), 0.0);
+    // 2. local micro-batches
+    for (int64_t j = mb_begin; j < mb_end; ++j) {
+      torch::manual_seed(data::mixSeed({spec.seed, static_cast<uint64_t>(step),
+                                        static_cast<uint64_t>(j)}));
+      auto batch = s.data.train->batch(plan.microBatch(step, j));
+      s.optimizer->zero_grad();
+      auto loss = models::LayerModel::loss(s.model->forward(batch.input), batch.target);
+      loss.backward();
+      loss_slots[static_cast<size_t>(j)] = loss.item<double>();
+      auto& buf = contributions[static_cast<size_t>(j - mb_begin)];
+      for (size_t i = 0; i < s.params.size(); ++i) {
+        const auto& g = s.params[i].second.grad();
+        auto c = g.contiguous();
+        std::memcpy(buf.data() + s.offsets[i], c.data_ptr<float>(),
+                    static_cast<size_t>(c.numel()) * sizeof(float));
+      }
+    }
+    // 3. exact mean gradient over all M micro-batches
+    std::vector<const float*> local;
+    for (auto& c : contributions) local.push_back(c.data());
+    const bool finite = reducer.reduce(local, m, 1.0 / static_cast<double>(m), mean_grad.data(),
+                                       s.coll);
+    // 5. loss of the step, exact across placements
+    loss_slots = gatherSlots(s.world, std::move(loss_slots), s.coll);
+    double loss_sum = 0;
+    for (double v : loss_slots) loss_sum += v;
+    const double step_loss = loss_sum / static_cast<double>(m);
+    // 4. update
+    const double lr = s.schedule.at(step);
+    if (finite) {
+      for (size_t i = 0; i < s.params.size(); ++i) {
+        auto& p = s.params[i].second;
+        if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);  // ran no micro-batch
+        auto g = torch::from_blob(mean_grad.data() + s.offsets[i], p.sizes(), torch::kFloat32);
+        p.mutable_grad().copy_(g);
+      }
+      if (spec.optimizer.grad_clip > 0) {
+        std::vector<torch::Tensor> ps;
+        for (auto& p : s.params) ps.push_back(p.second);
+        torch::nn::utils::clip_grad_norm_(ps, spec.optimizer.grad_clip);
+      }
+      setLearningRate(*s.optimizer, lr);
+      s.optimizer->step();
+    } else {
+      ++result.skipped_steps;
+      progress.message(fmt::format("step {}: gradient is not finite on some micro-batch; update skipped",
+                                   step + 1));
+    }
+    const double dt =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
+    const double sps = static_cast<double>(spec.train.global_batch) / dt;
+    result.final_train_loss = step_loss;
+    progress.step(step, step_loss, lr, sps);
+    metrics.write("step", {{"step", step + 1},
+                           {"loss", step_loss},
+                           {"lr", lr},
+                           {"step_time_s", dt},
+                           {"samples_per_s", sps},
+                           {"finite", finite}});
+    if (spec.train.eval_every > 0 && (step + 1) % spec.train.eval_every == 0 &&
+        step + 1 < s.total_steps) {
+      auto e = s.evaluate(step + 1);
+      progress.message(fmt::format("eval @ step {}: loss {:.4f} accuracy {:.2f}%", step + 1,
+                                   e.loss, 100.0 * e.accuracy));
+      metrics.write("eval", {{"step", step + 1}, {"loss", e.loss}, {"accuracy", e.accuracy}});
+    }
+  }
+  progress.finish();
+  result.steps = s.total_steps;
+  result.samples = s.total_steps * spec.train.global_batch;
+  result.wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  result.samples_per_second = static_cast<double>(result.samples) / result.wall_seconds;
+  result.final_eval = s.evaluate(s.total_steps);
+  metrics.write("eval", {{"step", s.total_steps},
+                         {"loss", result.final_eval.loss},
+                         {"accuracy", result.final_eval.accuracy}});
+  result.state_file = s.run_dir + "/final_state.bin";
+  result.parameter_hash = s.writeFinalState(result.state_file);
+  metrics.write("summary", {{"steps", result.steps},
+                            {"wall_s", result.wall_seconds},
+                            {"samples_per_s", result.samples_per_second},
+                            {"train_loss", result.final_train_loss},
+                            {"eval_loss", result.final_eval.loss},
+                            {"eval_accuracy", result.final_eval.accuracy},
+                            {"parameter_hash", result.parameter_hash}});
+  return result;
+}
+
+}  // namespace mlcp::runtime

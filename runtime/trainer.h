@@ -1,0 +1,75 @@
+// The training step loop of a data-parallel job, written so that its result is a function of the
+// logical program alone (DESIGN.md): the parameters after N steps are bitwise identical on any
+// number of ranks.
+//
+// One step, as numbered steps (every rank):
+//  1. The step's global batch is fixed by (seed, epoch) and split into M logical micro-batches
+//     (data/sample_order.h). This rank runs the contiguous range of micro-batch indices its
+//     data-parallel share names; the share never changes what a micro-batch contains.
+//  2. For each of its micro-batches j: reseed LibTorch's generator with (seed, step, j) (dropout),
+//     forward, mean loss, backward; keep the micro-batch's gradient as one float32 contribution.
+//  3. Reduce the contributions of all M micro-batches over the data-parallel communicator with
+//     collectives::ExactSum (fixed point int64 sums: independent of the order, the grouping and
+//     the number of ranks), scaled by 1/M: the mean gradient, identical bits on every rank.
+//  4. Optional global-norm clipping, then the optimizer update with the schedule's learning rate
+//     for this step: the same inputs and kernels everywhere, so the same new parameters.
+//  5. Per-micro-batch losses travel in slot j of a length-M vector (one writer per slot, so the
+//     SUM allreduce is exact); the step's loss is their mean in index order.
+// If the reduced gradient is not finite on any rank, every rank sees it and skips the update.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "collectives/communicator.h"
+#include "jobs/job_spec.h"
+
+namespace mlcp::runtime {
+
+struct EvalResult {
+  int64_t step = 0;
+  double loss = 0;
+  double accuracy = 0;  // classification: accuracy; language model: next-byte accuracy
+  int64_t samples = 0;
+};
+
+struct TrainResult {
+  int64_t steps = 0;
+  int64_t samples = 0;
+  double wall_seconds = 0;
+  double samples_per_second = 0;
+  double final_train_loss = 0;
+  EvalResult final_eval;
+  double unigram_entropy_nats = 0;  // language models: the baseline to beat
+  int64_t skipped_steps = 0;        // non-finite gradients
+  std::string parameter_hash;       // BLAKE2b-256 of every parameter's bytes, in name order
+  std::string state_file;           // RUN_DIR/final_state.bin
+  std::string run_dir;
+  int64_t num_parameters = 0;
+};
+
+struct TrainerOptions {
+  std::string output_dir;     // overrides the job's output_dir when non-empty
+  int64_t max_steps = -1;     // stops after this many steps (tests), -1 = the job's number
+  bool show_progress = true;  // rank 0's progress line
+};
+
+class Trainer {
+ public:
+  // `world` is the communicator of every process in the job (it is borrowed, not owned).
+  Trainer(const jobs::JobSpec& spec, collectives::Communicator& world,
+          const TrainerOptions& options = {});
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  TrainResult run();
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
+}  // namespace mlcp::runtime

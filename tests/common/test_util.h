@@ -1,0 +1,42 @@
+// Helpers shared by tests: run a command and capture its output and exit code, make a fresh
+// temporary directory, locate the built `mlcp` binary and the source tree.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace mlcp::test {
+
+struct CommandResult {
+  int exit_code = -1;   // the process's exit status; 128+N when killed by signal N
+  std::string output;   // stdout and stderr together
+};
+
+// Runs `command` through /bin/sh, capturing stdout+stderr.
+CommandResult runCommand(const std::string& command);
+
+// A new empty directory under $TMPDIR (or /tmp), removed by the destructor.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "mlcp-test");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+std::string sourceDir();   // the repository root
+std::string binaryDir();   // the CMake build directory
+std::string mlcpBinary();  // <build>/mlcp
+// mpiexec with the flags every test uses (root, oversubscription, no binding), then `-n ranks`.
+std::string mpiexec(int ranks);
+std::string readFile(const std::string& path);
+void writeFile(const std::string& path, const std::string& text);
+// Single-quotes `s` for /bin/sh.
+std::string shellQuote(const std::string& s);
+
+}  // namespace mlcp::test
