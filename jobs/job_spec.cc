@@ -1,0 +1,319 @@
+#include "jobs/job_spec.h"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "jobs/job_validation.h"
+#include "jobs/spec_reader.h"
+#include "runtime/error.h"
+
+namespace mlcp::jobs {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kCanonicalVersion = "# mlcp canonical job v1";
+constexpr const char* kDefaultFashionMnist = "/usr/share/datasets/fashion-mnist";
+
+// Relative paths resolve against the job file's directory; results are absolute and
+// lexically normal. "" stays "" (= not set).
+std::string resolvePath(const fs::path& base, const std::string& p) {
+  if (p.empty()) return p;
+  const fs::path path(p);
+  return (path.is_absolute() ? path : base / path).lexically_normal().string();
+}
+
+toml::table parseToml(const std::string& text, const std::string& source_name) {
+  try {
+    return toml::parse(std::string_view(text), std::string_view(source_name));
+  } catch (const toml::parse_error& e) {
+    throw UsageError(fmt::format("{}:{}:{}: TOML syntax error: {}", source_name,
+                                 e.source().begin.line, e.source().begin.column, e.description()));
+  }
+}
+
+// The default job name: the job file's stem ("jobs/quick_mlp.toml" -> "quick_mlp").
+std::string defaultName(const std::string& source_name) {
+  const std::string stem = fs::path(source_name).stem().string();
+  return stem.empty() ? "job" : stem;
+}
+
+// Reads every section (types, enums, which keys apply); value checks are in job_validation.
+JobSpec readSpec(const SpecReader& r, const std::string& source_name) {
+  const fs::path base = fs::absolute(fs::path(source_name)).parent_path();
+  JobSpec s;
+
+  {
+    SectionReader t(r, "job");
+    s.name = t.getString("name", defaultName(source_name));
+    const int64_t seed = t.getInt("seed", 0);
+    if (seed < 0) r.fail("job.seed", fmt::format("must be a non-negative integer, got {}", seed));
+    s.seed = static_cast<uint64_t>(seed);
+    const std::string out = t.getString("output_dir", "");
+    if (t.has("output_dir") && out.empty()) {
+      r.fail("job.output_dir", "expected a directory path, got an empty string");
+    }
+    s.output_dir = t.has("output_dir")
+                       ? resolvePath(base, out)
+                       : (fs::current_path() / "runs" / s.name).lexically_normal().string();
+  }
+  {
+    SectionReader t(r, "model");
+    ModelSpec& m = s.model;
+    m.kind = t.getEnum("kind", {"mlp", "cnn", "gpt"}, std::nullopt);
+    if (m.kind == "mlp") m.hidden = t.getIntArray("hidden", m.hidden);
+    if (m.kind == "cnn") m.channels = t.getIntArray("channels", m.channels);
+    if (m.kind == "gpt") {
+      m.d_model = t.getInt("d_model", m.d_model);
+      m.layers = t.getInt("layers", m.layers);
+      m.heads = t.getInt("heads", m.heads);
+      m.context = t.getInt("context", m.context);
+      m.ffn_mult = t.getInt("ffn_mult", m.ffn_mult);
+      m.dropout = t.getDouble("dropout", m.dropout);
+    }
+    t.rejectUnused([&](const std::string& key) {
+      const char* owner = key == "hidden" ? "mlp" : key == "channels" ? "cnn" : "gpt";
+      return fmt::format("is used only with model.kind \"{}\", got model.kind {}", owner,
+                         quoteText(m.kind));
+    });
+  }
+  {
+    SectionReader t(r, "data");
+    DataSpec& d = s.data;
+    d.kind = t.getEnum("kind", {"fashion-mnist", "text"}, std::nullopt);
+    std::string path;
+    if (d.kind == "text") {
+      path = t.requireString("path", "a text file or a directory of text files");
+      d.holdout_fraction = t.getDouble("holdout_fraction", d.holdout_fraction);
+    } else {
+      path = t.getString("path", kDefaultFashionMnist);
+    }
+    if (path.empty()) r.fail("data.path", "expected a file or directory path, got an empty string");
+    d.path = resolvePath(base, path);
+    d.train_limit = t.getInt("train_limit", d.train_limit);
+    d.eval_limit = t.getInt("eval_limit", d.eval_limit);
+    t.rejectUnused([&](const std::string&) {
+      return "is used only with data.kind \"text\", got data.kind " + quoteText(d.kind);
+    });
+  }
+  {
+    SectionReader t(r, "optimizer");
+    OptimizerSpec& o = s.optimizer;
+    o.kind = t.getEnum("kind", {"adamw", "sgd"}, o.kind);
+    o.lr = t.getDouble("lr", o.lr);
+    o.weight_decay = t.getDouble("weight_decay", o.weight_decay);
+    o.grad_clip = t.getDouble("grad_clip", o.grad_clip);
+    if (o.kind == "sgd") o.momentum = t.getDouble("momentum", o.momentum);
+    if (o.kind == "adamw") {
+      o.beta1 = t.getDouble("beta1", o.beta1);
+      o.beta2 = t.getDouble("beta2", o.beta2);
+      o.eps = t.getDouble("eps", o.eps);
+    }
+    t.rejectUnused([&](const std::string& key) {
+      const char* owner = key == "momentum" ? "sgd" : "adamw";
+      return fmt::format("is used only with optimizer.kind \"{}\", got optimizer.kind {}", owner,
+                         quoteText(o.kind));
+    });
+  }
+  {
+    SectionReader t(r, "lr_schedule");
+    LrScheduleSpec& l = s.lr_schedule;
+    l.kind = t.getEnum("kind", {"constant", "cosine", "linear"}, l.kind);
+    l.warmup_steps = t.getInt("warmup_steps", l.warmup_steps);
+    if (l.kind != "constant") l.min_lr_ratio = t.getDouble("min_lr_ratio", l.min_lr_ratio);
+    t.rejectUnused([&](const std::string&) {
+      return "is used only with lr_schedule.kind \"cosine\" or \"linear\", got lr_schedule.kind " +
+             quoteText(l.kind);
+    });
+  }
+  {
+    SectionReader t(r, "train");
+    TrainSpec& tr = s.train;
+    tr.global_batch = t.requireInt("global_batch", "a positive integer");
+    tr.micro_batches = t.getInt("micro_batches", tr.micro_batches);
+    tr.steps = t.getInt("steps", tr.steps);
+    tr.epochs = t.getInt("epochs", tr.epochs);
+    tr.eval_every = t.getInt("eval_every", tr.eval_every);
+    tr.log_every = t.getInt("log_every", tr.log_every);
+  }
+  {
+    SectionReader t(r, "parallel");
+    ParallelSpec& p = s.parallel;
+    p.dp = t.getInt("dp", p.dp);
+    p.pp = t.getInt("pp", p.pp);
+    p.tp = t.getInt("tp", p.tp);
+    p.schedule = t.getEnum("schedule", {"gpipe", "1f1b", "interleaved"}, p.schedule);
+    p.virtual_stages = t.getInt("virtual_stages", p.virtual_stages);
+  }
+  {
+    SectionReader t(r, "checkpoint");
+    CheckpointSpec& c = s.checkpoint;
+    c.every = t.getInt("every", c.every);
+    c.key_file = resolvePath(base, t.getString("key_file", ""));
+    c.keep = t.getInt("keep", c.keep);
+  }
+  {
+    SectionReader t(r, "runtime");
+    RuntimeSpec& rt = s.runtime;
+    rt.intra_op_threads = t.getInt("intra_op_threads", rt.intra_op_threads);
+    rt.collective_timeout_s = t.getDouble("collective_timeout_s", rt.collective_timeout_s);
+    rt.devices_file = resolvePath(base, t.getString("devices_file", ""));
+  }
+  {
+    SectionReader t(r, "bridge");
+    BridgeSpec& b = s.bridge;
+    b.enabled = t.getBool("enabled", b.enabled);
+    b.rpc_url = t.getString("rpc_url", "");
+    b.outbox = resolvePath(base, t.getString("outbox", ""));
+    b.contract = t.getString("contract", "");
+    b.key_file = resolvePath(base, t.getString("key_file", ""));
+    b.job_id = t.getInt("job_id", b.job_id);
+  }
+  {
+    SectionReader t(r, "slurm");
+    SlurmSpec& sl = s.slurm;
+    sl.partition = t.getString("partition", "");
+    sl.account = t.getString("account", "");
+    sl.time = t.getString("time", sl.time);
+    sl.nodes = t.getInt("nodes", sl.nodes);
+    sl.tasks_per_node = t.getInt("tasks_per_node", sl.tasks_per_node);
+    sl.gpus_per_node = t.getInt("gpus_per_node", sl.gpus_per_node);
+    sl.requeue = t.getBool("requeue", sl.requeue);
+  }
+  return s;
+}
+
+std::string renderInts(const std::vector<int64_t>& v) {
+  std::string out = "[";
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + std::to_string(v[i]);
+  return out + "]";
+}
+
+}  // namespace
+
+JobSpec parseJobSpec(const std::string& text, const std::string& source_name) {
+  const toml::table root = parseToml(text, source_name);
+  const SpecReader reader(source_name, root);
+  // Shape first, so that a misspelt key is reported as such rather than as a missing one.
+  reader.rejectUnknownSections();
+  for (const auto& section : jobSchema()) SectionReader(reader, section.first).rejectUnknownKeys();
+  JobSpec spec = readSpec(reader, source_name);
+  spec.source_path = source_name;
+  spec.source_text = text;
+  validateJobSpec(spec, reader);
+  return spec;
+}
+
+JobSpec loadJobSpec(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    throw UsageError(path + ": expected a job file, got a path that does not exist");
+  }
+  if (!fs::is_regular_file(path, ec)) {
+    throw UsageError(path + ": expected a job file, got something that is not a regular file");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw UsageError(path + ": expected a readable job file, got " + std::strerror(errno));
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parseJobSpec(ss.str(), path);
+}
+
+std::string JobSpec::canonicalText() const {
+  std::map<std::string, std::string> kv;
+  kv["job.seed"] = std::to_string(seed);
+
+  kv["model.kind"] = quoteText(model.kind);
+  if (model.kind == "mlp") kv["model.hidden"] = renderInts(model.hidden);
+  if (model.kind == "cnn") kv["model.channels"] = renderInts(model.channels);
+  if (model.kind == "gpt") {
+    kv["model.d_model"] = std::to_string(model.d_model);
+    kv["model.layers"] = std::to_string(model.layers);
+    kv["model.heads"] = std::to_string(model.heads);
+    kv["model.context"] = std::to_string(model.context);
+    kv["model.ffn_mult"] = std::to_string(model.ffn_mult);
+    kv["model.dropout"] = formatDouble(model.dropout);
+  }
+
+  kv["data.kind"] = quoteText(data.kind);
+  if (data.kind == "text") kv["data.holdout_fraction"] = formatDouble(data.holdout_fraction);
+  kv["data.train_limit"] = std::to_string(data.train_limit);
+  kv["data.eval_limit"] = std::to_string(data.eval_limit);
+
+  kv["optimizer.kind"] = quoteText(optimizer.kind);
+  kv["optimizer.lr"] = formatDouble(optimizer.lr);
+  kv["optimizer.weight_decay"] = formatDouble(optimizer.weight_decay);
+  kv["optimizer.grad_clip"] = formatDouble(optimizer.grad_clip);
+  if (optimizer.kind == "sgd") kv["optimizer.momentum"] = formatDouble(optimizer.momentum);
+  if (optimizer.kind == "adamw") {
+    kv["optimizer.beta1"] = formatDouble(optimizer.beta1);
+    kv["optimizer.beta2"] = formatDouble(optimizer.beta2);
+    kv["optimizer.eps"] = formatDouble(optimizer.eps);
+  }
+
+  kv["lr_schedule.kind"] = quoteText(lr_schedule.kind);
+  kv["lr_schedule.warmup_steps"] = std::to_string(lr_schedule.warmup_steps);
+  if (lr_schedule.kind != "constant") {
+    kv["lr_schedule.min_lr_ratio"] = formatDouble(lr_schedule.min_lr_ratio);
+  }
+
+  kv["train.global_batch"] = std::to_string(train.global_batch);
+  kv["train.micro_batches"] = std::to_string(train.micro_batches);
+  kv["train.steps"] = std::to_string(train.steps);
+  kv["train.epochs"] = std::to_string(train.epochs);
+  kv["train.eval_every"] = std::to_string(train.eval_every);
+
+  kv["parallel.pp"] = std::to_string(parallel.pp);
+  kv["parallel.tp"] = std::to_string(parallel.tp);
+  kv["parallel.schedule"] = quoteText(parallel.schedule);
+  kv["parallel.virtual_stages"] = std::to_string(parallel.virtual_stages);
+
+  kv["checkpoint.every"] = std::to_string(checkpoint.every);
+  kv["runtime.intra_op_threads"] = std::to_string(runtime.intra_op_threads);
+
+  std::string out = std::string(kCanonicalVersion) + "\n";
+  for (const auto& [k, v] : kv) out += k + " = " + v + "\n";
+  return out;
+}
+
+int64_t modelLayerCount(const ModelSpec& model) {
+  if (model.kind == "mlp") return static_cast<int64_t>(model.hidden.size()) + 1;
+  if (model.kind == "cnn") return static_cast<int64_t>(model.channels.size()) + 1;
+  if (model.kind == "gpt") return model.layers + 2;
+  return 0;
+}
+
+void checkWorldSize(const JobSpec& spec, int world_size) {
+  // Positions come from the job's own text, so the message points at the [parallel] keys.
+  toml::table root;
+  if (!spec.source_text.empty()) {
+    try {
+      root = toml::parse(std::string_view(spec.source_text), std::string_view(spec.source_path));
+    } catch (const toml::parse_error&) {
+      // A spec whose text no longer parses still gets the message, at 1:1.
+    }
+  }
+  const SpecReader reader(spec.source_path.empty() ? "<job>" : spec.source_path, root);
+  if (auto expected = worldSizeProblem(spec.parallel, world_size)) {
+    reader.fail({"parallel.dp", "parallel.tp", "parallel.pp", "parallel"}, "parallel.dp",
+                fmt::format("{}, got a world of {} ranks", *expected, world_size));
+  }
+}
+
+int64_t resolvedDp(const JobSpec& spec, int world_size) {
+  checkWorldSize(spec, world_size);
+  const ParallelSpec& p = spec.parallel;
+  return p.dp > 0 ? p.dp : world_size / (p.pp * p.tp);
+}
+
+}  // namespace mlcp::jobs
