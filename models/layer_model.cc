@@ -10,9 +10,9 @@ namespace mlcp::models {
 
 LayerModel::LayerModel(std::string kind, std::vector<std::shared_ptr<Layer>> layers)
     : kind_(std::move(kind)), layers_(std::move(layers)) {
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    register_module("layers." + std::to_string(i), layers_[i]);
-  }
+  // A ModuleList names the parameters "layers.<i>.<name>" (register_module refuses dots).
+  auto list = register_module("layers", torch::nn::ModuleList());
+  for (auto& layer : layers_) list->push_back(layer);
 }
 
 torch::Tensor LayerModel::forward(const torch::Tensor& x, int64_t begin, int64_t end) {

@@ -1,6 +1,7 @@
 #include "runtime/trainer.h"
 
 #include <sodium.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -15,10 +16,13 @@
 #include "data/sample_order.h"
 #include "data/text_corpus.h"
 #include "models/layer_model.h"
+#include "runtime/checkpointer.h"
 #include "runtime/error.h"
 #include "runtime/lr_schedule.h"
 #include "runtime/metrics.h"
 #include "runtime/progress.h"
+#include "runtime/training_state.h"
+#include "verify/checkpoint.h"
 
 namespace mlcp::runtime {
 
@@ -107,6 +111,7 @@ struct Trainer::State {
       : spec(s), world(w), options(o) {}
 
   EvalResult evaluate(int64_t step);
+  verify::Hash256 stateDigest();
   std::string writeFinalState(const std::string& path);
 };
 
@@ -139,12 +144,15 @@ Trainer::Trainer(const jobs::JobSpec& spec, Communicator& world, const TrainerOp
   s.optimizer = makeOptimizer(spec.optimizer, tensors);
 
   const int64_t steps_per_epoch = s.data.train->size() / spec.train.global_batch;
-  s.total_steps = spec.train.steps > 0 ? spec.train.steps : spec.train.epochs * steps_per_epoch;
-  if (options.max_steps >= 0) s.total_steps = std::min(s.total_steps, options.max_steps);
+  const int64_t job_steps =
+      spec.train.steps > 0 ? spec.train.steps : spec.train.epochs * steps_per_epoch;
+  // --max-steps (tests, replays) stops early; it never changes the logical program, so the
+  // schedule's horizon stays the job's.
+  s.total_steps = options.max_steps >= 0 ? std::min(job_steps, options.max_steps) : job_steps;
   s.schedule.kind = spec.lr_schedule.kind;
   s.schedule.base_lr = spec.optimizer.lr;
   s.schedule.warmup_steps = spec.lr_schedule.warmup_steps;
-  s.schedule.total_steps = s.total_steps;
+  s.schedule.total_steps = job_steps;
   s.schedule.min_lr_ratio = spec.lr_schedule.min_lr_ratio;
 }
 
@@ -189,6 +197,32 @@ EvalResult Trainer::State::evaluate(int64_t step) {
   r.loss = loss_sum / static_cast<double>(n * per_sample);
   r.accuracy = correct / static_cast<double>(n * per_sample);
   return r;
+}
+
+// The per-step state digest: BLAKE2b-256 over the name-ordered list of the parameters' tensor
+// hashes. Parameter i is hashed by rank i mod size (the cost is shared), the hashes are
+// gathered, and every rank combines them in the same order. The run records the chain
+// c_s = BLAKE2b(c_{s-1} || digest_s), c_0 = digest of the initial state, so a replay can name
+// the first step whose state differs.
+verify::Hash256 Trainer::State::stateDigest() {
+  std::string mine;
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (static_cast<int>(i % static_cast<size_t>(world.size())) != world.rank()) continue;
+    const auto& t = params[i].second;
+    const auto h = verify::hashTensor(verify::DType::kFloat32,
+                                      std::vector<int64_t>(t.sizes().begin(), t.sizes().end()),
+                                      t.data_ptr(), static_cast<size_t>(t.nbytes()));
+    mine += h.hex();
+  }
+  const auto parts = allgatherStrings(world, mine, coll);
+  std::string ordered;
+  std::vector<size_t> cursor(parts.size(), 0);
+  for (size_t i = 0; i < params.size(); ++i) {
+    const size_t r = i % parts.size();
+    ordered += parts[r].substr(cursor[r], 64);
+    cursor[r] += 64;
+  }
+  return verify::blake2b256(ordered);
 }
 
 std::string Trainer::State::writeFinalState(const std::string& path) {
@@ -245,6 +279,7 @@ TrainResult Trainer::run() {
         s.data.train->describe(), s.total_steps, spec.train.global_batch, m));
   }
   metrics.write("start", {{"ranks", size},
+                          {"pid", static_cast<int64_t>(getpid())},
                           {"micro_batches", {mb_begin, mb_end}},
                           {"parameters", s.model->numParameters()},
                           {"steps", s.total_steps}});
@@ -259,13 +294,50 @@ TrainResult Trainer::run() {
   std::vector<float> mean_grad(static_cast<size_t>(s.flat_size));
 
   TrainResult result;
+  int64_t start = 0;
+  torch::Tensor resumed_chain;  // the state-hash chain stored in the checkpoint
+  if (!s.options.start_checkpoint.empty()) {
+    auto reader = verify::CheckpointReader::open(s.options.start_checkpoint);
+    resumed_chain = readCheckpointTensor(reader, "train/state_chain");
+    start = restoreTrainingState(s.params, *s.optimizer, [&](const std::string& name) {
+      return readCheckpointTensor(reader, name);
+    });
+    progress.message(fmt::format("mlcp: resumed from {} (step {}, root {})",
+                                 s.options.start_checkpoint, start, reader.root().hex()));
+  }
+  result.start_step = start;
+  verify::Hash256 chain = s.stateDigest();
+  if (resumed_chain.defined()) {
+    std::memcpy(chain.bytes.data(), resumed_chain.data_ptr(), chain.bytes.size());
+  }
+  auto extend = [](const verify::Hash256& prev, const verify::Hash256& digest) {
+    return verify::blake2b256(prev.hex() + digest.hex());
+  };
+  Checkpointer checkpointer(s.run_dir, s.world,
+                            rank == 0 ? loadOrCreateNodeKey(spec.checkpoint.key_file, true)
+                                      : verify::KeyPair::generate(),
+                            spec.source_text, spec.source_path, s.coll);
+  auto checkpoint = [&](int64_t step) {
+    auto state = collectTrainingState(s.params, *s.optimizer, step);
+    auto chain_bytes = torch::empty({static_cast<int64_t>(chain.bytes.size())}, torch::kUInt8);
+    std::memcpy(chain_bytes.data_ptr(), chain.bytes.data(), chain.bytes.size());
+    state.push_back({"train/state_chain", chain_bytes});
+    const auto root = checkpointer.save(step, state);
+    result.checkpoint_root = root.hex();
+    result.checkpoint_dir = verify::checkpointDir(s.run_dir, step);
+    progress.message(fmt::format("checkpoint step {}: root {}", step, root.hex()));
+    metrics.write("checkpoint", {{"step", step}, {"root", root.hex()}});
+  };
+  const int64_t every = spec.checkpoint.every;
+  // The seed's state is checkpoint 0: the point every party agrees on before any work.
+  if (every > 0 && start == 0) checkpoint(0);
   result.run_dir = s.run_dir;
   result.unigram_entropy_nats = s.data.unigram_entropy_nats;
   result.num_parameters = s.model->numParameters();
   const auto t0 = std::chrono::steady_clock::now();
   s.model->train();
 
-  for (int64_t step = 0; step < s.total_steps; ++step) {
+  for (int64_t step = start; step < s.total_steps; ++step) {
     const auto ts = std::chrono::steady_clock::now();
     std::vector<double> loss_slots(static_cast<size_t>(m), 0.0);
     // 2. local micro-batches
@@ -320,13 +392,17 @@ TrainResult Trainer::run() {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
     const double sps = static_cast<double>(spec.train.global_batch) / dt;
     result.final_train_loss = step_loss;
+    const verify::Hash256 digest = s.stateDigest();
+    chain = extend(chain, digest);
     progress.step(step, step_loss, lr, sps);
     metrics.write("step", {{"step", step + 1},
                            {"loss", step_loss},
                            {"lr", lr},
                            {"step_time_s", dt},
                            {"samples_per_s", sps},
-                           {"finite", finite}});
+                           {"finite", finite},
+                           {"state_hash", digest.hex()},
+                           {"state_chain", chain.hex()}});
     if (spec.train.eval_every > 0 && (step + 1) % spec.train.eval_every == 0 &&
         step + 1 < s.total_steps) {
       auto e = s.evaluate(step + 1);
@@ -334,10 +410,14 @@ TrainResult Trainer::run() {
                                    e.loss, 100.0 * e.accuracy));
       metrics.write("eval", {{"step", step + 1}, {"loss", e.loss}, {"accuracy", e.accuracy}});
     }
+    if (every > 0 && (step + 1) % every == 0) checkpoint(step + 1);
+  }
+  if (result.checkpoint_dir != verify::checkpointDir(s.run_dir, s.total_steps)) {
+    checkpoint(s.total_steps);
   }
   progress.finish();
-  result.steps = s.total_steps;
-  result.samples = s.total_steps * spec.train.global_batch;
+  result.steps = s.total_steps - start;
+  result.samples = result.steps * spec.train.global_batch;
   result.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   result.samples_per_second = static_cast<double>(result.samples) / result.wall_seconds;
@@ -353,7 +433,8 @@ TrainResult Trainer::run() {
                             {"train_loss", result.final_train_loss},
                             {"eval_loss", result.final_eval.loss},
                             {"eval_accuracy", result.final_eval.accuracy},
-                            {"parameter_hash", result.parameter_hash}});
+                            {"parameter_hash", result.parameter_hash},
+                            {"checkpoint_root", result.checkpoint_root}});
   return result;
 }
 

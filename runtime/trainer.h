@@ -46,6 +46,9 @@ struct TrainResult {
   int64_t skipped_steps = 0;        // non-finite gradients
   std::string parameter_hash;       // BLAKE2b-256 of every parameter's bytes, in name order
   std::string state_file;           // RUN_DIR/final_state.bin
+  int64_t start_step = 0;           // > 0 when resumed from a checkpoint
+  std::string checkpoint_root;      // Merkle root of the final checkpoint (hex)
+  std::string checkpoint_dir;       // RUN_DIR/checkpoints/step-N of the final step
   std::string run_dir;
   int64_t num_parameters = 0;
 };
@@ -54,6 +57,8 @@ struct TrainerOptions {
   std::string output_dir;     // overrides the job's output_dir when non-empty
   int64_t max_steps = -1;     // stops after this many steps (tests), -1 = the job's number
   bool show_progress = true;  // rank 0's progress line
+  // A committed checkpoint folder to start from (resume or replay); empty = from the seed.
+  std::string start_checkpoint;
 };
 
 class Trainer {

@@ -7,11 +7,13 @@
 #include <cstdio>
 #include <exception>
 
+#include "runtime/cli/replay_command.h"
 #include "runtime/cli/run_commands.h"
 #include "mlcp/config.h"
 #include "runtime/error.h"
 // subsystem command sets (one include each)
 // @@includes
+#include "verify/verify_commands.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"mlcp: verifiable, placement-independent distributed training"};
@@ -20,6 +22,9 @@ int main(int argc, char** argv) {
 
   mlcp::cli::addRunCommands(app);  // run, validate, info, plot
   // @@commands
+  mlcp::verify::addCommands(app);  // keys new|show, verify checkpoint
+  // Last: adds `replay` under the `verify` subcommand the verify subsystem created above.
+  mlcp::cli::addReplayCommand(app);
 
   try {
     app.parse(argc, argv);

@@ -21,6 +21,7 @@
 #include "runtime/plot.h"
 #include "runtime/process_env.h"
 #include "runtime/trainer.h"
+#include "verify/checkpoint.h"
 
 namespace mlcp::cli {
 namespace {
@@ -57,7 +58,7 @@ std::string loadedBlas() {
 }
 
 void runJob(const std::string& job_path, const std::string& output, int64_t max_steps,
-            bool no_progress) {
+            bool no_progress, bool resume) {
   const LaunchEnv env = detectLaunchEnv();
   const jobs::JobSpec spec = loadJobOrExit(job_path, env);
 
@@ -77,8 +78,23 @@ void runJob(const std::string& job_path, const std::string& output, int64_t max_
     opts.output_dir = output;
     opts.max_steps = max_steps;
     opts.show_progress = !no_progress;
+    if (resume) {
+      const std::string dir = output.empty() ? spec.output_dir : output;
+      const auto latest = verify::latestValidCheckpoint(dir);
+      if (rank == 0) {
+        for (const auto& note : latest.notes) fmt::print("mlcp: resume: {}\n", note);
+        if (!latest.checkpoint) fmt::print("mlcp: resume: no valid checkpoint in {}, starting from the seed\n", dir);
+      }
+      if (latest.checkpoint) opts.start_checkpoint = latest.checkpoint->dir;
+    }
     runtime::Trainer trainer(spec, world, opts);
-    const auto r = trainer.run();
+    runtime::TrainResult r;
+    try {
+      r = trainer.run();
+    } catch (const c10::Error& e) {
+      // LibTorch's message without its C++ backtrace.
+      throw Error(std::string("LibTorch: ") + e.what_without_backtrace());
+    }
     if (rank == 0) {
       fmt::print("summary: {} steps, {} samples in {:.1f} s ({:.1f} samples/s) on {} ranks\n",
                  r.steps, r.samples, r.wall_seconds, r.samples_per_second, world.size());
@@ -93,6 +109,7 @@ void runJob(const std::string& job_path, const std::string& output, int64_t max_
       }
       if (r.skipped_steps > 0) fmt::print("summary: {} steps skipped (non-finite gradient)\n", r.skipped_steps);
       fmt::print("summary: parameters blake2b-256 {} ({})\n", r.parameter_hash, r.state_file);
+      fmt::print("summary: checkpoint root {} ({})\n", r.checkpoint_root, r.checkpoint_dir);
       fmt::print("summary: metrics in {}/metrics/, plot with: mlcp plot {}\n", r.run_dir,
                  r.run_dir);
       std::fflush(stdout);
@@ -170,7 +187,10 @@ void addRunCommands(CLI::App& app) {
   run->add_option("--output", *output, "Output directory (default: the job's output_dir)");
   run->add_option("--max-steps", *max_steps, "Stop after this many steps");
   run->add_flag("--no-progress", *no_progress, "Do not print progress lines");
-  run->callback([=] { runJob(*job, *output, *max_steps, *no_progress); });
+  auto resume = std::make_shared<bool>(false);
+  run->add_flag("--resume", *resume,
+                "Continue from the latest valid checkpoint in the output directory");
+  run->callback([=] { runJob(*job, *output, *max_steps, *no_progress, *resume); });
 
   auto* validate = app.add_subcommand("validate", "Check a job file without running it");
   auto vjob = std::make_shared<std::string>();

@@ -1,9 +1,13 @@
 #include "tests/common/test_util.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
+#include <chrono>
+#include <thread>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -39,6 +43,57 @@ TempDir::TempDir(const std::string& prefix) {
 TempDir::~TempDir() {
   std::error_code ec;
   if (std::getenv("MLCP_KEEP_TEST_DIRS") == nullptr) std::filesystem::remove_all(path_, ec);
+}
+
+BackgroundProcess::BackgroundProcess(const std::string& command, const std::string& log_path)
+    : log_path_(log_path) {
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    setpgid(0, 0);
+    const std::string full = "exec > " + shellQuote(log_path) + " 2>&1; exec " + command;
+    execl("/bin/sh", "sh", "-c", full.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  setpgid(pid_, pid_);
+}
+
+BackgroundProcess::~BackgroundProcess() {
+  if (!done_ && pid_ > 0) {
+    kill(-pid_, SIGKILL);
+    waitpid(pid_, &status_, 0);
+  }
+}
+
+bool BackgroundProcess::running() {
+  if (done_) return false;
+  if (waitpid(pid_, &status_, WNOHANG) == pid_) done_ = true;
+  return !done_;
+}
+
+int BackgroundProcess::waitFor(double seconds) {
+  waitUntil(seconds, [this] { return !running(); });
+  if (!done_) return -1;
+  if (WIFEXITED(status_)) return WEXITSTATUS(status_);
+  if (WIFSIGNALED(status_)) return 128 + WTERMSIG(status_);
+  return -1;
+}
+
+std::string BackgroundProcess::log() const {
+  try {
+    return readFile(log_path_);
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
+bool waitUntil(double seconds, const std::function<bool()>& predicate) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (true) {
+    if (predicate()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return predicate();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 std::string sourceDir() { return MLCP_TEST_SOURCE_DIR; }

@@ -2,6 +2,7 @@
 // temporary directory, locate the built `mlcp` binary and the source tree.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,32 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// A shell command running in the background in its own process group, output to a log file.
+// The destructor kills the whole group if it is still running (no stray ranks after a test).
+class BackgroundProcess {
+ public:
+  BackgroundProcess(const std::string& command, const std::string& log_path);
+  ~BackgroundProcess();
+  BackgroundProcess(const BackgroundProcess&) = delete;
+  BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+
+  // Waits up to `seconds` for the process to exit; returns its exit code (128+N for signal N)
+  // or -1 if it is still running at the deadline.
+  int waitFor(double seconds);
+  bool running();
+  int pid() const { return pid_; }
+  std::string log() const;
+
+ private:
+  int pid_ = -1;
+  int status_ = -1;
+  bool done_ = false;
+  std::string log_path_;
+};
+
+// Polls `predicate` every 20 ms until it returns true or `seconds` pass; returns its last value.
+bool waitUntil(double seconds, const std::function<bool()>& predicate);
 
 std::string sourceDir();   // the repository root
 std::string binaryDir();   // the CMake build directory

@@ -1,0 +1,112 @@
+// Checkpoints end to end: the same job writes the same checkpoint roots on 1, 2 and 4 ranks; a
+// run killed with SIGKILL and resumed ends bitwise equal to an uninterrupted run; a 4-rank run
+// replays on 1 process and matches.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "tests/common/test_util.h"
+#include "tests/runtime/job_files.h"
+
+namespace mlcp::test {
+namespace {
+
+// step -> root of every checkpoint a run recorded (rank 0's metrics).
+std::map<int64_t, std::string> checkpointRoots(const std::string& run_dir) {
+  std::map<int64_t, std::string> roots;
+  std::ifstream in(run_dir + "/metrics/rank-00000.jsonl");
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.value("kind", "") == "checkpoint") {
+      roots[j.at("step").get<int64_t>()] = j.at("root").get<std::string>();
+    }
+  }
+  return roots;
+}
+
+std::string checkpointedJob(int steps, int every) {
+  return mlpJob("ckpt", steps) + "[checkpoint]\nevery = " + std::to_string(every) + "\n";
+}
+
+CommandResult train(const TempDir& dir, int ranks, const std::string& run, const std::string& extra = "") {
+  return runCommand(mpiexec(ranks) + " " + mlcpBinary() + " run " + dir.file("job.toml") +
+                    " --no-progress --output " + dir.file(run) + " " + extra);
+}
+
+class CheckpointTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // A node key of the test's own, so the user's ~/.config is never touched.
+    setenv("MLCP_KEY_FILE", dir_.file("node.key").c_str(), 1);
+  }
+  TempDir dir_;
+};
+
+TEST_F(CheckpointTest, RootsAreEqualOn1And2And4Ranks) {
+  writeFile(dir_.file("job.toml"), checkpointedJob(12, 4));
+  std::map<int, std::map<int64_t, std::string>> roots;
+  for (int n : {1, 2, 4}) {
+    const auto r = train(dir_, n, "run" + std::to_string(n));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    roots[n] = checkpointRoots(dir_.file("run" + std::to_string(n)));
+  }
+  ASSERT_EQ(roots[1].size(), 4u) << "checkpoints at steps 0, 4, 8, 12";
+  EXPECT_EQ(roots[1], roots[2]);
+  EXPECT_EQ(roots[1], roots[4]);
+  // Different steps have different roots (the comparison is not vacuous).
+  EXPECT_NE(roots[1][4], roots[1][8]);
+}
+
+TEST_F(CheckpointTest, ResumeAfterKillIsBitwiseEqualToAnUninterruptedRun) {
+  writeFile(dir_.file("job.toml"), checkpointedJob(40, 5));
+  const auto whole = train(dir_, 2, "whole");
+  ASSERT_EQ(whole.exit_code, 0) << whole.output;
+
+  const std::string run = dir_.file("killed");
+  BackgroundProcess job(mpiexec(2) + " " + mlcpBinary() + " run " + dir_.file("job.toml") +
+                            " --no-progress --output " + run,
+                        dir_.file("killed.log"));
+  // Kill rank 1 once the run has committed the checkpoint of step 15.
+  ASSERT_TRUE(waitUntil(180, [&] { return checkpointRoots(run).count(15) == 1; })) << job.log();
+  int pid = -1;
+  {
+    std::ifstream in(run + "/metrics/rank-00001.jsonl");
+    std::string line;
+    std::getline(in, line);
+    pid = nlohmann::json::parse(line).value("pid", -1);
+  }
+  ASSERT_GT(pid, 0);
+  kill(pid, SIGKILL);
+  EXPECT_NE(job.waitFor(60), 0) << job.log();
+
+  const auto resumed = train(dir_, 2, "killed", "--resume");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resumed from"), std::string::npos) << resumed.output;
+  EXPECT_EQ(readFile(run + "/final_state.bin"), readFile(dir_.file("whole") + "/final_state.bin"));
+  EXPECT_EQ(checkpointRoots(run)[40], checkpointRoots(dir_.file("whole"))[40]);
+}
+
+TEST_F(CheckpointTest, FourRankRunReplaysOnOneProcess) {
+  writeFile(dir_.file("job.toml"), checkpointedJob(12, 4));
+  ASSERT_EQ(train(dir_, 4, "run").exit_code, 0);
+  const auto r = runCommand(mlcpBinary() + " verify replay " + dir_.file("run") + " --from 4 --to 12");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("match: steps 4..12"), std::string::npos) << r.output;
+}
+
+TEST_F(CheckpointTest, VerifyCheckpointCommandAcceptsAnHonestCheckpoint) {
+  writeFile(dir_.file("job.toml"), checkpointedJob(4, 4));
+  ASSERT_EQ(train(dir_, 1, "run").exit_code, 0);
+  const auto v = runCommand(mlcpBinary() + " verify checkpoint " + dir_.file("run") +
+                            "/checkpoints/step-00000004");
+  EXPECT_EQ(v.exit_code, 0) << v.output;
+}
+
+}  // namespace
+}  // namespace mlcp::test
