@@ -6,9 +6,10 @@
 
 namespace mlcp::runtime {
 
-ProgressReporter::ProgressReporter(bool enabled, int64_t total_steps, int64_t log_every,
-                                   std::FILE* out)
-    : enabled_(enabled),
+ProgressReporter::ProgressReporter(bool reporter, bool show_steps, int64_t total_steps,
+                                   int64_t log_every, std::FILE* out)
+    : reporter_(reporter),
+      show_steps_(show_steps),
       tty_(isatty(fileno(out)) != 0),
       total_steps_(total_steps),
       log_every_(log_every > 0 ? log_every : 10),
@@ -25,7 +26,7 @@ std::string ProgressReporter::eta(int64_t step) const {
 }
 
 void ProgressReporter::step(int64_t step, double loss, double lr, double samples_per_s) {
-  if (!enabled_) return;
+  if (!reporter_ || !show_steps_) return;
   const std::string line =
       fmt::format("step {:>6}/{} | loss {:.4f} | lr {:.2e} | {:>8.1f} samples/s | eta {}",
                   step + 1, total_steps_, loss, lr, samples_per_s, eta(step));
@@ -39,7 +40,7 @@ void ProgressReporter::step(int64_t step, double loss, double lr, double samples
 }
 
 void ProgressReporter::message(const std::string& text) {
-  if (!enabled_) return;
+  if (!reporter_) return;
   if (live_line_open_) {
     fmt::print(out_, "\n");
     live_line_open_ = false;
@@ -49,7 +50,7 @@ void ProgressReporter::message(const std::string& text) {
 }
 
 void ProgressReporter::finish() {
-  if (enabled_ && live_line_open_) {
+  if (live_line_open_) {
     fmt::print(out_, "\n");
     live_line_open_ = false;
     std::fflush(out_);

@@ -1,6 +1,7 @@
 // What rank 0 shows while a job trains. On a terminal: one live line rewritten in place
 // (step, loss, samples/s, ETA). Otherwise (a log file, Slurm output): one plain line every
-// `log_every` steps. Other ranks show nothing; their numbers go to their metrics files.
+// `log_every` steps. `--no-progress` hides the step lines but keeps the messages (evaluations,
+// checkpoints, resume). Other ranks show nothing; their numbers go to their metrics files.
 #pragma once
 
 #include <chrono>
@@ -12,7 +13,9 @@ namespace mlcp::runtime {
 
 class ProgressReporter {
  public:
-  ProgressReporter(bool enabled, int64_t total_steps, int64_t log_every, std::FILE* out = stdout);
+  // `reporter`: this process prints (rank 0); `show_steps`: step lines too, not only messages.
+  ProgressReporter(bool reporter, bool show_steps, int64_t total_steps, int64_t log_every,
+                   std::FILE* out = stdout);
 
   void step(int64_t step, double loss, double lr, double samples_per_s);
   // A line that must stay on screen (evaluation results, checkpoints); ends the live line first.
@@ -22,7 +25,7 @@ class ProgressReporter {
  private:
   std::string eta(int64_t step) const;
 
-  bool enabled_, tty_;
+  bool reporter_, show_steps_, tty_;
   int64_t total_steps_, log_every_;
   std::FILE* out_;
   bool live_line_open_ = false;

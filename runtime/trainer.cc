@@ -264,7 +264,7 @@ TrainResult Trainer::run() {
   std::filesystem::create_directories(s.run_dir, ec);
   if (ec) throw IoError("cannot create output directory " + s.run_dir + ": " + ec.message());
   MetricsWriter metrics(s.run_dir, rank);
-  ProgressReporter progress(s.options.show_progress && rank == 0, s.total_steps,
+  ProgressReporter progress(rank == 0, s.options.show_progress, s.total_steps,
                             spec.train.log_every);
 
   const int64_t m = spec.train.micro_batches;

@@ -26,18 +26,34 @@
 namespace mlcp::cli {
 namespace {
 
-// Loads and validates the job before any rank starts work. A user error is printed by rank 0
-// only (every rank reads the same file and reaches the same verdict) and ends with exit code 2.
-jobs::JobSpec loadJobOrExit(const std::string& path, const LaunchEnv& env) {
+// Loads and validates the job before any rank starts work. Returns the error message of a
+// user's mistake (empty when the job is valid).
+std::string loadJob(const std::string& path, const LaunchEnv& env, jobs::JobSpec* spec) {
   try {
-    auto spec = jobs::loadJobSpec(path);
-    jobs::checkWorldSize(spec, env.size);
-    return spec;
+    *spec = jobs::loadJobSpec(path);
+    jobs::checkWorldSize(*spec, env.size);
+    return "";
   } catch (const UsageError& e) {
-    if (env.rank == 0) std::fprintf(stderr, "mlcp: error: %s\n", e.what());
-    std::fflush(stderr);
-    std::_Exit(kExitUsage);
+    return e.what();
   }
+}
+
+// Every rank reads the job file (a path may be missing on one host only); the ranks then agree
+// on a verdict. A rejected job is reported once — by rank 0 if it saw the error, else by the
+// lowest rank that did — and every rank exits with code 2 only after the report is written:
+// exiting before it would let mpirun kill rank 0 with its message still unwritten.
+void exitIfRejected(const std::string& error, collectives::MpiCommunicator& world) {
+  int32_t first_failed = error.empty() ? world.size() : world.rank();
+  world.allreduce(&first_failed, 1, collectives::DataType::kInt32, collectives::ReduceOp::kMin);
+  if (first_failed == world.size()) return;
+  if (world.rank() == first_failed) {
+    if (first_failed == 0) std::fprintf(stderr, "mlcp: error: %s\n", error.c_str());
+    else std::fprintf(stderr, "mlcp: error on rank %d: %s\n", first_failed, error.c_str());
+  }
+  std::fflush(stderr);
+  world.barrier();
+  MPI_Finalize();
+  std::_Exit(kExitUsage);
 }
 
 // The shared library that provides BLAS to LibTorch in this process (OpenBLAS or the slow
@@ -60,10 +76,12 @@ std::string loadedBlas() {
 void runJob(const std::string& job_path, const std::string& output, int64_t max_steps,
             bool no_progress, bool resume) {
   const LaunchEnv env = detectLaunchEnv();
-  const jobs::JobSpec spec = loadJobOrExit(job_path, env);
+  jobs::JobSpec spec;
+  const std::string job_error = loadJob(job_path, env, &spec);
 
   collectives::MpiRuntime mpi;
   collectives::MpiCommunicator world(MPI_COMM_WORLD);
+  exitIfRejected(job_error, world);
   world.setDefaultTimeout(std::chrono::milliseconds(
       static_cast<int64_t>(spec.runtime.collective_timeout_s * 1000.0)));
   const int rank = world.rank();

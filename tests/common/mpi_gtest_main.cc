@@ -1,11 +1,14 @@
 // GoogleTest main for every test binary. Under `mpiexec -n N` each rank runs the same tests;
 // rank 0 prints the usual report, the other ranks print only their failures (prefixed with
 // their rank), and every rank exits non-zero if any rank failed, so ctest sees one verdict.
-// A plain (non-MPI) run is simply rank 0 of 1.
+// A plain run (not started by a launcher) does not initialise MPI at all: an MPI singleton
+// exports OMPI_*/PMIX_* variables that would break the `mpiexec` the end-to-end tests start
+// as children.
 #include <gtest/gtest.h>
 #include <mpi.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 namespace {
 
@@ -26,6 +29,9 @@ class RankFailurePrinter : public testing::EmptyTestEventListener {
 
 int main(int argc, char** argv) {
   testing::InitGoogleTest(&argc, argv);
+  const bool launched =
+      std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr || std::getenv("PMIX_RANK") != nullptr;
+  if (!launched) return RUN_ALL_TESTS() == 0 ? 0 : 1;
   int provided = 0;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided);
   int rank = 0;

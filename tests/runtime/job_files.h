@@ -19,7 +19,7 @@ inline std::string mlpJob(const std::string& name, int steps, int threads = 1) {
 }
 
 // A two-layer GPT on fortunes with dropout (counter-based dropout masks are part of the test).
-inline std::string gptJob(const std::string& name, int steps) {
+inline std::string gptJob(const std::string& name, int steps, int threads = 1) {
   return "[job]\nname = \"" + name + "\"\nseed = 11\n"
          "[model]\nkind = \"gpt\"\nd_model = 32\nlayers = 2\nheads = 2\ncontext = 16\n"
          "dropout = 0.1\n"
@@ -28,7 +28,7 @@ inline std::string gptJob(const std::string& name, int steps) {
          "[optimizer]\nkind = \"adamw\"\nlr = 0.003\n"
          "[lr_schedule]\nkind = \"cosine\"\nwarmup_steps = 3\n"
          "[train]\nglobal_batch = 30\nmicro_batches = 5\nsteps = " + std::to_string(steps) + "\n"
-         "[runtime]\nintra_op_threads = 1\n";
+         "[runtime]\nintra_op_threads = " + std::to_string(threads) + "\n";
 }
 
 inline std::string cnnJob(const std::string& name, int steps) {
