@@ -4,11 +4,26 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
+
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#endif
 
 #include "runtime/error.h"
 
 namespace mlcp::collectives {
 namespace {
+
+// llrint(v) for |v| < 2^63, inlined: under the default rounding mode cvtsd2si rounds to
+// nearest even, exactly as llrint does (a libm call per element costs 3x more here).
+inline int64_t roundToInt64(double v) {
+#if defined(__x86_64__)
+  return _mm_cvtsd_si64(_mm_set_sd(v));
+#else
+  return std::llrint(v);
+#endif
+}
 
 int ceilLog2(int64_t m) {
   int k = 0;
@@ -28,6 +43,56 @@ ExactSum::ExactSum(Communicator& comm, std::vector<int64_t> segments)
   const int64_t p = comm_.size();
   padded_ = (total_ + p - 1) / p * p;
   exponents_.assign(segments_.size(), 0);
+  to_grid_.assign(segments_.size(), 1.0);
+  from_grid_.assign(segments_.size(), 1.0);
+}
+
+void ExactSum::quantizeRange(const std::vector<const float*>& local, int64_t begin,
+                             int64_t end) {
+  int64_t* acc = acc_.data();
+  const int64_t stop = std::min(end, total_);
+  std::fill(acc + std::max(begin, stop), acc + end, int64_t{0});  // padding
+  if (local.empty()) std::fill(acc + begin, acc + stop, int64_t{0});
+  size_t k = segmentOf(begin);
+  for (int64_t a = begin; a < stop; ++k) {
+    const int64_t b = std::min(stop, offsets_[k] + segments_[k]);
+    const double g = to_grid_[k];
+    // The first contribution assigns, the others add: one pass over acc_ per contribution.
+    for (size_t c = 0; c < local.size(); ++c) {
+      const float* x = local[c];
+      if (c == 0) {
+        for (int64_t i = a; i < b; ++i) acc[i] = roundToInt64(static_cast<double>(x[i]) * g);
+      } else {
+        for (int64_t i = a; i < b; ++i) acc[i] += roundToInt64(static_cast<double>(x[i]) * g);
+      }
+    }
+    a = b;
+  }
+}
+
+void ExactSum::convertRange(const int64_t* sums, const int64_t* more, int64_t begin, int64_t end,
+                            float* out) const {
+  const int64_t stop = std::max(begin, std::min(end, total_));
+  std::fill(out + (stop - begin), out + (end - begin), 0.0f);  // padding
+  size_t k = segmentOf(begin);
+  for (int64_t a = begin; a < stop; ++k) {
+    const int64_t b = std::min(stop, offsets_[k] + segments_[k]);
+    const double f = from_grid_[k];
+    for (int64_t i = a; i < b; ++i) {
+      const int64_t v = sums[i - begin] + (more != nullptr ? more[i - begin] : 0);
+      out[i - begin] = static_cast<float>(static_cast<double>(v) * f);
+    }
+    a = b;
+  }
+}
+
+size_t ExactSum::segmentOf(int64_t element) const {
+  // The last segment starting at or before `element` that is not empty.
+  auto it = std::upper_bound(offsets_.begin(), offsets_.end(), element);
+  size_t k = static_cast<size_t>(it - offsets_.begin());
+  k = k == 0 ? 0 : k - 1;
+  while (k + 1 < segments_.size() && segments_[k] == 0) ++k;
+  return k;
 }
 
 bool ExactSum::reduce(const std::vector<const float*>& local, int64_t contributions, double scale,
@@ -35,21 +100,19 @@ bool ExactSum::reduce(const std::vector<const float*>& local, int64_t contributi
   require(contributions >= 1 && contributions >= static_cast<int64_t>(local.size()),
           "ExactSum: contributions must count every rank's local buffers");
   const size_t nseg = segments_.size();
-  // 1.
+  // 1. Branch-free so the compiler vectorises it; `finite` turns false on inf or NaN.
   std::vector<float> maxima(nseg, 0.0f);
   for (const float* c : local) {
     for (size_t k = 0; k < nseg; ++k) {
       const float* x = c + offsets_[k];
       float m = maxima[k];
+      bool finite = true;
       for (int64_t i = 0; i < segments_[k]; ++i) {
         const float a = std::fabs(x[i]);
-        if (!(a <= std::numeric_limits<float>::max())) {  // inf or NaN
-          m = std::numeric_limits<float>::infinity();
-          break;
-        }
-        m = std::max(m, a);
+        finite &= a <= std::numeric_limits<float>::max();
+        m = a > m ? a : m;
       }
-      maxima[k] = m;
+      maxima[k] = finite ? m : std::numeric_limits<float>::infinity();
     }
   }
   // 2.
@@ -60,50 +123,78 @@ bool ExactSum::reduce(const std::vector<const float*>& local, int64_t contributi
   }
   // 3.
   const int headroom = ceilLog2(contributions);
-  std::vector<double> to_grid(nseg), from_grid(nseg);
   for (size_t k = 0; k < nseg; ++k) {
     int e = 0;
     if (maxima[k] > 0.0f) std::frexp(static_cast<double>(maxima[k]), &e);
     exponents_[k] = maxima[k] > 0.0f ? 62 - e - headroom : 0;
-    to_grid[k] = std::ldexp(1.0, exponents_[k]);
-    from_grid[k] = std::ldexp(1.0, -exponents_[k]) * scale;
+    to_grid_[k] = std::ldexp(1.0, exponents_[k]);
+    from_grid_[k] = std::ldexp(1.0, -exponents_[k]) * scale;
   }
-  // 4.
-  acc_.assign(static_cast<size_t>(padded_), 0);
-  for (const float* c : local) {
-    for (size_t k = 0; k < nseg; ++k) {
-      const float* x = c + offsets_[k];
-      int64_t* a = acc_.data() + offsets_[k];
-      const double g = to_grid[k];
-      for (int64_t i = 0; i < segments_[k]; ++i) a[i] += std::llrint(static_cast<double>(x[i]) * g);
+  acc_.resize(static_cast<size_t>(padded_));
+  const int p = comm_.size(), r = comm_.rank();
+  const int64_t block = padded_ / p;
+  if (p == 1) {
+    quantizeRange(local, 0, total_);
+    convertRange(acc_.data(), nullptr, 0, total_, out);
+    return true;
+  }
+  const bool exact_fit = padded_ == total_;
+  if (!exact_fit) gathered_.resize(static_cast<size_t>(padded_));
+  float* result = exact_fit ? out : gathered_.data();
+  // 4 + 5a. Ring reduce-scatter over int64, pipelined in chunks: at step t rank r sends its
+  // partial sums of block (r-1-t) mod p to rank r+1 and adds rank r-1's partial sums of block
+  // (r-2-t) mod p into its own; after p-1 steps it holds the full sums of block r. Each block
+  // is quantised just before it is first needed, so quantising overlaps the transfers.
+  const int right = (r + 1) % p, left = (r - 1 + p) % p;
+  auto mod = [p](int i) { return ((i % p) + p) % p; };
+  recv_.resize(static_cast<size_t>(block));
+  std::vector<std::unique_ptr<Work>> sends, recvs;
+  quantizeRange(local, mod(r - 1) * block, mod(r - 1) * block + block);
+  for (int t = 0; t < p - 1; ++t) {
+    const int64_t send_at = mod(r - 1 - t) * block, add_at = mod(r - 2 - t) * block;
+    sends.clear();
+    recvs.clear();
+    for (int64_t c = 0; c < block; c += kChunk) {
+      const int64_t n = std::min(kChunk, block - c);
+      recvs.push_back(comm_.irecv(recv_.data() + c, n, DataType::kInt64, left, kReduceTag));
+      sends.push_back(
+          comm_.isend(acc_.data() + send_at + c, n, DataType::kInt64, right, kReduceTag));
     }
-  }
-  // 5.
-  const int64_t p = comm_.size(), block = padded_ / p, begin = comm_.rank() * block;
-  block_.resize(static_cast<size_t>(block));
-  comm_.reduceScatter(acc_.data(), block_.data(), block, DataType::kInt64, ReduceOp::kSum, opts);
-  out_block_.resize(static_cast<size_t>(block));
-  // Walk the segments overlapping [begin, begin + block).
-  size_t k = static_cast<size_t>(
-      std::upper_bound(offsets_.begin(), offsets_.end(), begin) - offsets_.begin());
-  k = k == 0 ? 0 : k - 1;
-  for (int64_t i = 0; i < block; ++i) {
-    const int64_t g = begin + i;
-    if (g >= total_) {
-      out_block_[static_cast<size_t>(i)] = 0.0f;
-      continue;
+    if (t == 0) {
+      // Every other block is first touched now: quantise while the first chunks travel.
+      for (int b = 0; b < p; ++b) {
+        if (b != mod(r - 1)) quantizeRange(local, b * block, b * block + block);
+      }
     }
-    while (k + 1 < nseg && g >= offsets_[k + 1]) ++k;
-    out_block_[static_cast<size_t>(i)] =
-        static_cast<float>(static_cast<double>(block_[static_cast<size_t>(i)]) * from_grid[k]);
+    const bool last = t == p - 2;  // then add_at is block r: add and convert in one pass
+    for (size_t i = 0; i < recvs.size(); ++i) {
+      recvs[i]->wait(opts);
+      const int64_t c = static_cast<int64_t>(i) * kChunk, n = std::min(kChunk, block - c);
+      int64_t* dst = acc_.data() + add_at + c;
+      const int64_t* src = recv_.data() + c;
+      if (last) {
+        convertRange(dst, src, add_at + c, add_at + c + n, result + add_at + c);
+      } else {
+        for (int64_t j = 0; j < n; ++j) dst[j] += src[j];
+      }
+    }
+    for (auto& w : sends) w->wait(opts);
   }
-  if (padded_ == total_) {
-    comm_.allgather(out_block_.data(), out, block, DataType::kFloat32, opts);
-  } else {
-    gathered_.resize(static_cast<size_t>(padded_));
-    comm_.allgather(out_block_.data(), gathered_.data(), block, DataType::kFloat32, opts);
-    std::memcpy(out, gathered_.data(), static_cast<size_t>(total_) * sizeof(float));
+  // 5b. Rank r has converted block r (in the last step above); a ring allgather of float32
+  // blocks completes the result.
+  for (int t = 0; t < p - 1; ++t) {
+    const int64_t send_at = mod(r - t) * block, recv_at = mod(r - 1 - t) * block;
+    sends.clear();
+    recvs.clear();
+    for (int64_t c = 0; c < block; c += kChunk) {
+      const int64_t n = std::min(kChunk, block - c);
+      recvs.push_back(comm_.irecv(result + recv_at + c, n, DataType::kFloat32, left, kGatherTag));
+      sends.push_back(comm_.isend(result + send_at + c, n, DataType::kFloat32, right, kGatherTag));
+    }
+    for (auto& w : recvs) w->wait(opts);
+    for (auto& w : sends) w->wait(opts);
   }
+  if (!exact_fit) std::memcpy(out, gathered_.data(), static_cast<size_t>(total_) * sizeof(float));
   return true;
 }
 

@@ -20,6 +20,10 @@
 //     and an allgather of float32 blocks gives every rank the whole result. This moves 1.5x the
 //     bytes of a float32 allreduce; the owner of a block changes with the placement but the
 //     formula does not, so the bits do not either.
+//     Both are rings over the communicator's isend/irecv (tags kReduceTag and kGatherTag,
+//     reserved), in chunks, so quantising and adding overlap the transfers and the deadline
+//     of CollectiveOptions applies to every chunk. Integer addition makes the ring's order
+//     irrelevant to the result.
 // Precision: each contribution loses at most half a unit of 2^-S, i.e. about 2^-(62-log2 M)
 // relative to the segment's largest value (about 2^-58 for M = 16): finer than float32's
 // 2^-24, so the result is the correctly rounded sum up to that tiny absolute error.
@@ -46,16 +50,29 @@ class ExactSum {
               float* out, const CollectiveOptions& opts = {});
 
   int64_t total() const { return total_; }
+  // Point-to-point tags this class uses on the communicator.
+  static constexpr int kReduceTag = 0x3E50, kGatherTag = 0x3E51;
   // The grid exponent S of each segment in the last reduce.
   const std::vector<int>& exponents() const { return exponents_; }
 
  private:
+  // Elements per message: large enough for full bandwidth, small enough to pipeline.
+  static constexpr int64_t kChunk = int64_t{1} << 18;
+  // acc_[begin, end) = sum over `local` of the contributions quantised to each segment's grid.
+  void quantizeRange(const std::vector<const float*>& local, int64_t begin, int64_t end);
+  // out[i - begin] = float((sums + more)[i - begin] * 2^-S * scale) for i in [begin, end), 0
+  // past total_; `more` may be null.
+  void convertRange(const int64_t* sums, const int64_t* more, int64_t begin, int64_t end,
+                    float* out) const;
+  size_t segmentOf(int64_t element) const;
+
   Communicator& comm_;
   std::vector<int64_t> segments_, offsets_;
   int64_t total_ = 0, padded_ = 0;
   std::vector<int> exponents_;
-  std::vector<int64_t> acc_, block_;
-  std::vector<float> out_block_, gathered_;
+  std::vector<double> to_grid_, from_grid_;
+  std::vector<int64_t> acc_, recv_;
+  std::vector<float> gathered_;
 };
 
 }  // namespace mlcp::collectives
