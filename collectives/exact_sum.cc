@@ -6,23 +6,31 @@
 #include <limits>
 #include <memory>
 
-#if defined(__x86_64__)
-#include <emmintrin.h>
-#endif
 
+#include "collectives/fixed_point.h"
 #include "runtime/error.h"
 
 namespace mlcp::collectives {
 namespace {
 
-// llrint(v) for |v| < 2^63, inlined: under the default rounding mode cvtsd2si rounds to
-// nearest even, exactly as llrint does (a libm call per element costs 3x more here).
-inline int64_t roundToInt64(double v) {
-#if defined(__x86_64__)
-  return _mm_cvtsd_si64(_mm_set_sd(v));
+// The max loop, compiled twice on x86-64 (AVX2 and the baseline) and picked at load time.
+// It is integer-only, so both versions give the same bits.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define MLCP_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
 #else
-  return std::llrint(v);
+#define MLCP_VECTOR_CLONES
 #endif
+
+// The largest |x| as bits without the sign (>= 0x7F800000 when some x is inf or NaN).
+MLCP_VECTOR_CLONES uint32_t maxAbsBits(const float* x, int64_t n) {
+  uint32_t m = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t a;
+    std::memcpy(&a, x + i, sizeof a);
+    a &= 0x7FFFFFFFu;
+    m = a > m ? a : m;
+  }
+  return m;
 }
 
 int ceilLog2(int64_t m) {
@@ -43,7 +51,6 @@ ExactSum::ExactSum(Communicator& comm, std::vector<int64_t> segments)
   const int64_t p = comm_.size();
   padded_ = (total_ + p - 1) / p * p;
   exponents_.assign(segments_.size(), 0);
-  to_grid_.assign(segments_.size(), 1.0);
   from_grid_.assign(segments_.size(), 1.0);
 }
 
@@ -56,15 +63,10 @@ void ExactSum::quantizeRange(const std::vector<const float*>& local, int64_t beg
   size_t k = segmentOf(begin);
   for (int64_t a = begin; a < stop; ++k) {
     const int64_t b = std::min(stop, offsets_[k] + segments_[k]);
-    const double g = to_grid_[k];
+    const int32_t S = exponents_[k];
     // The first contribution assigns, the others add: one pass over acc_ per contribution.
     for (size_t c = 0; c < local.size(); ++c) {
-      const float* x = local[c];
-      if (c == 0) {
-        for (int64_t i = a; i < b; ++i) acc[i] = roundToInt64(static_cast<double>(x[i]) * g);
-      } else {
-        for (int64_t i = a; i < b; ++i) acc[i] += roundToInt64(static_cast<double>(x[i]) * g);
-      }
+      toFixedPoint(local[c] + a, b - a, S, acc + a, /*accumulate=*/c > 0);
     }
     a = b;
   }
@@ -100,19 +102,16 @@ bool ExactSum::reduce(const std::vector<const float*>& local, int64_t contributi
   require(contributions >= 1 && contributions >= static_cast<int64_t>(local.size()),
           "ExactSum: contributions must count every rank's local buffers");
   const size_t nseg = segments_.size();
-  // 1. Branch-free so the compiler vectorises it; `finite` turns false on inf or NaN.
+  // 1. On the bits: |x| orders like its bits without the sign, and inf/NaN are the bit
+  // patterns from 0x7F800000 up, so one integer max (which vectorises) finds both.
   std::vector<float> maxima(nseg, 0.0f);
   for (const float* c : local) {
     for (size_t k = 0; k < nseg; ++k) {
-      const float* x = c + offsets_[k];
-      float m = maxima[k];
-      bool finite = true;
-      for (int64_t i = 0; i < segments_[k]; ++i) {
-        const float a = std::fabs(x[i]);
-        finite &= a <= std::numeric_limits<float>::max();
-        m = a > m ? a : m;
-      }
-      maxima[k] = finite ? m : std::numeric_limits<float>::infinity();
+      const uint32_t m = maxAbsBits(c + offsets_[k], segments_[k]);
+      float mf;
+      std::memcpy(&mf, &m, sizeof mf);
+      if (m >= 0x7F800000u) mf = std::numeric_limits<float>::infinity();
+      maxima[k] = std::max(maxima[k], mf);
     }
   }
   // 2.
@@ -127,7 +126,6 @@ bool ExactSum::reduce(const std::vector<const float*>& local, int64_t contributi
     int e = 0;
     if (maxima[k] > 0.0f) std::frexp(static_cast<double>(maxima[k]), &e);
     exponents_[k] = maxima[k] > 0.0f ? 62 - e - headroom : 0;
-    to_grid_[k] = std::ldexp(1.0, exponents_[k]);
     from_grid_[k] = std::ldexp(1.0, -exponents_[k]) * scale;
   }
   acc_.resize(static_cast<size_t>(padded_));

@@ -12,8 +12,8 @@
 //        S = 62 - e - ceil(log2 M)
 //     so |x| * 2^S < 2^62 / M for every contribution, and the sum of M of them fits in int64.
 //     (A segment whose maximum is 0 is all zeros.)
-//  4. Every contribution: q = llrint(x * 2^S) (x * 2^S is exact in double), added into one
-//     int64 accumulator per element.
+//  4. Every contribution: q = llrint(x * 2^S) (computed on the float's bits: fixed_point.h),
+//     added into one int64 accumulator per element.
 //  5. Reduce-scatter of the int64 accumulator (padded to a multiple of the rank count): rank r
 //     owns block r of the exact integer sums. It converts its block once,
 //        y = float(double(sum) * (2^-S * scale)),
@@ -70,7 +70,7 @@ class ExactSum {
   std::vector<int64_t> segments_, offsets_;
   int64_t total_ = 0, padded_ = 0;
   std::vector<int> exponents_;
-  std::vector<double> to_grid_, from_grid_;
+  std::vector<double> from_grid_;
   std::vector<int64_t> acc_, recv_;
   std::vector<float> gathered_;
 };

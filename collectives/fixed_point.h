@@ -1,0 +1,41 @@
+// The one rounding step of the exact sum (exact_sum.h), as integer arithmetic on a float's bits.
+//
+// toFixedPoint(x, S) == llrint(double(x) * 2^S) (round half to even) whenever the result fits,
+// i.e. |x| * 2^S < 2^62, which ExactSum guarantees by its choice of S. Why bits instead of
+// llrint: x = ±m * 2^(E-150) with a 24-bit integer m (E the biased exponent; subnormals use
+// E = 1 and no hidden bit), so x * 2^S = ±m * 2^sh with sh = E - 150 + S, and rounding is a
+// shift with a half-even bias. Only integer shifts, adds and selects remain, which compilers
+// vectorise (AVX2 has 64-bit variable shifts; there is no packed double-to-int64 conversion
+// before AVX-512), and integers leave no room for a different answer on another machine.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+namespace mlcp::collectives {
+
+inline int64_t toFixedPoint(uint32_t bits, int32_t S) {
+  const uint32_t biased = (bits >> 23) & 0xFFu;
+  int32_t sh = static_cast<int32_t>(biased | (biased == 0 ? 1u : 0u)) - 150 + S;
+  sh = sh < -62 ? -62 : (sh > 62 ? 62 : sh);  // m < 2^24: shifting right past 25 gives 0
+  const uint64_t left = static_cast<uint32_t>(sh > 0 ? sh : 0);
+  const uint64_t right = static_cast<uint32_t>(sh < 0 ? -sh : 0);
+  const uint64_t m = (bits & 0x7FFFFFu) | (biased != 0 ? 0x800000u : 0u);
+  const uint64_t half = (uint64_t{1} << right) >> 1;  // 0 when right == 0
+  const uint64_t tie_up = half != 0 ? (m >> right) & 1 : 0;  // ties go to the even neighbour
+  const uint64_t magnitude = ((m + (half != 0 ? half - 1 : 0) + tie_up) >> right) << left;
+  const uint64_t neg = uint64_t{0} - (bits >> 31);  // all ones for a negative x
+  return static_cast<int64_t>((magnitude ^ neg) - neg);
+}
+
+inline int64_t toFixedPoint(float x, int32_t S) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  return toFixedPoint(bits, S);
+}
+
+// acc[i] = toFixedPoint(x[i], S) (or += when `accumulate`) for i in [0, n): the same
+// arithmetic in AVX2 where the CPU has it, else the scalar function above.
+void toFixedPoint(const float* x, int64_t n, int32_t S, int64_t* acc, bool accumulate);
+
+}  // namespace mlcp::collectives
