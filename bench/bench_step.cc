@@ -83,16 +83,19 @@ int main(int argc, char** argv) {
     torch::set_num_threads(static_cast<int>(spec.runtime.intra_op_threads));
     std::string out = "/tmp/mlcp-bench-step-XXXXXX";
     if (mkdtemp(out.data()) == nullptr) return 1;
+    // Both sides train the same number of steps: the job's, capped by --steps.
+    const int64_t n = std::min(steps, spec.train.steps > 0 ? spec.train.steps : steps);
     double plain = 1e30, ours = 1e30;
     for (int r = 0; r < repeats; ++r) {
       // Alternate the two so that machine noise hits both alike.
-      plain = std::min(plain, plainLoopSeconds(spec, steps) / static_cast<double>(steps));
+      plain = std::min(plain, plainLoopSeconds(spec, n) / static_cast<double>(n));
       mlcp::runtime::TrainerOptions opts;
       opts.output_dir = out;
-      opts.max_steps = steps;
+      opts.max_steps = n;
       opts.show_progress = false;
       mlcp::runtime::Trainer trainer(spec, world, opts);
-      ours = std::min(ours, trainer.run().wall_seconds / static_cast<double>(steps));
+      const auto result = trainer.run();
+      ours = std::min(ours, result.loop_seconds / static_cast<double>(result.steps));
     }
     fmt::print("{:<28} {:>14.2f} {:>14.2f} {:>8.3f}\n", spec.name, 1e3 * plain, 1e3 * ours,
                ours / plain);

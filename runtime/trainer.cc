@@ -412,6 +412,8 @@ TrainResult Trainer::run() {
     }
     if (every > 0 && (step + 1) % every == 0) checkpoint(step + 1);
   }
+  result.loop_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (result.checkpoint_dir != verify::checkpointDir(s.run_dir, s.total_steps)) {
     checkpoint(s.total_steps);
   }

@@ -38,7 +38,8 @@ struct EvalResult {
 struct TrainResult {
   int64_t steps = 0;
   int64_t samples = 0;
-  double wall_seconds = 0;
+  double wall_seconds = 0;          // the step loop and the final checkpoint
+  double loop_seconds = 0;          // the step loop alone (with its periodic checkpoints)
   double samples_per_second = 0;
   double final_train_loss = 0;
   EvalResult final_eval;
