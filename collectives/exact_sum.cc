@@ -59,15 +59,11 @@ void ExactSum::quantizeRange(const std::vector<const float*>& local, int64_t beg
   int64_t* acc = acc_.data();
   const int64_t stop = std::min(end, total_);
   std::fill(acc + std::max(begin, stop), acc + end, int64_t{0});  // padding
-  if (local.empty()) std::fill(acc + begin, acc + stop, int64_t{0});
   size_t k = segmentOf(begin);
   for (int64_t a = begin; a < stop; ++k) {
     const int64_t b = std::min(stop, offsets_[k] + segments_[k]);
     const int32_t S = exponents_[k];
-    // The first contribution assigns, the others add: one pass over acc_ per contribution.
-    for (size_t c = 0; c < local.size(); ++c) {
-      toFixedPoint(local[c] + a, b - a, S, acc + a, /*accumulate=*/c > 0);
-    }
+    sumToFixedPoint(local.data(), static_cast<int>(local.size()), a, b - a, S, acc + a);
     a = b;
   }
 }

@@ -34,8 +34,10 @@ inline int64_t toFixedPoint(float x, int32_t S) {
   return toFixedPoint(bits, S);
 }
 
-// acc[i] = toFixedPoint(x[i], S) (or += when `accumulate`) for i in [0, n): the same
+// acc[i] = sum over c of toFixedPoint(xs[c][offset + i], S) for i in [0, n): every
+// contribution's quantised value is added in registers and acc is written once. The same
 // arithmetic in AVX2 where the CPU has it, else the scalar function above.
-void toFixedPoint(const float* x, int64_t n, int32_t S, int64_t* acc, bool accumulate);
+void sumToFixedPoint(const float* const* xs, int count, int64_t offset, int64_t n, int32_t S,
+                     int64_t* acc);
 
 }  // namespace mlcp::collectives

@@ -1,7 +1,7 @@
 // The exact sum's rounding step: toFixedPoint(x, S) must equal llrint(x * 2^S) bit for bit —
 // on random floats of every exponent, on exact ties (half to even), on subnormals and zeros —
-// and the bulk (AVX2 where present) kernel must equal the scalar function, plain and
-// accumulating, for every tail length.
+// and the bulk (AVX2 where present) sum must equal the scalar function for every tail length
+// and number of contributions.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -73,21 +73,28 @@ TEST(FixedPoint, HandlesZerosAndSubnormals) {
   }
 }
 
-TEST(FixedPoint, BulkKernelEqualsScalarForEveryTailLength) {
+TEST(FixedPoint, BulkSumEqualsScalarForEveryTailLengthAndCount) {
   std::mt19937_64 gen(11);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  for (int64_t n : {0, 1, 3, 4, 5, 7, 8, 1001}) {
-    std::vector<float> x(static_cast<size_t>(n));
-    for (auto& v : x) v = normal(gen) * std::ldexp(1.0f, static_cast<int>(gen() % 40) - 20);
-    if (n > 2) x[1] = fromBits(5);  // a subnormal
-    const int S = 40;
-    std::vector<int64_t> bulk(x.size(), 123), expect(x.size());
-    toFixedPoint(x.data(), n, S, bulk.data(), /*accumulate=*/false);
-    for (size_t i = 0; i < x.size(); ++i) expect[i] = toFixedPoint(x[i], S);
-    EXPECT_EQ(bulk, expect) << "n=" << n;
-    toFixedPoint(x.data(), n, S, bulk.data(), /*accumulate=*/true);
-    for (auto& v : expect) v *= 2;
-    EXPECT_EQ(bulk, expect) << "accumulating, n=" << n;
+  for (int count : {0, 1, 3}) {
+    for (int64_t n : {0, 1, 3, 4, 5, 7, 8, 1001}) {
+      const int64_t offset = 2;  // the sum reads xs[c][offset + i]
+      std::vector<std::vector<float>> x(static_cast<size_t>(count),
+                                        std::vector<float>(static_cast<size_t>(n + offset)));
+      for (auto& row : x) {
+        for (auto& v : row) v = normal(gen) * std::ldexp(1.0f, static_cast<int>(gen() % 40) - 20);
+        if (n > 2) row[3] = fromBits(5);  // a subnormal
+      }
+      std::vector<const float*> xs;
+      for (auto& row : x) xs.push_back(row.data());
+      const int S = 40;
+      std::vector<int64_t> bulk(static_cast<size_t>(n), 123), expect(static_cast<size_t>(n), 0);
+      sumToFixedPoint(xs.data(), count, offset, n, S, bulk.data());
+      for (int64_t i = 0; i < n; ++i) {
+        for (int c = 0; c < count; ++c) expect[static_cast<size_t>(i)] += toFixedPoint(xs[c][offset + i], S);
+      }
+      EXPECT_EQ(bulk, expect) << "count=" << count << " n=" << n;
+    }
   }
 }
 
