@@ -422,7 +422,7 @@ TrainResult Trainer::run() {
   result.samples = result.steps * spec.train.global_batch;
   result.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  result.samples_per_second = static_cast<double>(result.samples) / result.wall_seconds;
+  result.samples_per_second = static_cast<double>(result.samples) / result.loop_seconds;
   result.final_eval = s.evaluate(s.total_steps);
   metrics.write("eval", {{"step", s.total_steps},
                          {"loss", result.final_eval.loss},
