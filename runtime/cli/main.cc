@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "runtime/cli/plan_command.h"
 #include "runtime/cli/replay_command.h"
 #include "runtime/cli/run_commands.h"
 #include "mlcp/config.h"
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("mlcp ") + MLCP_VERSION);
 
   mlcp::cli::addRunCommands(app);  // run, validate, info, plot
+  mlcp::cli::addPlanCommand(app);  // plan
   // @@commands
   mlcp::verify::addCommands(app);  // keys new|show, verify checkpoint
   // Last: adds `replay` under the `verify` subcommand the verify subsystem created above.
