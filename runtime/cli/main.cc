@@ -10,6 +10,7 @@
 #include "runtime/cli/plan_command.h"
 #include "runtime/cli/replay_command.h"
 #include "runtime/cli/run_commands.h"
+#include "runtime/cli/submit_command.h"
 #include "mlcp/config.h"
 #include "runtime/error.h"
 // subsystem command sets (one include each)
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
 
   mlcp::cli::addRunCommands(app);  // run, validate, info, plot
   mlcp::cli::addPlanCommand(app);  // plan
+  mlcp::cli::addSubmitCommands(app);  // submit, status, logs (Slurm)
   // @@commands
   mlcp::verify::addCommands(app);  // keys new|show, verify checkpoint
   // Last: adds `replay` under the `verify` subcommand the verify subsystem created above.
