@@ -58,9 +58,18 @@ class ChainError : public Error {
 };
 
 // Exit codes of the `mlcp` binary: 0 success, 1 runtime failure, 2 user error.
+// Not an error: the job stopped on SIGTERM/SIGUSR1 after writing a checkpoint (kExitStopped).
+// The message was already printed by rank 0; `mlcp` exits quietly with kExitStopped.
+class Stopped : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
+// Stopped on SIGTERM/SIGUSR1 after writing a checkpoint; `mlcp run --resume` continues.
+constexpr int kExitStopped = 3;
 
 // The exit code for an exception that reached the top level.
 int exitCodeFor(const std::exception& e) noexcept;

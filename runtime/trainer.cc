@@ -21,6 +21,7 @@
 #include "runtime/lr_schedule.h"
 #include "runtime/metrics.h"
 #include "runtime/progress.h"
+#include "runtime/stop_signal.h"
 #include "runtime/training_state.h"
 #include "verify/checkpoint.h"
 
@@ -337,9 +338,12 @@ TrainResult Trainer::run() {
   const auto t0 = std::chrono::steady_clock::now();
   s.model->train();
 
+  const StopSignal stop;  // SIGTERM/SIGUSR1: finish the step, checkpoint, stop
   for (int64_t step = start; step < s.total_steps; ++step) {
     const auto ts = std::chrono::steady_clock::now();
-    std::vector<double> loss_slots(static_cast<size_t>(m), 0.0);
+    // Slots 0..m-1: each micro-batch's loss; slot m: ranks that were asked to stop.
+    std::vector<double> loss_slots(static_cast<size_t>(m) + 1, 0.0);
+    loss_slots[static_cast<size_t>(m)] = stop.requested() ? 1.0 : 0.0;
     // 2. local micro-batches
     for (int64_t j = mb_begin; j < mb_end; ++j) {
       torch::manual_seed(data::mixSeed({spec.seed, static_cast<uint64_t>(step),
@@ -364,8 +368,9 @@ TrainResult Trainer::run() {
                                        s.coll);
     // 5. loss of the step, exact across placements
     loss_slots = gatherSlots(s.world, std::move(loss_slots), s.coll);
+    const bool stop_after_this_step = loss_slots[static_cast<size_t>(m)] > 0;
     double loss_sum = 0;
-    for (double v : loss_slots) loss_sum += v;
+    for (int64_t j = 0; j < m; ++j) loss_sum += loss_slots[static_cast<size_t>(j)];
     const double step_loss = loss_sum / static_cast<double>(m);
     // 4. update
     const double lr = s.schedule.at(step);
@@ -411,6 +416,16 @@ TrainResult Trainer::run() {
       metrics.write("eval", {{"step", step + 1}, {"loss", e.loss}, {"accuracy", e.accuracy}});
     }
     if (every > 0 && (step + 1) % every == 0) checkpoint(step + 1);
+    if (stop_after_this_step && step + 1 < s.total_steps) {
+      if (!(every > 0 && (step + 1) % every == 0)) checkpoint(step + 1);
+      progress.finish();
+      progress.message(fmt::format(
+          "mlcp: stopped after step {} on a signal (SIGTERM/SIGUSR1); checkpoint written, "
+          "`mlcp run --resume` continues",
+          step + 1));
+      result.stopped_at_step = step + 1;
+      return result;
+    }
   }
   result.loop_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

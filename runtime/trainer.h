@@ -52,6 +52,7 @@ struct TrainResult {
   std::string checkpoint_dir;       // RUN_DIR/checkpoints/step-N of the final step
   std::string run_dir;
   int64_t num_parameters = 0;
+  int64_t stopped_at_step = -1;     // >= 0: stopped early on a signal, after this step
 };
 
 struct TrainerOptions {

@@ -41,6 +41,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     app.exit(e);
     return mlcp::kExitUsage;
+  } catch (const mlcp::Stopped&) {
+    return mlcp::kExitStopped;
   } catch (const mlcp::Error& e) {
     std::fprintf(stderr, "mlcp: error: %s\n", e.what());
     return mlcp::exitCodeFor(e);

@@ -20,6 +20,7 @@
 #include "runtime/error.h"
 #include "runtime/plot.h"
 #include "runtime/process_env.h"
+#include "runtime/stop_signal.h"
 #include "runtime/trainer.h"
 #include "verify/checkpoint.h"
 
@@ -91,6 +92,7 @@ void runJob(const std::string& job_path, const std::string& output, int64_t max_
                spec.seed);
     std::fflush(stdout);
   }
+  bool stopped = false;
   try {
     runtime::TrainerOptions opts;
     opts.output_dir = output;
@@ -113,7 +115,9 @@ void runJob(const std::string& job_path, const std::string& output, int64_t max_
       // LibTorch's message without its C++ backtrace.
       throw Error(std::string("LibTorch: ") + e.what_without_backtrace());
     }
-    if (rank == 0) {
+    if (r.stopped_at_step >= 0) {
+      stopped = true;
+    } else if (rank == 0) {
       fmt::print("summary: {} steps, {} samples in {:.1f} s ({:.1f} samples/s) on {} ranks\n",
                  r.steps, r.samples, r.wall_seconds, r.samples_per_second, world.size());
       fmt::print("summary: final train loss {:.4f} | held-out loss {:.4f} | held-out accuracy "
@@ -140,6 +144,7 @@ void runJob(const std::string& job_path, const std::string& output, int64_t max_
     std::fflush(stderr);
     collectives::abortJob(world, exitCodeFor(e), e.what());
   }
+  if (stopped) throw Stopped("stopped on a signal");
 }
 
 void validateJob(const std::string& job_path, int ranks) {
