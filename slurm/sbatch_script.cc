@@ -67,14 +67,22 @@ std::string renderSbatchScript(const SbatchRequest& r) {
   if (!r.account.empty()) s += "#SBATCH --account=" + r.account + "\n";
   s += "#SBATCH --time=" + r.time + "\n";
   s += r.requeue ? "#SBATCH --requeue\n" : "#SBATCH --no-requeue\n";
+  // Two minutes before the time limit every rank gets SIGUSR1: it finishes its step, writes a
+  // checkpoint and exits with 3 (runtime/stop_signal.h).
+  s += "#SBATCH --signal=USR1@120\n";
   s += "#SBATCH --output=" + r.run_dir + "/slurm-%j.out\n";
   s += "set -euo pipefail\n";
   s += "# The UCX PML loads without RDMA devices only when allowed any transport (a user's values win).\n";
   s += "export OMPI_MCA_pml_ucx_tls=${OMPI_MCA_pml_ucx_tls:-any}\n";
   s += "export OMPI_MCA_pml_ucx_devices=${OMPI_MCA_pml_ucx_devices:-any}\n";
   s += "# --resume: a requeued job continues from its latest valid checkpoint.\n";
-  s += fmt::format("srun --mpi=pmix {} run {} --resume --no-progress --output {}\n",
+  s += fmt::format("srun --mpi=pmix {} run {} --resume --no-progress --output {} && rc=0 || rc=$?\n",
                    shellQuote(r.mlcp_binary), shellQuote(r.job_file), shellQuote(r.run_dir));
+  if (r.requeue) {
+    s += "# 3 = stopped on the time-limit signal after a checkpoint: queue again to continue.\n";
+    s += "if [[ $rc -eq 3 ]]; then scontrol requeue \"$SLURM_JOB_ID\"; fi\n";
+  }
+  s += "exit $rc\n";
   return s;
 }
 

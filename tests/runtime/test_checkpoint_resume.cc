@@ -92,6 +92,37 @@ TEST_F(CheckpointTest, ResumeAfterKillIsBitwiseEqualToAnUninterruptedRun) {
   EXPECT_EQ(checkpointRoots(run)[40], checkpointRoots(dir_.file("whole"))[40]);
 }
 
+// SIGUSR1 (Slurm's warning before a time limit; mpirun forwards it to every rank): the ranks
+// agree to stop after the same step, write a checkpoint and exit with 3; --resume then ends
+// bitwise equal to a run that was never stopped.
+TEST_F(CheckpointTest, SignalStopsAfterACheckpointAndResumeIsBitwiseEqual) {
+  writeFile(dir_.file("job.toml"), checkpointedJob(400, 50));
+  const auto whole = train(dir_, 2, "whole");
+  ASSERT_EQ(whole.exit_code, 0) << whole.output;
+
+  const std::string run = dir_.file("stopped");
+  BackgroundProcess job(mpiexec(2) + " " + mlcpBinary() + " run " + dir_.file("job.toml") +
+                            " --no-progress --output " + run,
+                        dir_.file("stopped.log"));
+  // Signal once training is under way (a step record exists), well before the end.
+  ASSERT_TRUE(waitUntil(120, [&] {
+    std::ifstream in(run + "/metrics/rank-00000.jsonl");
+    std::string line;
+    int steps = 0;
+    while (std::getline(in, line)) steps += line.find("\"kind\":\"step\"") != std::string::npos;
+    return steps >= 3;
+  })) << job.log();
+  ASSERT_EQ(kill(job.pid(), SIGUSR1), 0);
+  EXPECT_EQ(job.waitFor(120), 3) << job.log();
+  EXPECT_NE(job.log().find("stopped after step"), std::string::npos) << job.log();
+  EXPECT_FALSE(std::filesystem::exists(run + "/final_state.bin")) << job.log();
+
+  const auto resumed = train(dir_, 2, "stopped", "--resume");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resumed from"), std::string::npos) << resumed.output;
+  EXPECT_EQ(readFile(run + "/final_state.bin"), readFile(dir_.file("whole") + "/final_state.bin"));
+}
+
 TEST_F(CheckpointTest, FourRankRunReplaysOnOneProcess) {
   writeFile(dir_.file("job.toml"), checkpointedJob(12, 4));
   ASSERT_EQ(train(dir_, 4, "run").exit_code, 0);
