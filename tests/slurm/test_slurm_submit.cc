@@ -1,7 +1,7 @@
 // `mlcp submit` on a real Slurm cluster (slurmctld + slurmd + munge on loopback, started by the
 // project's own script): a 4-task job reaches the same checkpoint root as the same job under
 // plain mpirun; a job cancelled mid-run and resubmitted resumes and reaches that root too; bad
-// submissions fail before anything is queued.
+// submissions fail before anything is queued; mpirun inside an allocation works too.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -116,6 +116,26 @@ TEST_F(SlurmTest, CancelledJobResubmittedResumesToTheSameRoot) {
   EXPECT_NE(log.find("resumed from"), std::string::npos) << log;
   EXPECT_EQ(rootIn(log), rootIn(ref.output)) << log;
   EXPECT_EQ(readFile(run + "/final_state.bin"), readFile(dir.file("ref") + "/final_state.bin"));
+}
+
+// mpirun inside an allocation (no ssh: Open MPI takes the node list from Slurm) gives the same
+// root as the same job launched by srun.
+TEST_F(SlurmTest, MpirunInsideAnAllocationMatchesSrun) {
+  TempDir dir;
+  writeFile(dir.file("job.toml"), checkpointedJob(10));
+  const std::string srun_id = submit(dir.file("job.toml") + " --tasks-per-node 2 --output " + dir.file("srun"));
+  ASSERT_FALSE(srun_id.empty());
+  EXPECT_EQ(waitForEnd(srun_id), "COMPLETED");
+  const auto r = runCommand("sbatch --parsable -n 2 -o " + dir.file("mpirun.out") + " --wrap '" +
+                            mpiexec(2) + " " + mlcpBinary() + " run " + dir.file("job.toml") +
+                            " --no-progress --output " + dir.file("mpirun") + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string id = r.output.substr(0, r.output.find_first_of(";\n"));
+  EXPECT_EQ(waitForEnd(id), "COMPLETED");
+  const std::string log = readFile(dir.file("mpirun.out"));
+  EXPECT_NE(log.find("2 ranks via mpirun"), std::string::npos) << log;
+  EXPECT_FALSE(rootIn(log).empty()) << log;
+  EXPECT_EQ(rootIn(log), rootIn(readFile(dir.file("srun") + "/slurm-" + srun_id + ".out")));
 }
 
 TEST_F(SlurmTest, BadSubmissionsFailBeforeAnythingIsQueued) {
