@@ -338,6 +338,18 @@ TrainResult Trainer::run() {
   const auto t0 = std::chrono::steady_clock::now();
   s.model->train();
 
+  const PlantedFault& fault = s.options.fault;
+  if (fault.active()) {
+    if (fault.step > s.total_steps || fault.layer < 0 || fault.layer >= s.model->numLayers() ||
+        fault.rank < 0 || fault.rank >= size) {
+      throw UsageError(fmt::format(
+          "--fault {}:{}:{}: expected STEP in 1..{}, LAYER in 0..{} and RANK in 0..{}",
+          fault.step, fault.layer, fault.rank, s.total_steps, s.model->numLayers() - 1, size - 1));
+    }
+    progress.message(fmt::format(
+        "mlcp: FAULTY SOLVER (--fault): rank {} corrupts layer {}'s forward output at step {}",
+        fault.rank, fault.layer, fault.step));
+  }
   const StopSignal stop;  // SIGTERM/SIGUSR1: finish the step, checkpoint, stop
   for (int64_t step = start; step < s.total_steps; ++step) {
     const auto ts = std::chrono::steady_clock::now();
@@ -350,7 +362,16 @@ TrainResult Trainer::run() {
                                         static_cast<uint64_t>(j)}));
       auto batch = s.data.train->batch(plan.microBatch(step, j));
       s.optimizer->zero_grad();
-      auto loss = models::LayerModel::loss(s.model->forward(batch.input), batch.target);
+      torch::Tensor logits;
+      if (fault.active() && step + 1 == fault.step && rank == fault.rank && j == mb_begin) {
+        auto y = s.model->forward(batch.input, 0, fault.layer + 1);
+        auto bump = torch::zeros_like(y);
+        bump.view({-1})[0] = 1.0;
+        logits = s.model->forward(y + bump, fault.layer + 1, s.model->numLayers());
+      } else {
+        logits = s.model->forward(batch.input);
+      }
+      auto loss = models::LayerModel::loss(logits, batch.target);
       loss.backward();
       loss_slots[static_cast<size_t>(j)] = loss.item<double>();
       auto& buf = contributions[static_cast<size_t>(j - mb_begin)];

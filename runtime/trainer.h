@@ -55,12 +55,24 @@ struct TrainResult {
   int64_t stopped_at_step = -1;     // >= 0: stopped early on a signal, after this step
 };
 
+// The "faulty solver" switch, for tests and demos of verification: at step `step` (1-based, as
+// progress prints it) rank `rank` adds 1.0 to the first element of layer `layer`'s forward
+// output in the first micro-batch it runs — a planted, deterministic error that replay (and the
+// dispute protocol) must locate. Inactive when step <= 0.
+struct PlantedFault {
+  int64_t step = 0;
+  int64_t layer = 0;
+  int rank = 0;
+  bool active() const { return step > 0; }
+};
+
 struct TrainerOptions {
   std::string output_dir;     // overrides the job's output_dir when non-empty
   int64_t max_steps = -1;     // stops after this many steps (tests), -1 = the job's number
   bool show_progress = true;  // rank 0's progress line
   // A committed checkpoint folder to start from (resume or replay); empty = from the seed.
   std::string start_checkpoint;
+  PlantedFault fault;
 };
 
 class Trainer {

@@ -74,8 +74,24 @@ std::string loadedBlas() {
   return found;
 }
 
+// "STEP:LAYER:RANK" -> PlantedFault ("" -> inactive).
+runtime::PlantedFault parseFault(const std::string& text) {
+  runtime::PlantedFault f;
+  if (text.empty()) return f;
+  long long step = 0, layer = 0;
+  int rank = 0;
+  char tail = 0;
+  if (std::sscanf(text.c_str(), "%lld:%lld:%d%c", &step, &layer, &rank, &tail) != 3 || step < 1) {
+    throw UsageError(fmt::format("--fault {}: expected STEP:LAYER:RANK, e.g. 6:1:0 (step >= 1)", text));
+  }
+  f.step = step;
+  f.layer = layer;
+  f.rank = rank;
+  return f;
+}
+
 void runJob(const std::string& job_path, const std::string& output, int64_t max_steps,
-            bool no_progress, bool resume) {
+            bool no_progress, bool resume, const std::string& fault) {
   const LaunchEnv env = detectLaunchEnv();
   jobs::JobSpec spec;
   const std::string job_error = loadJob(job_path, env, &spec);
@@ -98,6 +114,7 @@ void runJob(const std::string& job_path, const std::string& output, int64_t max_
     opts.output_dir = output;
     opts.max_steps = max_steps;
     opts.show_progress = !no_progress;
+    opts.fault = parseFault(fault);
     if (resume) {
       const std::string dir = output.empty() ? spec.output_dir : output;
       const auto latest = verify::latestValidCheckpoint(dir);
@@ -213,7 +230,11 @@ void addRunCommands(CLI::App& app) {
   auto resume = std::make_shared<bool>(false);
   run->add_flag("--resume", *resume,
                 "Continue from the latest valid checkpoint in the output directory");
-  run->callback([=] { runJob(*job, *output, *max_steps, *no_progress, *resume); });
+  auto fault = std::make_shared<std::string>();
+  run->add_option("--fault", *fault,
+                  "Faulty solver for tests and demos: STEP:LAYER:RANK corrupts that layer's "
+                  "forward output at that step on that rank");
+  run->callback([=] { runJob(*job, *output, *max_steps, *no_progress, *resume, *fault); });
 
   auto* validate = app.add_subcommand("validate", "Check a job file without running it");
   auto vjob = std::make_shared<std::string>();

@@ -123,6 +123,30 @@ TEST_F(CheckpointTest, SignalStopsAfterACheckpointAndResumeIsBitwiseEqual) {
   EXPECT_EQ(readFile(run + "/final_state.bin"), readFile(dir_.file("whole") + "/final_state.bin"));
 }
 
+// The faulty-solver switch plants a real error in a real run: the parameters change, and a
+// 1-process replay of the interval that holds the fault names the exact step; the interval
+// before it still matches.
+TEST_F(CheckpointTest, PlantedFaultIsLocatedToItsStepByReplay) {
+  writeFile(dir_.file("job.toml"), checkpointedJob(12, 4));
+  const auto honest = train(dir_, 2, "honest");
+  ASSERT_EQ(honest.exit_code, 0) << honest.output;
+  const auto faulty = train(dir_, 2, "faulty", "--fault 6:1:1");
+  ASSERT_EQ(faulty.exit_code, 0) << faulty.output;
+  EXPECT_NE(faulty.output.find("FAULTY SOLVER"), std::string::npos) << faulty.output;
+  EXPECT_NE(readFile(dir_.file("faulty") + "/final_state.bin"),
+            readFile(dir_.file("honest") + "/final_state.bin"));
+
+  const auto before = runCommand(mlcpBinary() + " verify replay " + dir_.file("faulty") + " --from 0 --to 4");
+  EXPECT_EQ(before.exit_code, 0) << before.output;
+  const auto around = runCommand(mlcpBinary() + " verify replay " + dir_.file("faulty") + " --from 4 --to 8");
+  EXPECT_NE(around.exit_code, 0) << around.output;
+  EXPECT_NE(around.output.find("diverges at step 6"), std::string::npos) << around.output;
+
+  const auto bad = train(dir_, 2, "bad", "--fault 6:99:1");
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("LAYER in 0.."), std::string::npos) << bad.output;
+}
+
 TEST_F(CheckpointTest, FourRankRunReplaysOnOneProcess) {
   writeFile(dir_.file("job.toml"), checkpointedJob(12, 4));
   ASSERT_EQ(train(dir_, 4, "run").exit_code, 0);
