@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
   }
   if (jobs.empty()) {
     jobs = {std::string(MLCP_SOURCE_DIR) + "/bench/jobs/step_mlp.toml",
+            std::string(MLCP_SOURCE_DIR) + "/bench/jobs/step_mlp_b1024.toml",
             std::string(MLCP_SOURCE_DIR) + "/bench/jobs/step_gpt.toml"};
   }
   mlcp::collectives::MpiRuntime mpi;
