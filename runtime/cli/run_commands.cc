@@ -183,9 +183,10 @@ void validateJob(const std::string& job_path, int ranks) {
 }
 
 void printInfo() {
+  // Before MPI_Init: a standalone MPI singleton exports PMIx variables of its own.
+  const LaunchEnv env = detectLaunchEnv();
   collectives::MpiRuntime mpi;
   collectives::MpiCommunicator world(MPI_COMM_WORLD);
-  const LaunchEnv env = detectLaunchEnv();
   // Every rank contributes one fixed-size line; rank 0 prints them in rank order.
   constexpr int64_t kLine = 256;
   std::string mine = fmt::format("rank {:>3}  host {}  pid {}  local rank {}  cores {}  threads {}",
