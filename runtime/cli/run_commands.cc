@@ -199,7 +199,8 @@ void printInfo() {
   unsigned h5_major = 0, h5_minor = 0, h5_release = 0;
   H5get_libversion(&h5_major, &h5_minor, &h5_release);
   fmt::print("mlcp {}\n", MLCP_VERSION);
-  fmt::print("  ranks        {} (launched by {})\n", world.size(), env.launcher);
+  fmt::print("  ranks        {} ({})\n", world.size(),
+             env.launcher == "standalone" ? std::string("standalone") : "launched by " + env.launcher);
   fmt::print("  MPI          {}\n", mpi.libraryVersion());
   fmt::print("  MPI pt2pt    {} (UCX PML where it loads, ob1 otherwise)\n", mpi.pmlName());
   fmt::print("  UCX          {}\n", ucp_get_version_string());
