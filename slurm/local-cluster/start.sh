@@ -18,7 +18,7 @@
 #     started, keeping the logs.
 #   - Ports: MLCP_SLURMCTLD_PORT (default 6817) and MLCP_SLURMD_PORT (default 6818); only one
 #     cluster per pair of ports can run on the machine.
-# Stop it with stop.sh STATE_DIR. Gotcha numbers below refer to /work/shared/notes/slurm.md.
+# Stop it with stop.sh STATE_DIR. Gotcha numbers below refer to ../shared/notes/slurm.md (beside the repository).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
