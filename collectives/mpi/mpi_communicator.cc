@@ -65,6 +65,19 @@ int asInt(int64_t count, const char* what) {
   return static_cast<int>(count);
 }
 
+// MPI counts are int: calls fn(byte_offset, n) for consecutive chunks of at most INT_MAX
+// elements covering `count` — once with n = 0 when count is 0, so a zero-size operation still
+// matches its peers.
+template <class Fn>
+void forEachChunk(int64_t count, DataType type, Fn&& fn) {
+  int64_t done = 0;
+  do {
+    const int n = static_cast<int>(std::min(count - done, kMaxChunk));
+    fn(done * static_cast<int64_t>(dataTypeSize(type)), n);
+    done += n;
+  } while (done < count);
+}
+
 // Polls an MPI request to completion. Spins briefly (lowest latency), then yields the core so
 // oversubscribed ranks (4 ranks on 2 cores) keep progressing, checking the deadline as it goes.
 bool pollUntil(MPI_Request& req, std::chrono::steady_clock::time_point deadline, int* rc) {
@@ -150,16 +163,13 @@ void MpiCommunicator::allreduce(void* buf, int64_t count, DataType type, ReduceO
   auto* p = static_cast<char*>(buf);
   const std::string what = fmt::format("allreduce({}) of {} {}", reduceOpName(op), count,
                                        dataTypeName(type));
-  int64_t done = 0;
-  do {
-    const int n = static_cast<int>(std::min(count - done, kMaxChunk));
+  forEachChunk(count, type, [&](int64_t offset, int n) {
     MPI_Request req;
-    MLCP_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, p + done * dataTypeSize(type), n, mpiType(type),
-                                  mpiOp(op), comm_, &req),
+    MLCP_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, p + offset, n, mpiType(type), mpiOp(op), comm_,
+                                  &req),
                    what, rank_);
     complete(req, what, opts);
-    done += n;
-  } while (done < count);
+  });
 }
 
 void MpiCommunicator::reduceScatter(const void* send, void* recv, int64_t recv_count,
@@ -188,40 +198,25 @@ void MpiCommunicator::broadcast(void* buf, int64_t count, DataType type, int roo
   auto* p = static_cast<char*>(buf);
   const std::string what = fmt::format("broadcast of {} {} from rank {}", count,
                                        dataTypeName(type), root);
-  int64_t done = 0;
-  do {
-    const int n = static_cast<int>(std::min(count - done, kMaxChunk));
+  forEachChunk(count, type, [&](int64_t offset, int n) {
     MPI_Request req;
-    MLCP_MPI_CHECK(
-        MPI_Ibcast(p + done * dataTypeSize(type), n, mpiType(type), root, comm_, &req), what,
-        rank_);
+    MLCP_MPI_CHECK(MPI_Ibcast(p + offset, n, mpiType(type), root, comm_, &req), what, rank_);
     complete(req, what, opts);
-    done += n;
-  } while (done < count);
+  });
 }
 
 void MpiCommunicator::send(const void* buf, int64_t count, DataType type, int peer, int tag,
                            const CollectiveOptions& opts) {
   const auto* p = static_cast<const char*>(buf);
-  int64_t done = 0;
-  do {
-    const int n = static_cast<int>(std::min(count - done, kMaxChunk));
-    auto w = isend(p + done * dataTypeSize(type), n, type, peer, tag);
-    w->wait(opts);
-    done += n;
-  } while (done < count);
+  forEachChunk(count, type,
+               [&](int64_t offset, int n) { isend(p + offset, n, type, peer, tag)->wait(opts); });
 }
 
 void MpiCommunicator::recv(void* buf, int64_t count, DataType type, int peer, int tag,
                            const CollectiveOptions& opts) {
   auto* p = static_cast<char*>(buf);
-  int64_t done = 0;
-  do {
-    const int n = static_cast<int>(std::min(count - done, kMaxChunk));
-    auto w = irecv(p + done * dataTypeSize(type), n, type, peer, tag);
-    w->wait(opts);
-    done += n;
-  } while (done < count);
+  forEachChunk(count, type,
+               [&](int64_t offset, int n) { irecv(p + offset, n, type, peer, tag)->wait(opts); });
 }
 
 std::unique_ptr<Work> MpiCommunicator::isend(const void* buf, int64_t count, DataType type,
