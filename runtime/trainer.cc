@@ -438,7 +438,7 @@ TrainResult Trainer::run() {
     }
     if (every > 0 && (step + 1) % every == 0) checkpoint(step + 1);
     if (stop_after_this_step && step + 1 < s.total_steps) {
-      if (!(every > 0 && (step + 1) % every == 0)) checkpoint(step + 1);
+      if (result.checkpoint_dir != verify::checkpointDir(s.run_dir, step + 1)) checkpoint(step + 1);
       progress.finish();
       progress.message(fmt::format(
           "mlcp: stopped after step {} on a signal (SIGTERM/SIGUSR1); checkpoint written, "
