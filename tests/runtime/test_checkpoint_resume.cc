@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <regex>
 
@@ -41,6 +42,22 @@ CommandResult train(const TempDir& dir, int ranks, const std::string& run, const
 
 class CheckpointTest : public ::testing::Test {
  protected:
+  // The job of job.toml on 2 ranks, in the background, writing into run `run`.
+  std::unique_ptr<BackgroundProcess> startInBackground(const std::string& run) {
+    return std::make_unique<BackgroundProcess>(mpiexec(2) + " " + mlcpBinary() + " run " +
+                                                   dir_.file("job.toml") + " --no-progress --output " +
+                                                   dir_.file(run),
+                                               dir_.file(run + ".log"));
+  }
+  // Resumes run `run` on 2 ranks and expects the parameters of the uninterrupted run "whole".
+  void expectResumeEqualsWhole(const std::string& run) {
+    const auto resumed = train(dir_, 2, run, "--resume");
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+    EXPECT_NE(resumed.output.find("resumed from"), std::string::npos) << resumed.output;
+    EXPECT_EQ(readFile(dir_.file(run) + "/final_state.bin"),
+              readFile(dir_.file("whole") + "/final_state.bin"));
+  }
+
   void SetUp() override {
     // A node key of the test's own, so the user's ~/.config is never touched.
     setenv("MLCP_KEY_FILE", dir_.file("node.key").c_str(), 1);
@@ -69,9 +86,8 @@ TEST_F(CheckpointTest, ResumeAfterKillIsBitwiseEqualToAnUninterruptedRun) {
   ASSERT_EQ(whole.exit_code, 0) << whole.output;
 
   const std::string run = dir_.file("killed");
-  BackgroundProcess job(mpiexec(2) + " " + mlcpBinary() + " run " + dir_.file("job.toml") +
-                            " --no-progress --output " + run,
-                        dir_.file("killed.log"));
+  auto job_process = startInBackground("killed");
+  BackgroundProcess& job = *job_process;
   // Kill rank 1 once the run has committed the checkpoint of step 15.
   ASSERT_TRUE(waitUntil(180, [&] { return checkpointRoots(run).count(15) == 1; })) << job.log();
   int pid = -1;
@@ -85,10 +101,7 @@ TEST_F(CheckpointTest, ResumeAfterKillIsBitwiseEqualToAnUninterruptedRun) {
   kill(pid, SIGKILL);
   EXPECT_NE(job.waitFor(60), 0) << job.log();
 
-  const auto resumed = train(dir_, 2, "killed", "--resume");
-  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
-  EXPECT_NE(resumed.output.find("resumed from"), std::string::npos) << resumed.output;
-  EXPECT_EQ(readFile(run + "/final_state.bin"), readFile(dir_.file("whole") + "/final_state.bin"));
+  expectResumeEqualsWhole("killed");
   EXPECT_EQ(checkpointRoots(run)[40], checkpointRoots(dir_.file("whole"))[40]);
 }
 
@@ -101,9 +114,8 @@ TEST_F(CheckpointTest, SignalStopsAfterACheckpointAndResumeIsBitwiseEqual) {
   ASSERT_EQ(whole.exit_code, 0) << whole.output;
 
   const std::string run = dir_.file("stopped");
-  BackgroundProcess job(mpiexec(2) + " " + mlcpBinary() + " run " + dir_.file("job.toml") +
-                            " --no-progress --output " + run,
-                        dir_.file("stopped.log"));
+  auto job_process = startInBackground("stopped");
+  BackgroundProcess& job = *job_process;
   // Signal once training is under way (a step record exists), well before the end.
   ASSERT_TRUE(waitUntil(120, [&] {
     std::ifstream in(run + "/metrics/rank-00000.jsonl");
@@ -117,10 +129,7 @@ TEST_F(CheckpointTest, SignalStopsAfterACheckpointAndResumeIsBitwiseEqual) {
   EXPECT_NE(job.log().find("stopped after step"), std::string::npos) << job.log();
   EXPECT_FALSE(std::filesystem::exists(run + "/final_state.bin")) << job.log();
 
-  const auto resumed = train(dir_, 2, "stopped", "--resume");
-  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
-  EXPECT_NE(resumed.output.find("resumed from"), std::string::npos) << resumed.output;
-  EXPECT_EQ(readFile(run + "/final_state.bin"), readFile(dir_.file("whole") + "/final_state.bin"));
+  expectResumeEqualsWhole("stopped");
 }
 
 // The faulty-solver switch plants a real error in a real run: the parameters change, and a
