@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.37;
+
+/// @title MlcpJobs — escrow, checkpoint commitments, on-chain dispute bisection and pull payments
+/// for mlcp training jobs (issue #5; protocol as numbered steps in docs/bridge-protocol.md).
+///
+/// Protocol (one job):
+///  1. A Submitter calls createJob with the escrowed payment as value, the job's spec hash, the
+///     root of the initial checkpoint (index 0), the number of checkpoints N and steps per
+///     checkpoint S, the solver's stake, the challenger's bond, three durations and a Referee.
+///  2. A Solver calls acceptJob with exactly the stake as value. It must commit roots 1..N, in
+///     order, before acceptedAt + commitTimeout. Each root is signed by the solver's key
+///     (checkpointDigest), so anyone (a relayer, a gateway flushing an outbox) may send it.
+///  3. The final commitment opens the challenge window: until windowEnd a Verifier may challenge
+///     checkpoint k (1 <= k <= N): it agrees with root k-1 and disagrees with root k, posts the
+///     bond and its own root for k. One dispute at a time per job.
+///  4. Bisection over the S steps of interval k, then over the operators of the one disputed
+///     step: the solver posts the hashes at up to ARITY-1 evenly spaced points of the current
+///     interval [lo, hi] (postClaims; postOperators first, with the step's operator count), the
+///     challenger picks the first segment it disagrees with and states its own hash at that
+///     segment's end (chooseSegment). Each move has a deadline of moveTimeout seconds; a party
+///     that misses it loses (anyone calls timeout).
+///  5. When the interval is one operator, the Referee recomputes it off-chain from the agreed
+///     inputs and calls resolve(solverCorrect). The referee also has moveTimeout seconds; if it
+///     is silent the dispute is dropped with no fault (the bond goes back).
+///  6. Solver wrong: the challenger gets its bond back plus the solver's stake, the submitter
+///     gets the escrow back; the job ends (SolverFailed). Challenger wrong: the solver gets the
+///     bond, the job returns to Committed (the window keeps running).
+///  7. After windowEnd with no dispute open, anyone calls settle: the solver gets escrow + stake.
+///  8. Every payout is credited to `owed`; accounts pull it with withdraw.
+contract MlcpJobs {
+    // ---------------------------------------------------------------- types and storage
+
+    enum JobState { None, Open, Accepted, Committed, Disputed, Settled, SolverFailed, Cancelled }
+
+    /// Steps: bisection over the steps of the challenged checkpoint interval.
+    /// OperatorCount: the interval is one step; the solver must post its operator count.
+    /// Operators: bisection over the operators of that step.
+    /// Verdict: one operator left; waiting for the referee.
+    enum Phase { None, Steps, OperatorCount, Operators, Verdict }
+
+    /// Why a dispute ended (DisputeResolved.reason).
+    enum Outcome { Verdict, SolverTimedOut, ChallengerTimedOut, RefereeTimedOut }
+
+    struct Job {
+        // slot 0
+        address submitter;
+        JobState state;
+        uint32 numCheckpoints;   // N: roots 1..N are committed by the solver
+        uint32 committed;        // roots committed so far (the next index is committed + 1)
+        // slot 1
+        address solver;
+        uint40 commitDeadline;   // roots 1..N by then (set on accept)
+        uint40 windowEnd;        // challenges until then (set by the final commitment)
+        // slot 2
+        address referee;
+        uint32 stepsPerCheckpoint;
+        uint32 commitTimeout;    // seconds from accept to the last commitment
+        uint32 challengeWindow;  // seconds from the last commitment to windowEnd
+        // slot 3
+        uint128 escrow;
+        uint128 stake;
+        // slot 4
+        uint128 bond;
+        uint32 moveTimeout;      // seconds per bisection move and for the referee
+        // slots 5, 6
+        bytes32 specHash;
+        bytes32 initialRoot;     // root of checkpoint 0 (the job's initial state)
+    }
+
+    struct Dispute {
+        // slot 0
+        address challenger;
+        Phase phase;
+        bool solverTurn;         // Steps/Operators: whose move it is
+        uint32 checkpoint;       // k: agreed root k-1, disputed root k
+        uint40 deadline;         // the current move (or verdict) is due by then
+        // slot 1
+        uint32 lo;               // agreed position (step of the interval, or operator)
+        uint32 hi;               // disputed position
+        uint32 step;             // Operator phases: the disputed step (1-based within the run)
+        uint32 numOps;           // Operator phases: the solver's operator count for `step`
+        // slots 2..5
+        bytes32 claimsHash;      // keccak256(abi.encodePacked(hashes)) of the solver's last claims
+        bytes32 hashLo;          // the agreed hash at lo (0 = the agreed start: root k-1 / step input)
+        bytes32 solverHashHi;    // the solver's hash at hi
+        bytes32 challengerHashHi;// the challenger's hash at hi
+    }
+
+    /// Points the solver posts per move: up to ARITY-1 hashes splitting [lo, hi] into ARITY parts.
+    uint256 public constant ARITY = 8;
+
+    /// Domain tag of checkpoint commitments (see checkpointDigest).
+    bytes32 public constant CHECKPOINT_TAG = keccak256("mlcp.checkpoint.v1");
+
+    uint256 public jobCount;
+    mapping(uint256 => Job) public jobs;
+    mapping(uint256 => Dispute) public disputes;
+    mapping(uint256 => mapping(uint256 => bytes32)) public roots;   // jobId => index => root
+    mapping(address => uint256) public owed;                         // pull payments
+
+    // ---------------------------------------------------------------- events
+
+    event JobCreated(uint256 indexed jobId, address indexed submitter, address indexed referee,
+        bytes32 specHash, bytes32 initialRoot, uint32 numCheckpoints, uint32 stepsPerCheckpoint,
+        uint256 escrow, uint256 stake, uint256 bond);
+    event JobCancelled(uint256 indexed jobId);
+    event JobAccepted(uint256 indexed jobId, address indexed solver, uint256 commitDeadline);
+    event CheckpointCommitted(uint256 indexed jobId, uint256 indexed index, bytes32 root);
+    event ChallengeWindowOpened(uint256 indexed jobId, uint256 windowEnd);
+    event Challenged(uint256 indexed jobId, address indexed challenger, uint256 checkpoint,
+        bytes32 challengerRoot, uint256 deadline);
+    event ClaimsPosted(uint256 indexed jobId, Phase phase, uint256 lo, uint256 hi, bytes32[] hashes,
+        uint256 deadline);
+    event OperatorsPosted(uint256 indexed jobId, uint256 step, uint256 numOps);
+    event SegmentChosen(uint256 indexed jobId, Phase phase, uint256 lo, uint256 hi, bytes32 hashLo,
+        bytes32 solverHash, bytes32 challengerHash, uint256 deadline);
+    event VerdictRequested(uint256 indexed jobId, uint256 checkpoint, uint256 step, uint256 operatorIndex,
+        bytes32 hashLo, bytes32 solverHash, bytes32 challengerHash, uint256 deadline);
+    event DisputeResolved(uint256 indexed jobId, address indexed winner, Outcome outcome);
+    event SolverFailed(uint256 indexed jobId, address indexed solver, Outcome outcome);
+    event CommitDeadlineMissed(uint256 indexed jobId, address indexed solver, uint256 committed);
+    event JobSettled(uint256 indexed jobId, address indexed solver, uint256 amount);
+    event Credited(address indexed account, uint256 indexed jobId, uint256 amount);
+    event Withdrawn(address indexed account, uint256 amount);
+
+    // ---------------------------------------------------------------- errors
+
+    error InvalidParameters();
+    error UnknownJob();
+    error BadJobState(JobState state);
+    error WrongValue(uint256 expected);
+    error NotSubmitter();
+    error NotSolver();
+    error NotChallenger();
+    error NotReferee();
+    error NotYourTurn();
+    error WrongPhase(Phase phase);
+    error WrongIndex(uint256 expected);
+    error BadSignature();
+    error DeadlinePassed();
+    error DeadlineNotPassed();
+    error ChallengeWindowOpen();
+    error ChallengeWindowClosed();
+    error DisputeOpen();
+    error WrongClaimCount(uint256 expected);
+    error ClaimsMismatch();
+    error BadSegment();
+    error NoDisagreement();
+    error NothingToTimeOut();
+    error NothingToWithdraw();
+    error TransferFailed();
+
+    // ---------------------------------------------------------------- job lifecycle
+
+    /// Step 1. Value = escrow. Returns the new job id (1, 2, ...).
+    function createJob(bytes32 specHash, bytes32 initialRoot, uint32 numCheckpoints,
+        uint32 stepsPerCheckpoint, uint128 stake, uint128 bond, uint32 commitTimeout,
+        uint32 challengeWindow, uint32 moveTimeout, address referee) external payable returns (uint256 jobId)
+    {
+        if (msg.value == 0 || msg.value > type(uint128).max || numCheckpoints == 0 || stepsPerCheckpoint == 0
+            || commitTimeout == 0 || challengeWindow == 0 || moveTimeout == 0 || referee == address(0)) {
+            revert InvalidParameters();
+        }
+        jobId = ++jobCount;
+        Job storage j = jobs[jobId];
+        j.submitter = msg.sender;
+        j.state = JobState.Open;
+        j.numCheckpoints = numCheckpoints;
+        j.referee = referee;
+        j.stepsPerCheckpoint = stepsPerCheckpoint;
+        j.commitTimeout = commitTimeout;
+        j.challengeWindow = challengeWindow;
+        j.escrow = uint128(msg.value);
+        j.stake = stake;
+        j.bond = bond;
+        j.moveTimeout = moveTimeout;
+        j.specHash = specHash;
+        j.initialRoot = initialRoot;
+        emit JobCreated(jobId, msg.sender, referee, specHash, initialRoot, numCheckpoints, stepsPerCheckpoint,
+            msg.value, stake, bond);
+    }
+
+    /// The submitter takes a job back before any solver accepted it; the escrow is credited.
+    function cancelJob(uint256 jobId) external {
+        Job storage j = _job(jobId);
+        if (msg.sender != j.submitter) revert NotSubmitter();
+        if (j.state != JobState.Open) revert BadJobState(j.state);
+        j.state = JobState.Cancelled;
+        emit JobCancelled(jobId);
+        _credit(j.submitter, jobId, j.escrow);
+    }
+
+    /// Step 2. Value = the job's stake exactly.
+    function acceptJob(uint256 jobId) external payable {
+        Job storage j = _job(jobId);
+        if (j.state != JobState.Open) revert BadJobState(j.state);
+        if (msg.value != j.stake) revert WrongValue(j.stake);
+        j.state = JobState.Accepted;
+        j.solver = msg.sender;
+        uint40 deadline = uint40(block.timestamp + j.commitTimeout);
+        j.commitDeadline = deadline;
+        emit JobAccepted(jobId, msg.sender, deadline);
+    }
+
+    /// The digest the solver signs for root `index` of job `jobId` (EIP-191 "personal_sign" of a
+    /// 32-byte message):
+    ///   message = keccak256(abi.encode(CHECKPOINT_TAG, block.chainid, address(this), jobId, index, root))
+    ///   digest  = keccak256("\x19Ethereum Signed Message:\n32" ++ message)
+    function checkpointMessage(uint256 jobId, uint256 index, bytes32 root) public view returns (bytes32) {
+        return keccak256(abi.encode(CHECKPOINT_TAG, block.chainid, address(this), jobId, index, root));
+    }
+
+    function checkpointDigest(uint256 jobId, uint256 index, bytes32 root) public view returns (bytes32) {
+        return keccak256(abi.encodePacked("\x19Ethereum Signed Message:\n32", checkpointMessage(jobId, index, root)));
+    }
+
+    /// Step 2. Commit root `index` (must be committed + 1), signed by the solver; anyone may send it.
+    function commitCheckpoint(uint256 jobId, uint256 index, bytes32 root, uint8 v, bytes32 r, bytes32 s) external {
+        Job storage j = _job(jobId);
+        (uint256 committed, uint256 n, address solver) = _beginCommit(j);
+        if (index != committed + 1) revert WrongIndex(committed + 1);
+        _checkSignature(solver, jobId, index, root, v, r, s);
+        roots[jobId][index] = root;
+        emit CheckpointCommitted(jobId, index, root);
+        _endCommit(j, jobId, index, n);
+    }
+
+    /// Step 2, batched: roots firstIndex .. firstIndex + roots.length - 1, each with its own
+    /// signature (the same digest as commitCheckpoint, so an outbox may send either way).
+    function commitCheckpoints(uint256 jobId, uint256 firstIndex, bytes32[] calldata rootList,
+        uint8[] calldata vs, bytes32[] calldata rs, bytes32[] calldata ss) external
+    {
+        Job storage j = _job(jobId);
+        (uint256 committed, uint256 n, address solver) = _beginCommit(j);
+        uint256 count = rootList.length;
+        if (count == 0 || vs.length != count || rs.length != count || ss.length != count) revert InvalidParameters();
+        if (firstIndex != committed + 1) revert WrongIndex(committed + 1);
+        uint256 last = firstIndex + count - 1;
+        if (last > n) revert WrongIndex(n);
+        for (uint256 i = 0; i < count; ++i) {
+            uint256 index = firstIndex + i;
+            _checkSignature(solver, jobId, index, rootList[i], vs[i], rs[i], ss[i]);
+            roots[jobId][index] = rootList[i];
+            emit CheckpointCommitted(jobId, index, rootList[i]);
+        }
+        _endCommit(j, jobId, last, n);
+    }
+
+    /// Step 7. After the window, with no dispute open: escrow + stake to the solver.
+    function settle(uint256 jobId) external {
+        Job storage j = _job(jobId);
+        if (j.state == JobState.Disputed) revert DisputeOpen();
+        if (j.state != JobState.Committed) revert BadJobState(j.state);
+        if (block.timestamp <= j.windowEnd) revert ChallengeWindowOpen();
+        j.state = JobState.Settled;
+        uint256 amount = uint256(j.escrow) + j.stake;
+        emit JobSettled(jobId, j.solver, amount);
+        _credit(j.solver, jobId, amount);
+    }
+
+    /// Step 8. Send everything credited to the caller.
+    function withdraw() external {
+        uint256 amount = owed[msg.sender];
+        if (amount == 0) revert NothingToWithdraw();
+        owed[msg.sender] = 0;
+        emit Withdrawn(msg.sender, amount);
+        (bool ok,) = msg.sender.call{value: amount}("");
+        if (!ok) revert TransferFailed();
+    }
+
+    // ---------------------------------------------------------------- dispute game
+
+    /// Step 3. Value = the job's bond. The caller agrees with root k-1 and claims `challengerRoot`
+    /// (different from the solver's) for checkpoint k.
+    function challenge(uint256 jobId, uint256 k, bytes32 challengerRoot) external payable {
+        Job storage j = _job(jobId);
+        if (j.state == JobState.Disputed) revert DisputeOpen();
+        if (j.state != JobState.Committed) revert BadJobState(j.state);
+        if (block.timestamp > j.windowEnd) revert ChallengeWindowClosed();
+        if (msg.value != j.bond) revert WrongValue(j.bond);
+        if (k == 0 || k > j.numCheckpoints) revert WrongIndex(j.numCheckpoints);
+        bytes32 solverRoot = roots[jobId][k];
+        if (challengerRoot == solverRoot) revert NoDisagreement();
+        j.state = JobState.Disputed;
+        Dispute storage d = disputes[jobId];
+        uint40 deadline = uint40(block.timestamp + j.moveTimeout);
+        d.challenger = msg.sender;
+        d.checkpoint = uint32(k);
+        d.deadline = deadline;
+        d.lo = 0;
+        d.hi = j.stepsPerCheckpoint;
+        d.step = 0;
+        d.numOps = 0;
+        d.hashLo = bytes32(0);
+        d.solverHashHi = solverRoot;
+        d.challengerHashHi = challengerRoot;
+        if (j.stepsPerCheckpoint == 1) {
+            d.phase = Phase.OperatorCount;
+        } else {
+            d.phase = Phase.Steps;
+            d.solverTurn = true;
+        }
+        emit Challenged(jobId, msg.sender, k, challengerRoot, deadline);
+    }
+
+    /// Step 4, solver: the hashes at the points of [lo, hi] (see claimPoints), in order.
+    function postClaims(uint256 jobId, bytes32[] calldata hashes) external {
+        (Job storage j, Dispute storage d) = _move(jobId, true);
+        if (d.phase != Phase.Steps && d.phase != Phase.Operators) revert WrongPhase(d.phase);
+        _postClaims(j, d, jobId, hashes);
+    }
+
+    /// Step 4, solver, once the interval is one step: the number of operators of that step and
+    /// the hashes at the points of [0, numOps]. Position 0 is the step's agreed input, position
+    /// numOps carries the solver's hash of the step's output (solverHashHi, unchanged).
+    function postOperators(uint256 jobId, uint32 numOps, bytes32[] calldata hashes) external {
+        (Job storage j, Dispute storage d) = _move(jobId, false);
+        if (msg.sender != j.solver) revert NotSolver();
+        if (d.phase != Phase.OperatorCount) revert WrongPhase(d.phase);
+        if (numOps == 0) revert InvalidParameters();
+        uint32 step = uint32((d.checkpoint - 1) * uint256(j.stepsPerCheckpoint) + d.hi);
+        d.step = step;
+        d.numOps = numOps;
+        d.lo = 0;
+        d.hi = numOps;
+        emit OperatorsPosted(jobId, step, numOps);
+        if (numOps == 1) {
+            if (hashes.length != 0) revert WrongClaimCount(0);
+            _requestVerdict(j, d, jobId);
+        } else {
+            d.phase = Phase.Operators;
+            _postClaims(j, d, jobId, hashes);
+        }
+    }
+
+    /// Step 4, challenger: `hashes` are the solver's last claims again (checked against their
+    /// hash), `segment` in [0, parts) the first segment [p_segment, p_segment+1] whose start the
+    /// challenger agrees with and whose end it disputes, `challengerHash` its own hash at the end.
+    function chooseSegment(uint256 jobId, uint256 segment, bytes32[] calldata hashes, bytes32 challengerHash) external {
+        (Job storage j, Dispute storage d) = _move(jobId, false);
+        if (msg.sender != d.challenger) revert NotChallenger();
+        if (d.phase != Phase.Steps && d.phase != Phase.Operators) revert WrongPhase(d.phase);
+        if (d.solverTurn) revert NotYourTurn();
+        if (keccak256(abi.encodePacked(hashes)) != d.claimsHash) revert ClaimsMismatch();
+        uint256 lo = d.lo;
+        uint256 width = d.hi - lo;
+        uint256 parts = width < ARITY ? width : ARITY;
+        if (segment >= parts) revert BadSegment();
+        if (segment > 0) d.hashLo = hashes[segment - 1];
+        bytes32 solverHash = segment + 1 < parts ? hashes[segment] : d.solverHashHi;
+        if (challengerHash == solverHash) revert NoDisagreement();
+        uint32 newLo = uint32(lo + width * segment / parts);
+        uint32 newHi = uint32(lo + width * (segment + 1) / parts);
+        d.lo = newLo;
+        d.hi = newHi;
+        d.solverHashHi = solverHash;
+        d.challengerHashHi = challengerHash;
+        uint40 deadline = uint40(block.timestamp + j.moveTimeout);
+        d.deadline = deadline;
+        emit SegmentChosen(jobId, d.phase, newLo, newHi, d.hashLo, solverHash, challengerHash, deadline);
+        if (newHi - newLo > 1) {
+            d.solverTurn = true;
+        } else if (d.phase == Phase.Steps) {
+            d.phase = Phase.OperatorCount;
+        } else {
+            _requestVerdict(j, d, jobId);
+        }
+    }
+
+    /// Step 5. The referee recomputed operator `lo` of step `step` from the agreed inputs.
+    function resolve(uint256 jobId, bool solverCorrect) external {
+        Job storage j = _job(jobId);
+        Dispute storage d = disputes[jobId];
+        if (msg.sender != j.referee) revert NotReferee();
+        if (d.phase != Phase.Verdict) revert WrongPhase(d.phase);
+        if (block.timestamp > d.deadline) revert DeadlinePassed();
+        if (solverCorrect) _challengerLoses(j, d, jobId, Outcome.Verdict);
+        else _solverLoses(j, d, jobId, Outcome.Verdict);
+    }
+
+    /// Anyone: end whatever is overdue. During a dispute the party whose move is overdue loses
+    /// (a silent referee drops the dispute with the bond refunded); an accepted job whose roots are
+    /// not all committed by commitDeadline fails (stake and escrow to the submitter).
+    function timeout(uint256 jobId) external {
+        Job storage j = _job(jobId);
+        if (j.state == JobState.Disputed) {
+            Dispute storage d = disputes[jobId];
+            if (block.timestamp <= d.deadline) revert DeadlineNotPassed();
+            if (d.phase == Phase.Verdict) {
+                address challenger = d.challenger;
+                uint256 bond = j.bond;
+                delete disputes[jobId];
+                j.state = JobState.Committed;
+                emit DisputeResolved(jobId, address(0), Outcome.RefereeTimedOut);
+                _credit(challenger, jobId, bond);
+            } else if (d.phase == Phase.OperatorCount || d.solverTurn) {
+                _solverLoses(j, d, jobId, Outcome.SolverTimedOut);
+            } else {
+                _challengerLoses(j, d, jobId, Outcome.ChallengerTimedOut);
+            }
+        } else if (j.state == JobState.Accepted) {
+            if (block.timestamp <= j.commitDeadline) revert DeadlineNotPassed();
+            j.state = JobState.SolverFailed;
+            emit CommitDeadlineMissed(jobId, j.solver, j.committed);
+            _credit(j.submitter, jobId, uint256(j.escrow) + j.stake);
+        } else {
+            revert NothingToTimeOut();
+        }
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// The positions at which the solver's next claims are due: p_i = lo + (hi-lo)*i/parts for
+    /// i = 1 .. parts-1, parts = min(ARITY, hi-lo). Empty when no claims are due.
+    function claimPoints(uint256 jobId) external view returns (uint256[] memory points) {
+        Dispute storage d = disputes[jobId];
+        if ((d.phase != Phase.Steps && d.phase != Phase.Operators) || !d.solverTurn) return points;
+        uint256 width = d.hi - d.lo;
+        uint256 parts = width < ARITY ? width : ARITY;
+        points = new uint256[](parts - 1);
+        for (uint256 i = 1; i < parts; ++i) points[i - 1] = d.lo + width * i / parts;
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _job(uint256 jobId) private view returns (Job storage j) {
+        j = jobs[jobId];
+        if (j.state == JobState.None) revert UnknownJob();
+    }
+
+    function _beginCommit(Job storage j) private view returns (uint256 committed, uint256 n, address solver) {
+        if (j.state != JobState.Accepted) revert BadJobState(j.state);
+        if (block.timestamp > j.commitDeadline) revert DeadlinePassed();
+        return (j.committed, j.numCheckpoints, j.solver);
+    }
+
+    function _endCommit(Job storage j, uint256 jobId, uint256 last, uint256 n) private {
+        j.committed = uint32(last);
+        if (last == n) {
+            j.state = JobState.Committed;
+            uint40 windowEnd = uint40(block.timestamp + j.challengeWindow);
+            j.windowEnd = windowEnd;
+            emit ChallengeWindowOpened(jobId, windowEnd);
+        }
+    }
+
+    function _checkSignature(address solver, uint256 jobId, uint256 index, bytes32 root, uint8 v, bytes32 r,
+        bytes32 s) private view
+    {
+        // Low-s only (EIP-2), so a signature has one valid encoding.
+        if (uint256(s) > 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0) revert BadSignature();
+        address signer = ecrecover(checkpointDigest(jobId, index, root), v, r, s);
+        if (signer == address(0) || signer != solver) revert BadSignature();
+    }
+
+    /// Common checks of a dispute move: job disputed, before the deadline, and for solver moves
+    /// (solverMove) the caller is the solver and it is its turn.
+    function _move(uint256 jobId, bool solverMove) private view returns (Job storage j, Dispute storage d) {
+        j = _job(jobId);
+        if (j.state != JobState.Disputed) revert BadJobState(j.state);
+        d = disputes[jobId];
+        if (solverMove) {
+            if (msg.sender != j.solver) revert NotSolver();
+            if (!d.solverTurn) revert NotYourTurn();
+        }
+        if (block.timestamp > d.deadline) revert DeadlinePassed();
+    }
+
+    function _postClaims(Job storage j, Dispute storage d, uint256 jobId, bytes32[] calldata hashes) private {
+        uint256 lo = d.lo;
+        uint256 hi = d.hi;
+        uint256 width = hi - lo;
+        uint256 parts = width < ARITY ? width : ARITY;
+        if (hashes.length != parts - 1) revert WrongClaimCount(parts - 1);
+        d.claimsHash = keccak256(abi.encodePacked(hashes));
+        d.solverTurn = false;
+        uint40 deadline = uint40(block.timestamp + j.moveTimeout);
+        d.deadline = deadline;
+        emit ClaimsPosted(jobId, d.phase, lo, hi, hashes, deadline);
+    }
+
+    function _requestVerdict(Job storage j, Dispute storage d, uint256 jobId) private {
+        d.phase = Phase.Verdict;
+        d.solverTurn = false;
+        uint40 deadline = uint40(block.timestamp + j.moveTimeout);
+        d.deadline = deadline;
+        emit VerdictRequested(jobId, d.checkpoint, d.step, d.lo, d.hashLo, d.solverHashHi, d.challengerHashHi,
+            deadline);
+    }
+
+    /// Step 6, solver wrong: bond + stake to the challenger, escrow back to the submitter.
+    function _solverLoses(Job storage j, Dispute storage d, uint256 jobId, Outcome outcome) private {
+        address challenger = d.challenger;
+        delete disputes[jobId];
+        j.state = JobState.SolverFailed;
+        emit DisputeResolved(jobId, challenger, outcome);
+        emit SolverFailed(jobId, j.solver, outcome);
+        _credit(challenger, jobId, uint256(j.bond) + j.stake);
+        _credit(j.submitter, jobId, j.escrow);
+    }
+
+    /// Step 6, challenger wrong: the bond to the solver; the job is Committed again.
+    function _challengerLoses(Job storage j, Dispute storage, uint256 jobId, Outcome outcome) private {
+        delete disputes[jobId];
+        j.state = JobState.Committed;
+        emit DisputeResolved(jobId, j.solver, outcome);
+        _credit(j.solver, jobId, j.bond);
+    }
+
+    function _credit(address account, uint256 jobId, uint256 amount) private {
+        if (amount == 0) return;
+        owed[account] += amount;
+        emit Credited(account, jobId, amount);
+    }
+}
