@@ -1,0 +1,94 @@
+#include "bridge/file_util.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "runtime/error.h"
+
+namespace mlcp::bridge {
+
+FileDescriptor& FileDescriptor::operator=(FileDescriptor&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.release();
+  }
+  return *this;
+}
+
+FileDescriptor::~FileDescriptor() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void writeAll(int fd, std::string_view data, const std::string& path) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw IoError(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+    }
+    done += static_cast<size_t>(n);
+  }
+}
+
+void syncFile(int fd, const std::string& path) {
+  if (::fsync(fd) != 0) throw IoError(fmt::format("cannot fsync {}: {}", path, std::strerror(errno)));
+}
+
+void syncParentDir(const std::string& path) {
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (parent.empty()) parent = ".";
+  FileDescriptor dir(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) {
+    throw IoError(fmt::format("cannot open folder {}: {}", parent.string(), std::strerror(errno)));
+  }
+  syncFile(dir.get(), parent.string());
+}
+
+void writeFileAtomic(const std::string& path, std::string_view text, unsigned mode, bool overwrite,
+                     std::string_view what) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!overwrite && fs::exists(path, ec)) {
+    throw UsageError(fmt::format("{} {} already exists (use --force to replace it)", what, path));
+  }
+  fs::path parent = fs::path(path).parent_path();
+  if (!parent.empty() && !fs::exists(parent, ec)) {
+    fs::create_directories(parent, ec);
+    if (ec) throw IoError(fmt::format("cannot create folder {}: {}", parent.string(), ec.message()));
+    ::chmod(parent.c_str(), 0700);
+  }
+  std::string tmp = path + ".tmp";
+  ::unlink(tmp.c_str());
+  FileDescriptor fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  if (!fd.valid()) throw IoError(fmt::format("cannot create {}: {}", tmp, std::strerror(errno)));
+  try {
+    writeAll(fd.get(), text, tmp);
+    if (::fchmod(fd.get(), mode) != 0) {
+      throw IoError(fmt::format("cannot chmod {}: {}", tmp, std::strerror(errno)));
+    }
+    syncFile(fd.get(), tmp);
+  } catch (...) {
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  fd = FileDescriptor();
+  if (!overwrite && fs::exists(path, ec)) {
+    ::unlink(tmp.c_str());
+    throw UsageError(fmt::format("{} {} already exists (use --force to replace it)", what, path));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    throw IoError(fmt::format("cannot rename {} to {}: {}", tmp, path, std::strerror(err)));
+  }
+  syncParentDir(path);
+}
+
+}  // namespace mlcp::bridge

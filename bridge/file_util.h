@@ -1,0 +1,46 @@
+// Small POSIX file helpers for the bridge's durable files (key files, the outbox): an owning
+// file descriptor, full writes, fsync of a file and of its folder, atomic replacement.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace mlcp::bridge {
+
+// Owns one file descriptor; closes it on destruction. Move-only.
+class FileDescriptor {
+ public:
+  FileDescriptor() = default;
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  FileDescriptor(FileDescriptor&& o) noexcept : fd_(o.release()) {}
+  FileDescriptor& operator=(FileDescriptor&& o) noexcept;
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  ~FileDescriptor();
+  int get() const { return fd_; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  bool valid() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+// Writes all of `data` (retrying short writes and EINTR); throws IoError naming `path`.
+void writeAll(int fd, std::string_view data, const std::string& path);
+// fsync(fd); throws IoError naming `path`.
+void syncFile(int fd, const std::string& path);
+// fsync of the folder holding `path`, so a create or rename in it is durable.
+void syncParentDir(const std::string& path);
+
+// Replaces `path` with `text` so that readers see the old or the new file, never a mix:
+// 1. write `path`.tmp with `mode`, 2. fsync it, 3. rename it over `path`, 4. fsync the folder.
+// Parent folders are created with 0700. Throws UsageError when `path` exists and `overwrite`
+// is false (naming `what`), IoError on failure.
+void writeFileAtomic(const std::string& path, std::string_view text, unsigned mode, bool overwrite,
+                     std::string_view what);
+
+}  // namespace mlcp::bridge
