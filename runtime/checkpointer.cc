@@ -11,8 +11,6 @@ namespace mlcp::runtime {
 using collectives::DataType;
 using collectives::ReduceOp;
 
-namespace {
-
 verify::DType dtypeOf(const torch::Tensor& t) {
   switch (t.scalar_type()) {
     case torch::kFloat32: return verify::DType::kFloat32;
@@ -23,6 +21,8 @@ verify::DType dtypeOf(const torch::Tensor& t) {
     default: throw InvalidArgument(std::string("no checkpoint dtype for ") + c10::toString(t.scalar_type()));
   }
 }
+
+namespace {
 
 torch::ScalarType scalarTypeOf(verify::DType d) {
   switch (d) {

@@ -44,6 +44,9 @@ class Checkpointer {
   collectives::CollectiveOptions opts_;
 };
 
+// The checkpoint element type of a CPU tensor; throws InvalidArgument for other types.
+verify::DType dtypeOf(const torch::Tensor& t);
+
 // Reads a verified checkpoint's tensor as a torch tensor (float32 or int64), or an undefined
 // tensor when the checkpoint has no such name.
 torch::Tensor readCheckpointTensor(const verify::CheckpointReader& reader, const std::string& name);

@@ -12,12 +12,11 @@
 #include <fmt/format.h>
 
 #include "collectives/exact_sum.h"
-#include "data/fashion_mnist.h"
 #include "data/sample_order.h"
-#include "data/text_corpus.h"
 #include "models/layer_model.h"
 #include "runtime/checkpointer.h"
 #include "runtime/error.h"
+#include "runtime/job_setup.h"
 #include "runtime/lr_schedule.h"
 #include "runtime/metrics.h"
 #include "runtime/progress.h"
@@ -36,36 +35,6 @@ namespace {
 // Samples per logical evaluation batch: a constant of the program, never of the placement, so
 // every evaluation batch has the same contents and shape on any number of ranks.
 constexpr int64_t kEvalBatch = 500;
-
-data::DataSplits loadData(const jobs::JobSpec& spec) {
-  const auto& d = spec.data;
-  if (d.kind == "fashion-mnist") return data::loadFashionMnist(d.path, d.train_limit, d.eval_limit);
-  if (d.kind == "text") {
-    return data::loadTextCorpus(d.path, spec.model.context, d.holdout_fraction, d.train_limit,
-                                d.eval_limit);
-  }
-  throw UsageError("data.kind '" + d.kind + "' is not one of fashion-mnist, text");
-}
-
-std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const jobs::OptimizerSpec& o,
-                                                       std::vector<torch::Tensor> params) {
-  if (o.kind == "adamw") {
-    auto opts = torch::optim::AdamWOptions(o.lr)
-                    .betas({o.beta1, o.beta2})
-                    .eps(o.eps)
-                    .weight_decay(o.weight_decay);
-    return std::make_unique<torch::optim::AdamW>(std::move(params), opts);
-  }
-  if (o.kind == "sgd") {
-    auto opts = torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay);
-    return std::make_unique<torch::optim::SGD>(std::move(params), opts);
-  }
-  throw UsageError("optimizer.kind '" + o.kind + "' is not one of adamw, sgd");
-}
-
-void setLearningRate(torch::optim::Optimizer& opt, double lr) {
-  for (auto& group : opt.param_groups()) group.options().set_lr(lr);
-}
 
 // [begin, end) of the M logical micro-batches that data-parallel rank r of D runs: contiguous,
 // as equal as possible, the first M % D ranks one more.
@@ -133,7 +102,7 @@ Trainer::Trainer(const jobs::JobSpec& spec, Communicator& world, const TrainerOp
   // reductions by thread count (docs/determinism.md).
   torch::set_num_threads(static_cast<int>(spec.runtime.intra_op_threads));
 
-  s.data = loadData(spec);
+  s.data = loadJobData(spec);
   s.model = models::buildModel(spec.model, s.data.num_classes, spec.seed);
   for (const auto& item : s.model->named_parameters()) {
     s.params.emplace_back(item.key(), item.value());
@@ -144,17 +113,11 @@ Trainer::Trainer(const jobs::JobSpec& spec, Communicator& world, const TrainerOp
   for (auto& p : s.params) tensors.push_back(p.second);
   s.optimizer = makeOptimizer(spec.optimizer, tensors);
 
-  const int64_t steps_per_epoch = s.data.train->size() / spec.train.global_batch;
-  const int64_t job_steps =
-      spec.train.steps > 0 ? spec.train.steps : spec.train.epochs * steps_per_epoch;
+  const int64_t job_steps = jobSteps(spec, s.data.train->size());
   // --max-steps (tests, replays) stops early; it never changes the logical program, so the
   // schedule's horizon stays the job's.
   s.total_steps = options.max_steps >= 0 ? std::min(job_steps, options.max_steps) : job_steps;
-  s.schedule.kind = spec.lr_schedule.kind;
-  s.schedule.base_lr = spec.optimizer.lr;
-  s.schedule.warmup_steps = spec.lr_schedule.warmup_steps;
-  s.schedule.total_steps = job_steps;
-  s.schedule.min_lr_ratio = spec.lr_schedule.min_lr_ratio;
+  s.schedule = makeSchedule(spec, job_steps);
 }
 
 Trainer::~Trainer() = default;
@@ -264,8 +227,8 @@ TrainResult Trainer::run() {
   std::error_code ec;
   std::filesystem::create_directories(s.run_dir, ec);
   if (ec) throw IoError("cannot create output directory " + s.run_dir + ": " + ec.message());
-  MetricsWriter metrics(s.run_dir, rank);
-  ProgressReporter progress(rank == 0, s.options.show_progress, s.total_steps,
+  MetricsWriter metrics(s.run_dir, rank, !s.options.start_checkpoint.empty());
+  ProgressReporter progress(rank == 0 && !s.options.quiet, s.options.show_progress, s.total_steps,
                             spec.train.log_every);
 
   const int64_t m = spec.train.micro_batches;
@@ -315,10 +278,11 @@ TrainResult Trainer::run() {
     return verify::blake2b256(prev.hex() + digest.hex());
   };
   Checkpointer checkpointer(s.run_dir, s.world,
-                            rank == 0 ? loadOrCreateNodeKey(spec.checkpoint.key_file, true)
+                            rank == 0 ? loadOrCreateNodeKey(spec.checkpoint.key_file, !s.options.quiet)
                                       : verify::KeyPair::generate(),
                             spec.source_text, spec.source_path, s.coll);
   auto checkpoint = [&](int64_t step) {
+    if (!s.options.write_checkpoints) return;
     auto state = collectTrainingState(s.params, *s.optimizer, step);
     auto chain_bytes = torch::empty({static_cast<int64_t>(chain.bytes.size())}, torch::kUInt8);
     std::memcpy(chain_bytes.data_ptr(), chain.bytes.data(), chain.bytes.size());
@@ -339,16 +303,31 @@ TrainResult Trainer::run() {
   s.model->train();
 
   const PlantedFault& fault = s.options.fault;
+  int64_t fault_mb = -1;  // the logical micro-batch the planted fault corrupts
   if (fault.active()) {
+    const bool rank_ok = fault.micro_batch >= 0 || (fault.rank >= 0 && fault.rank < size);
     if (fault.step > s.total_steps || fault.layer < 0 || fault.layer >= s.model->numLayers() ||
-        fault.rank < 0 || fault.rank >= size) {
+        !rank_ok || fault.micro_batch >= m) {
       throw UsageError(fmt::format(
           "--fault {}:{}:{}: expected STEP in 1..{}, LAYER in 0..{} and RANK in 0..{}",
           fault.step, fault.layer, fault.rank, s.total_steps, s.model->numLayers() - 1, size - 1));
     }
+    fault_mb = fault.micro_batch >= 0 ? fault.micro_batch : microBatchRange(m, fault.rank, size).first;
     progress.message(fmt::format(
-        "mlcp: FAULTY SOLVER (--fault): rank {} corrupts layer {}'s forward output at step {}",
-        fault.rank, fault.layer, fault.step));
+        "mlcp: FAULTY SOLVER (--fault): micro-batch {} (rank {}) corrupts layer {}'s forward "
+        "output at step {}",
+        fault_mb, fault.micro_batch >= 0 ? rank : fault.rank, fault.layer, fault.step));
+    metrics.write("fault", {{"step", fault.step}, {"layer", fault.layer}, {"micro_batch", fault_mb}});
+  }
+  if (s.options.trace != nullptr && size != 1) {
+    throw UsageError(fmt::format("an operator trace is recorded on one process; this run has {}",
+                                 size));
+  }
+  // Parameter indices of each layer (operator traces name gradients and updates per layer).
+  std::vector<std::vector<size_t>> layer_params(static_cast<size_t>(s.model->numLayers()));
+  for (size_t i = 0; i < s.params.size(); ++i) {
+    const int64_t l = layerOfParameter(s.params[i].first);
+    if (l >= 0) layer_params[static_cast<size_t>(l)].push_back(i);
   }
   const StopSignal stop;  // SIGTERM/SIGUSR1: finish the step, checkpoint, stop
   for (int64_t step = start; step < s.total_steps; ++step) {
@@ -356,24 +335,62 @@ TrainResult Trainer::run() {
     // Slots 0..m-1: each micro-batch's loss; slot m: ranks that were asked to stop.
     std::vector<double> loss_slots(static_cast<size_t>(m) + 1, 0.0);
     loss_slots[static_cast<size_t>(m)] = stop.requested() ? 1.0 : 0.0;
+    OperatorTrace* trace =
+        s.options.trace != nullptr && step + 1 == s.options.trace_step ? s.options.trace : nullptr;
+    if (trace != nullptr) {
+      trace->setStep(step + 1);
+      trace->record({OperatorKind::kState}, collectTrainingState(s.params, *s.optimizer, step));
+    }
     // 2. local micro-batches
     for (int64_t j = mb_begin; j < mb_end; ++j) {
       torch::manual_seed(data::mixSeed({spec.seed, static_cast<uint64_t>(step),
                                         static_cast<uint64_t>(j)}));
       auto batch = s.data.train->batch(plan.microBatch(step, j));
       s.optimizer->zero_grad();
+      const bool faulty = fault.active() && step + 1 == fault.step && j == fault_mb;
       torch::Tensor logits;
-      if (fault.active() && step + 1 == fault.step && rank == fault.rank && j == mb_begin) {
-        auto y = s.model->forward(batch.input, 0, fault.layer + 1);
-        auto bump = torch::zeros_like(y);
-        bump.view({-1})[0] = 1.0;
-        logits = s.model->forward(y + bump, fault.layer + 1, s.model->numLayers());
-      } else {
+      std::vector<torch::Tensor> outputs;  // each layer's output (traced step only)
+      if (!faulty && trace == nullptr) {
         logits = s.model->forward(batch.input);
+      } else {
+        // Layer by layer: the same kernels on the same inputs as LayerModel::forward.
+        if (trace != nullptr) {
+          trace->record({OperatorKind::kData, j},
+                        {{"input", batch.input}, {"target", batch.target}, {"rng", cpuGeneratorState()}});
+        }
+        torch::Tensor h = batch.input;
+        for (int64_t l = 0; l < s.model->numLayers(); ++l) {
+          h = s.model->forward(h, l, l + 1);
+          if (faulty && l == fault.layer) {
+            auto bump = torch::zeros_like(h);
+            bump.view({-1})[0] = 1.0;
+            h = h + bump;
+          }
+          if (trace != nullptr) {
+            if (h.requires_grad()) h.retain_grad();
+            outputs.push_back(h);
+            trace->record({OperatorKind::kForward, j, l},
+                          {{"output", h}, {"rng", cpuGeneratorState()}});
+          }
+        }
+        logits = h;
       }
       auto loss = models::LayerModel::loss(logits, batch.target);
       loss.backward();
       loss_slots[static_cast<size_t>(j)] = loss.item<double>();
+      if (trace != nullptr) {
+        trace->record({OperatorKind::kLoss, j}, {{"loss", loss}, {"grad_logits", logits.grad()}});
+        for (int64_t l = s.model->numLayers() - 1; l >= 0; --l) {
+          std::vector<NamedTensor> grads;
+          if (l > 0 && outputs[static_cast<size_t>(l - 1)].requires_grad()) {
+            grads.push_back({"grad_input", outputs[static_cast<size_t>(l - 1)].grad()});
+          }
+          for (size_t i : layer_params[static_cast<size_t>(l)]) {
+            grads.push_back({"grad/" + s.params[i].first, s.params[i].second.grad()});
+          }
+          trace->record({OperatorKind::kBackward, j, l}, grads);
+        }
+      }
       auto& buf = contributions[static_cast<size_t>(j - mb_begin)];
       for (size_t i = 0; i < s.params.size(); ++i) {
         const auto& g = s.params[i].second.grad();
@@ -402,10 +419,22 @@ TrainResult Trainer::run() {
         auto g = torch::from_blob(mean_grad.data() + s.offsets[i], p.sizes(), torch::kFloat32);
         p.mutable_grad().copy_(g);
       }
+      if (trace != nullptr) {
+        for (size_t l = 0; l < layer_params.size(); ++l) {
+          std::vector<NamedTensor> mean;
+          for (size_t i : layer_params[l]) mean.push_back({"mean_grad/" + s.params[i].first, s.params[i].second.grad()});
+          trace->record({OperatorKind::kReduce, -1, static_cast<int64_t>(l)}, mean);
+        }
+      }
       if (spec.optimizer.grad_clip > 0) {
         std::vector<torch::Tensor> ps;
         for (auto& p : s.params) ps.push_back(p.second);
         torch::nn::utils::clip_grad_norm_(ps, spec.optimizer.grad_clip);
+        if (trace != nullptr) {
+          std::vector<NamedTensor> clipped;
+          for (auto& p : s.params) clipped.push_back({"grad/" + p.first, p.second.grad()});
+          trace->record({OperatorKind::kClip}, clipped);
+        }
       }
       setLearningRate(*s.optimizer, lr);
       s.optimizer->step();
@@ -413,6 +442,17 @@ TrainResult Trainer::run() {
       ++result.skipped_steps;
       progress.message(fmt::format("step {}: gradient is not finite on some micro-batch; update skipped",
                                    step + 1));
+    }
+    if (trace != nullptr) {
+      const auto after = collectTrainingState(s.params, *s.optimizer, step + 1);
+      for (size_t l = 0; l < layer_params.size(); ++l) {
+        const std::string p = fmt::format("params/layers.{}.", l), o = fmt::format("optim/layers.{}.", l);
+        std::vector<NamedTensor> updated;
+        for (const auto& t : after) {
+          if (t.name.rfind(p, 0) == 0 || t.name.rfind(o, 0) == 0) updated.push_back(t);
+        }
+        trace->record({OperatorKind::kUpdate, -1, static_cast<int64_t>(l)}, updated);
+      }
     }
     const double dt =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();

@@ -25,6 +25,7 @@
 
 #include "collectives/communicator.h"
 #include "jobs/job_spec.h"
+#include "runtime/operator_trace.h"
 
 namespace mlcp::runtime {
 
@@ -63,6 +64,10 @@ struct PlantedFault {
   int64_t step = 0;
   int64_t layer = 0;
   int rank = 0;
+  // >= 0: the logical micro-batch to corrupt, whatever rank runs it (a dispute's re-execution
+  // of a faulty run reproduces its fault on any placement); -1: rank `rank`'s first one. A run
+  // records the micro-batch it resolved in its "start" metrics record.
+  int64_t micro_batch = -1;
   bool active() const { return step > 0; }
 };
 
@@ -70,9 +75,16 @@ struct TrainerOptions {
   std::string output_dir;     // overrides the job's output_dir when non-empty
   int64_t max_steps = -1;     // stops after this many steps (tests), -1 = the job's number
   bool show_progress = true;  // rank 0's progress line
+  bool quiet = false;         // no messages at all (re-executions inside another command)
   // A committed checkpoint folder to start from (resume or replay); empty = from the seed.
   std::string start_checkpoint;
   PlantedFault fault;
+  // Records every operator of step `trace_step` (1-based) into *trace, for the dispute
+  // protocol (runtime/operator_trace.h); one process only. nullptr: no trace.
+  OperatorTrace* trace = nullptr;
+  int64_t trace_step = 0;
+  // false: no checkpoints at all (a dispute's re-execution needs only the trace and hashes).
+  bool write_checkpoints = true;
 };
 
 class Trainer {

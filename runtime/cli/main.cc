@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "runtime/cli/dispute_command.h"
 #include "runtime/cli/plan_command.h"
 #include "runtime/cli/replay_command.h"
 #include "runtime/cli/run_commands.h"
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
   mlcp::verify::addCommands(app);  // keys new|show, verify checkpoint
   // Last: adds `replay` under the `verify` subcommand the verify subsystem created above.
   mlcp::cli::addReplayCommand(app);
+  mlcp::cli::addDisputeCommand(app);
 
   try {
     app.parse(argc, argv);

@@ -1,7 +1,6 @@
 #include "runtime/cli/replay_command.h"
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 
@@ -22,12 +21,8 @@ namespace {
 // step -> state_hash recorded by rank 0 of a run.
 std::map<int64_t, std::string> stateHashes(const std::string& run_dir) {
   std::map<int64_t, std::string> out;
-  std::ifstream in(runtime::metricsPath(run_dir, 0));
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || j.value("kind", "") != "step" || !j.contains("state_hash")) continue;
-    out[j.at("step").get<int64_t>()] = j.at("state_hash").get<std::string>();
+  for (const auto& [step, j] : runtime::stepRecords(run_dir)) {
+    if (j.contains("state_hash")) out[step] = j.at("state_hash").get<std::string>();
   }
   return out;
 }

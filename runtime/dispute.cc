@@ -1,0 +1,271 @@
+#include "runtime/dispute.h"
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "jobs/job_spec.h"
+#include "runtime/error.h"
+#include "runtime/metrics.h"
+#include "runtime/referee.h"
+#include "runtime/trainer.h"
+#include "verify/bisection.h"
+#include "verify/checkpoint.h"
+
+namespace mlcp::runtime {
+namespace {
+
+using verify::Hash256;
+
+// What one party committed to: its checkpoints (step -> root) and per-step state chain.
+struct Party {
+  std::string name;  // "A" or "B"
+  std::string run_dir;
+  std::map<int64_t, Hash256> roots;
+  std::map<int64_t, std::string> dirs;
+  std::map<int64_t, nlohmann::json> steps;
+  std::string job_text, job_path;
+  PlantedFault fault;  // as the run recorded it (a faulty party re-executes its fault)
+
+  Hash256 chainAt(int64_t step) const {
+    auto it = steps.find(step);
+    if (it == steps.end() || !it->second.contains("state_chain")) {
+      throw UsageError(fmt::format("{} has no state hash for step {} in {}", run_dir, step,
+                                   metricsPath(run_dir, 0)));
+    }
+    return Hash256::fromHex(it->second.at("state_chain").get<std::string>());
+  }
+};
+
+Party openParty(const std::string& name, const std::string& run_dir) {
+  Party p;
+  p.name = name;
+  p.run_dir = run_dir;
+  for (const auto& info : verify::listCheckpoints(run_dir)) {
+    auto reader = verify::CheckpointReader::open(info.dir);
+    p.roots[info.step] = reader.root();
+    p.dirs[info.step] = info.dir;
+    if (p.job_text.empty()) {
+      const auto& m = reader.manifest();
+      p.job_text = m.job_spec_text;
+      p.job_path = m.plan_text.substr(m.plan_text.rfind("source ") + 7);
+    }
+  }
+  if (p.roots.empty()) {
+    throw UsageError(fmt::format("{} has no checkpoints (expected {})", run_dir,
+                                 verify::checkpointsRoot(run_dir)));
+  }
+  p.steps = stepRecords(run_dir);
+  for (const auto& f : readMetrics(run_dir, "fault")) {
+    p.fault.step = f.at("step").get<int64_t>();
+    p.fault.layer = f.at("layer").get<int64_t>();
+    p.fault.micro_batch = f.at("micro_batch").get<int64_t>();
+  }
+  return p;
+}
+
+// Step 4: re-executes steps from..step of `p` on this process, tracing step `step`.
+// Returns the trace and the re-executed state chain at step-1 and step.
+struct Reexecution {
+  OperatorTrace trace;
+  std::map<int64_t, std::string> chain;
+};
+
+Reexecution reexecute(const Party& p, const jobs::JobSpec& spec, int64_t from, int64_t step,
+                      const std::string& work_dir, collectives::Communicator& self) {
+  Reexecution r;
+  TrainerOptions opts;
+  opts.output_dir = fmt::format("{}/reexecution-{}", work_dir, p.name);
+  std::filesystem::remove_all(opts.output_dir);
+  opts.start_checkpoint = p.dirs.at(from);
+  opts.max_steps = step;
+  opts.show_progress = false;
+  opts.quiet = true;
+  opts.write_checkpoints = false;
+  opts.fault = p.fault;
+  opts.trace = &r.trace;
+  opts.trace_step = step;
+  Trainer trainer(spec, self, opts);
+  trainer.run();
+  for (const auto& [s, j] : stepRecords(opts.output_dir)) {
+    r.chain[s] = j.value("state_chain", "");
+  }
+  return r;
+}
+
+void writeClaims(const std::string& path, const DisputeOutcome& o) {
+  std::ofstream out(path, std::ios::trunc);
+  int round = 0;
+  for (const auto& r : o.rounds) {
+    ++round;
+    for (const auto& [party, hash] : {std::pair{"A", r.claim_a}, std::pair{"B", r.claim_b}}) {
+      nlohmann::json j = {{"type", "claim"}, {"round", round}, {"phase", r.phase},
+                          {"position", r.position}, {"party", party}, {"hash", hash}};
+      if (!r.label.empty()) j["operator"] = r.label;
+      out << j.dump() << '\n';
+    }
+  }
+  out << nlohmann::json{{"type", "verdict"}, {"step", o.step}, {"operator_index", o.operator_index},
+                        {"operator", o.operator_name}, {"referee", o.referee}, {"wrong", o.wrong},
+                        {"reason", o.reason}}
+             .dump()
+      << '\n';
+  if (!out) throw IoError("cannot write " + path);
+}
+
+}  // namespace
+
+nlohmann::json DisputeOutcome::toJson() const {
+  nlohmann::json rs = nlohmann::json::array();
+  for (const auto& r : rounds) {
+    rs.push_back({{"phase", r.phase}, {"position", r.position}, {"label", r.label},
+                  {"claim_a", r.claim_a}, {"claim_b", r.claim_b}, {"agree", r.agree()}});
+  }
+  return {{"run_a", run_a}, {"run_b", run_b}, {"disputed", disputed}, {"rounds", rs},
+          {"checkpoint_span", checkpoint_span}, {"step_span", step_span},
+          {"operator_count", operator_count}, {"checkpoint_rounds", checkpoint_rounds},
+          {"step_rounds", step_rounds}, {"operator_rounds", operator_rounds},
+          {"agreed_checkpoint", agreed_checkpoint}, {"disputed_checkpoint", disputed_checkpoint},
+          {"step", step}, {"operator_index", operator_index}, {"operator", operator_name},
+          {"operator_description", operator_description}, {"claim_a", claim_a},
+          {"claim_b", claim_b}, {"referee", referee}, {"wrong", wrong}, {"reason", reason}};
+}
+
+DisputeOutcome runDispute(const std::string& run_a, const std::string& run_b,
+                          const std::string& work_dir, collectives::Communicator& self) {
+  if (self.size() != 1) {
+    throw UsageError(fmt::format("mlcp verify dispute runs on one process (launched on {})", self.size()));
+  }
+  DisputeOutcome o;
+  o.run_a = run_a;
+  o.run_b = run_b;
+  // 1.
+  const Party a = openParty("A", run_a), b = openParty("B", run_b);
+  if (a.job_text != b.job_text) {
+    throw UsageError(fmt::format("{} and {} are not runs of the same job: their checkpoints "
+                                 "carry different job files",
+                                 run_a, run_b));
+  }
+  std::vector<int64_t> common;
+  for (const auto& [step, root] : a.roots) {
+    if (b.roots.count(step)) common.push_back(step);
+  }
+  if (common.size() < 2 && !(common.size() == 1 && a.roots.at(common[0]) == b.roots.at(common[0]))) {
+    throw UsageError(fmt::format("{} and {} share fewer than two checkpoints; nothing to bisect",
+                                 run_a, run_b));
+  }
+  if (a.roots.at(common.front()) != b.roots.at(common.front())) {
+    throw UsageError(fmt::format(
+        "{} and {} disagree already at their first common checkpoint (step {}): they did not "
+        "start from the same state",
+        run_a, run_b, common.front()));
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(work_dir, ec);
+  if (ec) throw IoError("cannot create " + work_dir + ": " + ec.message());
+  if (a.roots.at(common.back()) == b.roots.at(common.back())) {
+    o.reason = fmt::format("the runs agree on every common checkpoint up to step {} (root {})",
+                           common.back(), a.roots.at(common.back()).hex());
+    writeClaims(work_dir + "/claims.jsonl", o);
+    return o;
+  }
+  o.disputed = true;
+  // 2.
+  const int64_t n = static_cast<int64_t>(common.size());
+  const auto cp = verify::bisect(0, n - 1, [&](int64_t i) {
+    const int64_t s = common[static_cast<size_t>(i)];
+    return std::pair{a.roots.at(s), b.roots.at(s)};
+  });
+  for (const auto& r : cp.rounds) {
+    o.rounds.push_back({"checkpoint", common[static_cast<size_t>(r.position)], "", r.claim_a.hex(), r.claim_b.hex()});
+  }
+  o.checkpoint_span = n - 1;
+  o.checkpoint_rounds = static_cast<int64_t>(cp.rounds.size());
+  o.agreed_checkpoint = common[static_cast<size_t>(cp.agreed)];
+  o.disputed_checkpoint = common[static_cast<size_t>(cp.first_difference)];
+  // 3. The state chain at the disputed checkpoint must differ too (it covers the parameters).
+  const int64_t k1 = o.agreed_checkpoint, k2 = o.disputed_checkpoint;
+  if (a.chainAt(k2) == b.chainAt(k2)) {
+    throw VerificationError(fmt::format(
+        "the runs' checkpoints at step {} differ but their recorded parameter hashes agree: the "
+        "optimizer state diverged, which the step phase cannot bisect",
+        k2));
+  }
+  const auto st = verify::bisect(k1, k2, [&](int64_t s) { return std::pair{a.chainAt(s), b.chainAt(s)}; });
+  for (const auto& r : st.rounds) o.rounds.push_back({"step", r.position, "", r.claim_a.hex(), r.claim_b.hex()});
+  o.step_span = k2 - k1;
+  o.step_rounds = static_cast<int64_t>(st.rounds.size());
+  o.step = st.first_difference;
+  // 4.
+  auto spec = jobs::parseJobSpec(a.job_text, a.job_path);
+  const auto ra = reexecute(a, spec, k1, o.step, work_dir, self);
+  const auto rb = reexecute(b, spec, k1, o.step, work_dir, self);
+  auto contradicts = [&](const Party& p, const Reexecution& r) {
+    for (int64_t s : {o.step - 1, o.step}) {
+      if (s <= k1) continue;  // the agreed checkpoint itself
+      auto it = r.chain.find(s);
+      if (it == r.chain.end() || it->second != p.chainAt(s).hex()) return true;
+    }
+    return false;
+  };
+  const bool bad_a = contradicts(a, ra), bad_b = contradicts(b, rb);
+  if (bad_a || bad_b) {
+    o.wrong = bad_a && bad_b ? "both" : bad_a ? "A" : "B";
+    o.reason = fmt::format("re-executing step {} from checkpoint {} does not reproduce the state "
+                           "hashes {} recorded",
+                           o.step, k1, o.wrong == "both" ? "either run" : "run " + o.wrong);
+    writeClaims(work_dir + "/claims.jsonl", o);
+    return o;
+  }
+  // 5.
+  const auto& ops_a = ra.trace.operators();
+  const auto& ops_b = rb.trace.operators();
+  if (ops_a.size() != ops_b.size()) {
+    throw VerificationError(fmt::format("the two re-executions of step {} ran different operator "
+                                        "lists ({} and {} operators)",
+                                        o.step, ops_a.size(), ops_b.size()));
+  }
+  for (size_t i = 0; i < ops_a.size(); ++i) {
+    if (ops_a[i].name != ops_b[i].name) {
+      throw VerificationError(fmt::format("operator {} of step {} is {} in A and {} in B", i,
+                                          o.step, ops_a[i].name, ops_b[i].name));
+    }
+  }
+  const auto pa = ra.trace.prefixChain(), pb = rb.trace.prefixChain();
+  const int64_t count = static_cast<int64_t>(ops_a.size());
+  if (count == 0 || pa.back() == pb.back()) {
+    throw VerificationError(fmt::format(
+        "the parties' states after step {} differ but every operator of the step agrees", o.step));
+  }
+  // Position -1 is the empty prefix (agreed by definition): operator 0 can be the disputed one.
+  const auto op = verify::bisect(-1, count - 1, [&](int64_t i) {
+    return std::pair{pa[static_cast<size_t>(i)], pb[static_cast<size_t>(i)]};
+  });
+  for (const auto& r : op.rounds) {
+    o.rounds.push_back({"operator", r.position, ops_a[static_cast<size_t>(r.position)].name,
+                        r.claim_a.hex(), r.claim_b.hex()});
+  }
+  o.operator_count = count;
+  o.operator_rounds = static_cast<int64_t>(op.rounds.size());
+  o.operator_index = op.first_difference;
+  const auto& disputed = ops_a[static_cast<size_t>(o.operator_index)];
+  o.operator_name = disputed.name;
+  o.operator_description = disputed.id.describe();
+  o.claim_a = disputed.hash.hex();
+  o.claim_b = ops_b[static_cast<size_t>(o.operator_index)].hash.hex();
+  // 6.
+  Referee referee(spec, self);
+  const auto recomputed = hashOperatorOutputs(referee.recompute(ra.trace, static_cast<size_t>(o.operator_index)));
+  o.referee = recomputed.hex();
+  const bool a_right = o.referee == o.claim_a, b_right = o.referee == o.claim_b;
+  o.wrong = a_right ? "B" : b_right ? "A" : "both";
+  o.reason = fmt::format("the referee recomputed {} of step {} from the agreed inputs and {}",
+                         o.operator_name, o.step,
+                         a_right ? "matches A" : b_right ? "matches B" : "matches neither party");
+  writeClaims(work_dir + "/claims.jsonl", o);
+  return o;
+}
+
+}  // namespace mlcp::runtime

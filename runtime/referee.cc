@@ -1,0 +1,220 @@
+#include "runtime/referee.h"
+
+#include <fmt/format.h>
+
+#include "collectives/exact_sum.h"
+#include "data/sample_order.h"
+#include "models/layer_model.h"
+#include "runtime/error.h"
+#include "runtime/job_setup.h"
+
+namespace mlcp::runtime {
+
+struct Referee::State {
+  jobs::JobSpec spec;
+  collectives::Communicator& self;
+  data::DataSplits data;
+  std::shared_ptr<models::LayerModel> model;
+  std::vector<std::pair<std::string, torch::Tensor>> params;
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  LrSchedule schedule;
+  int64_t first_layer_with_params = -1;
+
+  State(const jobs::JobSpec& s, collectives::Communicator& c) : spec(s), self(c) {}
+
+  // Parameters and optimizer state as they were before the traced step.
+  void restoreState(const OperatorTrace& t) {
+    std::vector<torch::Tensor> tensors;
+    for (auto& p : params) tensors.push_back(p.second);
+    optimizer = makeOptimizer(spec.optimizer, tensors);
+    const auto& state = t.at("state");
+    restoreTrainingState(params, *optimizer, [&](const std::string& name) {
+      for (const auto& o : state.outputs) {
+        if (o.name == name) return o.tensor.clone();
+      }
+      return torch::Tensor();
+    });
+  }
+
+  std::vector<size_t> paramsOfLayer(int64_t layer) const {
+    std::vector<size_t> out;
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (layerOfParameter(params[i].first) == layer) out.push_back(i);
+    }
+    return out;
+  }
+
+  // The input of layer l on micro-batch j, and the generator state it ran with.
+  std::pair<torch::Tensor, torch::Tensor> layerInput(const OperatorTrace& t, int64_t j, int64_t l) {
+    const OperatorId from = l == 0 ? OperatorId{OperatorKind::kData, j}
+                                   : OperatorId{OperatorKind::kForward, j, l - 1};
+    return {t.output(from.name(), l == 0 ? "input" : "output").clone(), t.output(from.name(), "rng")};
+  }
+
+  // The mean gradients the update of the traced step used (after clipping when configured).
+  std::vector<torch::Tensor> updateGradients(const OperatorTrace& t) {
+    std::vector<torch::Tensor> grads;
+    for (const auto& [name, p] : params) {
+      const int64_t l = layerOfParameter(name);
+      grads.push_back(spec.optimizer.grad_clip > 0
+                          ? t.output("clip", "grad/" + name)
+                          : t.output(OperatorId{OperatorKind::kReduce, -1, l}.name(), "mean_grad/" + name));
+    }
+    return grads;
+  }
+};
+
+Referee::Referee(const jobs::JobSpec& spec, collectives::Communicator& self)
+    : s_(std::make_unique<State>(spec, self)) {
+  auto& s = *s_;
+  if (self.size() != 1) throw UsageError("the referee runs on one process");
+  torch::set_num_threads(static_cast<int>(spec.runtime.intra_op_threads));
+  s.data = loadJobData(spec);
+  s.model = models::buildModel(spec.model, s.data.num_classes, spec.seed);
+  s.model->train();
+  for (const auto& item : s.model->named_parameters()) s.params.emplace_back(item.key(), item.value());
+  for (const auto& [name, p] : s.params) {
+    const int64_t l = layerOfParameter(name);
+    if (s.first_layer_with_params < 0 || l < s.first_layer_with_params) s.first_layer_with_params = l;
+  }
+  s.schedule = makeSchedule(spec, jobSteps(spec, s.data.train->size()));
+}
+
+Referee::~Referee() = default;
+
+std::vector<NamedTensor> Referee::recompute(const OperatorTrace& t, size_t index) {
+  auto& s = *s_;
+  if (index >= t.operators().size()) {
+    throw InvalidArgument(fmt::format("operator {} is past the trace's {}", index, t.operators().size()));
+  }
+  const OperatorId id = t.operators()[index].id;
+  const int64_t step0 = t.step() - 1;  // 0-based index of the traced step
+  const int64_t j = id.micro_batch, l = id.layer;
+  const int64_t m = s.spec.train.micro_batches;
+  if (id.kind == OperatorKind::kState) {
+    throw VerificationError(fmt::format(
+        "the parties disagree on the training state before step {} itself (optimizer state), "
+        "though their recorded parameter hashes agree: there is no single operator to recompute",
+        t.step()));
+  }
+  s.restoreState(t);
+  std::vector<NamedTensor> out;
+  switch (id.kind) {
+    case OperatorKind::kData: {
+      data::MicroBatchPlan plan(s.spec.seed, s.data.train->size(), s.spec.train.global_batch, m);
+      torch::manual_seed(data::mixSeed({s.spec.seed, static_cast<uint64_t>(step0), static_cast<uint64_t>(j)}));
+      auto batch = s.data.train->batch(plan.microBatch(step0, j));
+      out = {{"input", batch.input}, {"target", batch.target}, {"rng", cpuGeneratorState()}};
+      break;
+    }
+    case OperatorKind::kForward: {
+      auto [x, rng] = s.layerInput(t, j, l);
+      setCpuGeneratorState(rng);
+      auto y = s.model->forward(x, l, l + 1);
+      out = {{"output", y}, {"rng", cpuGeneratorState()}};
+      break;
+    }
+    case OperatorKind::kLoss: {
+      auto logits = t.output(OperatorId{OperatorKind::kForward, j, s.model->numLayers() - 1}.name(), "output")
+                        .clone()
+                        .requires_grad_(true);
+      const auto& target = t.output(OperatorId{OperatorKind::kData, j}.name(), "target");
+      auto loss = models::LayerModel::loss(logits, target);
+      auto g = torch::autograd::grad({loss}, {logits});
+      out = {{"loss", loss}, {"grad_logits", g[0]}};
+      break;
+    }
+    case OperatorKind::kBackward: {
+      auto [x, rng] = s.layerInput(t, j, l);
+      // The layer's input carried a gradient in training iff a layer before it has parameters.
+      const bool input_grad = l > 0 && s.first_layer_with_params >= 0 && l > s.first_layer_with_params;
+      if (input_grad) x.requires_grad_(true);
+      setCpuGeneratorState(rng);
+      auto y = s.model->forward(x, l, l + 1);
+      const auto& grad_out =
+          l == s.model->numLayers() - 1
+              ? t.output(OperatorId{OperatorKind::kLoss, j}.name(), "grad_logits")
+              : t.output(OperatorId{OperatorKind::kBackward, j, l + 1}.name(), "grad_input");
+      std::vector<torch::Tensor> wrt;
+      std::vector<std::string> names;
+      if (input_grad) {
+        wrt.push_back(x);
+        names.push_back("grad_input");
+      }
+      for (size_t i : s.paramsOfLayer(l)) {
+        wrt.push_back(s.params[i].second);
+        names.push_back("grad/" + s.params[i].first);
+      }
+      auto grads = torch::autograd::grad({y}, wrt, {grad_out}, /*retain_graph=*/false,
+                                         /*create_graph=*/false, /*allow_unused=*/true);
+      for (size_t k = 0; k < grads.size(); ++k) {
+        if (grads[k].defined()) out.push_back({names[k], grads[k]});
+      }
+      break;
+    }
+    case OperatorKind::kReduce: {
+      // The exact mean over all M micro-batches, segment by segment as the trainer's
+      // collectives::ExactSum does (a segment's grid depends on that segment alone).
+      const auto mine = s.paramsOfLayer(l);
+      std::vector<int64_t> segments;
+      for (size_t i : mine) segments.push_back(s.params[i].second.numel());
+      collectives::ExactSum sum(s.self, segments);
+      std::vector<std::vector<float>> contributions(static_cast<size_t>(m),
+                                                    std::vector<float>(static_cast<size_t>(sum.total())));
+      for (int64_t mb = 0; mb < m; ++mb) {
+        int64_t offset = 0;
+        for (size_t i : mine) {
+          const auto& g = t.output(OperatorId{OperatorKind::kBackward, mb, l}.name(), "grad/" + s.params[i].first);
+          std::memcpy(contributions[static_cast<size_t>(mb)].data() + offset, g.data_ptr<float>(),
+                      static_cast<size_t>(g.numel()) * sizeof(float));
+          offset += g.numel();
+        }
+      }
+      std::vector<const float*> local;
+      for (auto& c : contributions) local.push_back(c.data());
+      std::vector<float> mean(static_cast<size_t>(sum.total()));
+      sum.reduce(local, m, 1.0 / static_cast<double>(m), mean.data());
+      int64_t offset = 0;
+      for (size_t i : mine) {
+        const auto& p = s.params[i].second;
+        out.push_back({"mean_grad/" + s.params[i].first,
+                       torch::from_blob(mean.data() + offset, p.sizes(), torch::kFloat32).clone()});
+        offset += p.numel();
+      }
+      break;
+    }
+    case OperatorKind::kClip: {
+      std::vector<torch::Tensor> ps;
+      for (auto& [name, p] : s.params) {
+        p.mutable_grad() = t.output(OperatorId{OperatorKind::kReduce, -1, layerOfParameter(name)}.name(),
+                                    "mean_grad/" + name).clone();
+        ps.push_back(p);
+      }
+      torch::nn::utils::clip_grad_norm_(ps, s.spec.optimizer.grad_clip);
+      for (auto& [name, p] : s.params) out.push_back({"grad/" + name, p.grad()});
+      break;
+    }
+    case OperatorKind::kUpdate: {
+      const auto grads = s.updateGradients(t);
+      bool finite = true;
+      for (size_t i = 0; i < s.params.size(); ++i) {
+        s.params[i].second.mutable_grad() = grads[i].clone();
+        finite = finite && torch::isfinite(grads[i]).all().item<bool>();
+      }
+      if (finite) {  // the trainer skips the update of a step whose gradient is not finite
+        setLearningRate(*s.optimizer, s.schedule.at(step0));
+        s.optimizer->step();
+      }
+      const std::string p = fmt::format("params/layers.{}.", l), o = fmt::format("optim/layers.{}.", l);
+      for (const auto& e : collectTrainingState(s.params, *s.optimizer, step0 + 1)) {
+        if (e.name.rfind(p, 0) == 0 || e.name.rfind(o, 0) == 0) out.push_back(e);
+      }
+      break;
+    }
+    case OperatorKind::kState: break;
+  }
+  for (auto& o : out) o.tensor = o.tensor.detach().contiguous();
+  return out;
+}
+
+}  // namespace mlcp::runtime
