@@ -8,3 +8,10 @@ set(MLCP_CONTRACT_TEST_DIR ${CMAKE_CURRENT_SOURCE_DIR}/contract)
 add_test(NAME bridge_contracts_build_matches_sources
   COMMAND ${MLCP_BRIDGE_DIR}/scripts/compile-contracts.sh --check)
 set_tests_properties(bridge_contracts_build_matches_sources PROPERTIES LABELS "bridge;chain" TIMEOUT 120)
+
+# One anvil per script (free port, stopped by pid), driven by cast through
+# bridge/scripts/contract-lib.sh; balances are checked to the wei, refusals by their custom error.
+foreach(t honest_job cheating_solver cheating_challenger failures timeouts)
+  add_test(NAME bridge_contract_${t} COMMAND ${MLCP_CONTRACT_TEST_DIR}/test_${t}.sh)
+  set_tests_properties(bridge_contract_${t} PROPERTIES LABELS "bridge;chain" TIMEOUT 120)
+endforeach()
