@@ -60,8 +60,9 @@ deadline=$((${t0/./} + timeout * 1000000))
 url=""
 while :; do
   kill -0 "$pid" 2>/dev/null || fail "anvil exited during start-up"
-  if [[ -z $url ]]; then
-    port=$(sed -n 's/^Listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$log" | head -n1)
+  # The child may not have opened the log yet right after the fork.
+  if [[ -z $url && -f $log ]]; then
+    port=$(sed -n 's/^Listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$log" | head -n1) || true
     [[ -n $port ]] && url=http://127.0.0.1:$port
   fi
   if [[ -n $url ]] && anvil_answers "$url"; then break; fi
