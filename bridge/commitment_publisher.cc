@@ -1,0 +1,113 @@
+#include "bridge/commitment_publisher.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "bridge/contract_artifacts.h"
+
+namespace mlcp::bridge {
+
+CommitmentPublisher::CommitmentPublisher(PublisherConfig config, EthKey solver_key)
+    : config_(std::move(config)), key_(std::move(solver_key)) {
+  if (config_.rpc_url.empty() && config_.outbox_path.empty()) {
+    throw UsageError("the bridge needs an RPC URL or an outbox file to publish commitments to");
+  }
+  if (config_.contract == Address{}) throw UsageError("the bridge needs the MlcpJobs contract address");
+  if (config_.rpc_url.empty() && config_.chain_id == 0) {
+    throw UsageError("an offline bridge (outbox only) needs the chain id: signatures are bound to it");
+  }
+  if (!config_.rpc_url.empty()) {
+    chain_ = std::make_unique<ChainClient>(config_.rpc_url, config_.rpc);
+    chain_->addErrorAbi(mlcpJobsAbi(), "MlcpJobs");
+  }
+  if (!config_.outbox_path.empty()) outbox_ = std::make_unique<Outbox>(config_.outbox_path, true);
+}
+
+PublishResult CommitmentPublisher::publish(const U256& job_id, uint64_t checkpoint_index, const Hash32& root) {
+  PublishResult res;
+  // The chain id: configured, or asked of the node (and then checked against the configuration).
+  bool reachable = false;
+  uint64_t chain_id = config_.chain_id;
+  if (chain_) {
+    try {
+      uint64_t node_chain = chain_->chainId();
+      if (chain_id != 0 && node_chain != chain_id) {
+        throw UsageError(fmt::format("the node at {} is chain {}, but the bridge is configured for chain {}",
+                                     chain_->url(), node_chain, chain_id));
+      }
+      chain_id = node_chain;
+      reachable = true;
+    } catch (const RpcUnreachable& e) {
+      if (!outbox_) throw;
+      if (chain_id == 0) {
+        throw UsageError(fmt::format("{}; and without the chain id configured the commitment cannot be signed offline",
+                                     e.what()));
+      }
+      res.note = e.what();
+    }
+  }
+  Commitment c{chain_id, config_.contract, job_id, checkpoint_index, root};
+  res.commitment = signCommitment(c, key_);
+  Bytes calldata = commitCheckpointCalldata(res.commitment);
+  const std::string label = fmt::format("commit job {} checkpoint {}", job_id.toDecimal(), checkpoint_index);
+
+  if (!outbox_) {  // direct
+    CallRequest req;
+    req.to = config_.contract;
+    req.data = calldata;
+    TxOptions opts;
+    opts.receipt_timeout_s = config_.receipt_timeout_s;
+    res.receipt = chain_->transact(key_, req, opts);
+    res.tx_hash = res.receipt->tx_hash;
+    res.route = PublishResult::Route::kSent;
+    return res;
+  }
+
+  OutboxTxParams p;
+  p.chain_id = chain_id;
+  p.to = config_.contract;
+  p.data = calldata;
+  p.gas_limit = config_.commit_gas_limit;
+  p.max_fee_per_gas = config_.max_fee_per_gas;
+  p.max_priority_fee_per_gas = config_.max_priority_fee_per_gas;
+  if (reachable) {
+    // Online: the chain's nonce is the floor (unless the outbox still holds unsent ones of this
+    // key, whose nonces come first), and the estimate refuses a doomed commitment early. Gas
+    // can only be estimated when nothing of this key is queued ahead (it would run against the
+    // state before those).
+    outbox_->reload();
+    bool queued_ahead = false;
+    for (const OutboxEntry& e : outbox_->entries()) queued_ahead |= !e.sent && e.tx.from == key_.address();
+    if (!queued_ahead) {
+      uint64_t count = chain_->transactionCount(key_.address(), "pending");
+      if (outbox_->nextNonce(key_.address(), chain_id) < count) outbox_->setNextNonce(key_.address(), chain_id, count);
+      CallRequest req;
+      req.from = key_.address();
+      req.to = config_.contract;
+      req.data = calldata;
+      p.gas_limit = static_cast<uint64_t>(std::ceil(static_cast<double>(chain_->estimateGas(req)) * 1.25));
+      Fees f = chain_->suggestFees();
+      p.max_fee_per_gas = std::max(f.max_fee_per_gas, config_.max_fee_per_gas);
+      p.max_priority_fee_per_gas = f.max_priority_fee_per_gas;
+    }
+  }
+  OutboxEntry e = outbox_->queue(key_, p, label, res.commitment.toJson());
+  res.tx_hash = e.tx.hash;
+  res.route = PublishResult::Route::kQueued;
+  if (!reachable) return res;
+  try {
+    FlushOptions fo;
+    fo.receipt_timeout_s = config_.receipt_timeout_s;
+    outbox_->flush(*chain_, fo);
+  } catch (const RpcUnreachable& ex) {
+    res.note = ex.what();
+    return res;
+  }
+  // Mined by the flush above; a revert throws RevertError with the contract's error name.
+  res.receipt = chain_->waitForReceipt(e.tx.hash, config_.receipt_timeout_s, true);
+  res.route = PublishResult::Route::kSent;
+  return res;
+}
+
+}  // namespace mlcp::bridge
