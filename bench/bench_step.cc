@@ -1,13 +1,19 @@
 // bench_step — mlcp's training step vs a plain LibTorch loop training the same model on the same
 // micro-batches, in one process, measured side by side in this run.
 //
-//   bench_step [JOB.toml] [--steps N]          (default jobs/bench_mlp.toml... see below)
+//   bench_step [JOB.toml...] [--steps N] [--repeats R]
+//   bench_step [JOB.toml...] --overhead EVERY [--steps N] [--repeats R]
 //
 // The plain loop is what a PyTorch user writes for the same logical batch: for each of the M
 // micro-batches forward, loss/M, backward (gradients accumulate in .grad), then one AdamW step.
 // mlcp's step adds what makes it placement-independent: one float32 contribution per
 // micro-batch, the exact fixed-point sum (collectives/exact_sum.h), slot-exact loss reporting
 // and per-step metrics. Target: mlcp / plain <= 1.03.
+//
+// --overhead EVERY measures what verifiability costs inside mlcp's own step (issue #4, target
+// <= 2% of step time): the same job trained bare (no per-step state hash, no checkpoint), with
+// the per-step state hash, and with the hash plus a checkpoint every EVERY steps (HDF5 shards,
+// BLAKE2b of every tensor, signed manifest, fsync, atomic rename) — all in this run.
 #include <mpi.h>
 #include <stdlib.h>
 
@@ -58,14 +64,39 @@ double plainLoopSeconds(const mlcp::jobs::JobSpec& spec, int64_t steps) {
 
 }  // namespace
 
+namespace {
+
+// Seconds per step of the job trained by mlcp with the given verification features.
+double mlcpSecondsPerStep(const mlcp::jobs::JobSpec& spec, mlcp::collectives::Communicator& world,
+                          int64_t steps, bool hashes, int64_t checkpoint_every) {
+  std::string out = "/tmp/mlcp-bench-step-XXXXXX";
+  if (mkdtemp(out.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  auto job = spec;
+  job.checkpoint.every = checkpoint_every;
+  mlcp::runtime::TrainerOptions opts;
+  opts.output_dir = out;
+  opts.max_steps = steps;
+  opts.show_progress = false;
+  opts.quiet = true;
+  opts.state_hashes = hashes;
+  opts.write_checkpoints = checkpoint_every > 0;
+  mlcp::runtime::Trainer trainer(job, world, opts);
+  const auto result = trainer.run();
+  std::filesystem::remove_all(out);
+  return result.loop_seconds / static_cast<double>(result.steps);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   std::vector<std::string> jobs;
-  int64_t steps = 60;
+  int64_t steps = 60, overhead_every = 0;
   int repeats = 3;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--steps" && i + 1 < argc) steps = std::stoll(argv[++i]);
     else if (a == "--repeats" && i + 1 < argc) repeats = std::stoi(argv[++i]);
+    else if (a == "--overhead" && i + 1 < argc) overhead_every = std::stoll(argv[++i]);
     else jobs.push_back(a);
   }
   if (jobs.empty()) {
@@ -75,6 +106,26 @@ int main(int argc, char** argv) {
   }
   mlcp::collectives::MpiRuntime mpi;
   mlcp::collectives::MpiCommunicator world(MPI_COMM_WORLD);
+  if (overhead_every > 0) {
+    fmt::print("bench_step --overhead: {} steps per measurement, best of {}; checkpoint every {} "
+               "steps (1 process)\n",
+               steps, repeats, overhead_every);
+    fmt::print("{:<16} {:>10} {:>12} {:>9} {:>14} {:>9}\n", "job", "bare ms", "+hash ms", "hash %",
+               "+checkpoint ms", "total %");
+    for (const auto& path : jobs) {
+      auto spec = mlcp::jobs::loadJobSpec(path);
+      const int64_t n = std::min(steps, spec.train.steps > 0 ? spec.train.steps : steps);
+      double bare = 1e30, hashed = 1e30, full = 1e30;
+      for (int r = 0; r < repeats; ++r) {  // interleaved, so machine noise hits all three alike
+        bare = std::min(bare, mlcpSecondsPerStep(spec, world, n, false, 0));
+        hashed = std::min(hashed, mlcpSecondsPerStep(spec, world, n, true, 0));
+        full = std::min(full, mlcpSecondsPerStep(spec, world, n, true, overhead_every));
+      }
+      fmt::print("{:<16} {:>10.2f} {:>12.2f} {:>8.2f}% {:>14.2f} {:>8.2f}%\n", spec.name, 1e3 * bare,
+                 1e3 * hashed, 100.0 * (hashed / bare - 1.0), 1e3 * full, 100.0 * (full / bare - 1.0));
+    }
+    return 0;
+  }
   fmt::print("bench_step: {} steps per measurement, best of {} (1 process, intra-op threads from "
              "the job)\n",
              steps, repeats);
@@ -82,25 +133,16 @@ int main(int argc, char** argv) {
   for (const auto& path : jobs) {
     auto spec = mlcp::jobs::loadJobSpec(path);
     torch::set_num_threads(static_cast<int>(spec.runtime.intra_op_threads));
-    std::string out = "/tmp/mlcp-bench-step-XXXXXX";
-    if (mkdtemp(out.data()) == nullptr) return 1;
     // Both sides train the same number of steps: the job's, capped by --steps.
     const int64_t n = std::min(steps, spec.train.steps > 0 ? spec.train.steps : steps);
     double plain = 1e30, ours = 1e30;
     for (int r = 0; r < repeats; ++r) {
       // Alternate the two so that machine noise hits both alike.
       plain = std::min(plain, plainLoopSeconds(spec, n) / static_cast<double>(n));
-      mlcp::runtime::TrainerOptions opts;
-      opts.output_dir = out;
-      opts.max_steps = n;
-      opts.show_progress = false;
-      mlcp::runtime::Trainer trainer(spec, world, opts);
-      const auto result = trainer.run();
-      ours = std::min(ours, result.loop_seconds / static_cast<double>(result.steps));
+      ours = std::min(ours, mlcpSecondsPerStep(spec, world, n, true, spec.checkpoint.every));
     }
     fmt::print("{:<28} {:>14.2f} {:>14.2f} {:>8.3f}\n", spec.name, 1e3 * plain, 1e3 * ours,
                ours / plain);
-    std::filesystem::remove_all(out);
   }
   return 0;
 }

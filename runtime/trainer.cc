@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 
 #include <fmt/format.h>
 
@@ -81,7 +82,11 @@ struct Trainer::State {
       : spec(s), world(w), options(o) {}
 
   EvalResult evaluate(int64_t step);
-  verify::Hash256 stateDigest();
+  // The per-step state digest, in two parts: this rank's share of the parameter hashes (no
+  // communication: it may run on a helper thread), then their combination (collective).
+  std::string localParameterHashes() const;
+  verify::Hash256 combineParameterHashes(const std::string& mine);
+  verify::Hash256 stateDigest() { return combineParameterHashes(localParameterHashes()); }
   std::string writeFinalState(const std::string& path);
 };
 
@@ -168,7 +173,7 @@ EvalResult Trainer::State::evaluate(int64_t step) {
 // gathered, and every rank combines them in the same order. The run records the chain
 // c_s = BLAKE2b(c_{s-1} || digest_s), c_0 = digest of the initial state, so a replay can name
 // the first step whose state differs.
-verify::Hash256 Trainer::State::stateDigest() {
+std::string Trainer::State::localParameterHashes() const {
   std::string mine;
   for (size_t i = 0; i < params.size(); ++i) {
     if (static_cast<int>(i % static_cast<size_t>(world.size())) != world.rank()) continue;
@@ -178,6 +183,10 @@ verify::Hash256 Trainer::State::stateDigest() {
                                       t.data_ptr(), static_cast<size_t>(t.nbytes()));
     mine += h.hex();
   }
+  return mine;
+}
+
+verify::Hash256 Trainer::State::combineParameterHashes(const std::string& mine) {
   const auto parts = allgatherStrings(world, mine, coll);
   std::string ordered;
   std::vector<size_t> cursor(parts.size(), 0);
@@ -277,11 +286,30 @@ TrainResult Trainer::run() {
   auto extend = [](const verify::Hash256& prev, const verify::Hash256& digest) {
     return verify::blake2b256(prev.hex() + digest.hex());
   };
+  // The state hash of a finished step is computed on a helper thread while the next step's
+  // forward and backward run: they only read the parameters, and nothing writes them before
+  // finishPendingHash() — called before every optimizer update, checkpoint and return — joins
+  // it, combines the ranks' shares (collective, on this thread) and writes the step's record.
+  struct PendingHash {
+    std::future<std::string> local;
+    nlohmann::json record;
+    bool active = false;
+  } pending;
+  auto finishPendingHash = [&] {
+    if (!pending.active) return;
+    pending.active = false;
+    const verify::Hash256 digest = s.combineParameterHashes(pending.local.get());
+    chain = extend(chain, digest);
+    pending.record["state_hash"] = digest.hex();
+    pending.record["state_chain"] = chain.hex();
+    metrics.write("step", std::move(pending.record));
+  };
   Checkpointer checkpointer(s.run_dir, s.world,
                             rank == 0 ? loadOrCreateNodeKey(spec.checkpoint.key_file, !s.options.quiet)
                                       : verify::KeyPair::generate(),
                             spec.source_text, spec.source_path, s.coll);
   auto checkpoint = [&](int64_t step) {
+    finishPendingHash();  // the checkpoint stores the chain up to this step
     if (!s.options.write_checkpoints) return;
     auto state = collectTrainingState(s.params, *s.optimizer, step);
     auto chain_bytes = torch::empty({static_cast<int64_t>(chain.bytes.size())}, torch::kUInt8);
@@ -410,6 +438,7 @@ TrainResult Trainer::run() {
     double loss_sum = 0;
     for (int64_t j = 0; j < m; ++j) loss_sum += loss_slots[static_cast<size_t>(j)];
     const double step_loss = loss_sum / static_cast<double>(m);
+    finishPendingHash();  // the previous step's hash must be done before parameters change
     // 4. update
     const double lr = s.schedule.at(step);
     if (finite) {
@@ -458,19 +487,19 @@ TrainResult Trainer::run() {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
     const double sps = static_cast<double>(spec.train.global_batch) / dt;
     result.final_train_loss = step_loss;
-    const verify::Hash256 digest = s.stateDigest();
-    chain = extend(chain, digest);
+    nlohmann::json record = {{"step", step + 1},   {"loss", step_loss},     {"lr", lr},
+                             {"step_time_s", dt}, {"samples_per_s", sps}, {"finite", finite}};
     progress.step(step, step_loss, lr, sps);
-    metrics.write("step", {{"step", step + 1},
-                           {"loss", step_loss},
-                           {"lr", lr},
-                           {"step_time_s", dt},
-                           {"samples_per_s", sps},
-                           {"finite", finite},
-                           {"state_hash", digest.hex()},
-                           {"state_chain", chain.hex()}});
+    if (s.options.state_hashes) {
+      pending.record = std::move(record);
+      pending.local = std::async(std::launch::async, [&s] { return s.localParameterHashes(); });
+      pending.active = true;
+    } else {
+      metrics.write("step", std::move(record));
+    }
     if (spec.train.eval_every > 0 && (step + 1) % spec.train.eval_every == 0 &&
         step + 1 < s.total_steps) {
+      finishPendingHash();  // keeps the metrics file in step order
       auto e = s.evaluate(step + 1);
       progress.message(fmt::format("eval @ step {}: loss {:.4f} accuracy {:.2f}%", step + 1,
                                    e.loss, 100.0 * e.accuracy));
@@ -478,6 +507,7 @@ TrainResult Trainer::run() {
     }
     if (every > 0 && (step + 1) % every == 0) checkpoint(step + 1);
     if (stop_after_this_step && step + 1 < s.total_steps) {
+      finishPendingHash();
       if (result.checkpoint_dir != verify::checkpointDir(s.run_dir, step + 1)) checkpoint(step + 1);
       progress.finish();
       progress.message(fmt::format(
@@ -488,6 +518,7 @@ TrainResult Trainer::run() {
       return result;
     }
   }
+  finishPendingHash();
   result.loop_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (result.checkpoint_dir != verify::checkpointDir(s.run_dir, s.total_steps)) {

@@ -85,6 +85,9 @@ struct TrainerOptions {
   int64_t trace_step = 0;
   // false: no checkpoints at all (a dispute's re-execution needs only the trace and hashes).
   bool write_checkpoints = true;
+  // false: no per-step state hashes (bench_step --overhead measures what they cost; a run
+  // without them cannot be replayed or disputed step by step).
+  bool state_hashes = true;
 };
 
 class Trainer {
