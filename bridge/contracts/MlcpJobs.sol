@@ -28,6 +28,9 @@ pragma solidity 0.8.37;
 ///     bond, the job returns to Committed (the window keeps running).
 ///  7. After windowEnd with no dispute open, anyone calls settle: the solver gets escrow + stake.
 ///  8. Every payout is credited to `owed`; accounts pull it with withdraw.
+///
+/// Times are block timestamps in seconds, stored as uint32 (valid until 2106); durations are
+/// uint32 seconds.
 contract MlcpJobs {
     // ---------------------------------------------------------------- types and storage
 
@@ -48,21 +51,21 @@ contract MlcpJobs {
         JobState state;
         uint32 numCheckpoints;   // N: roots 1..N are committed by the solver
         uint32 committed;        // roots committed so far (the next index is committed + 1)
-        // slot 1
+        // slot 1: everything a commitment reads, so the final one touches no other slot
         address solver;
-        uint40 commitDeadline;   // roots 1..N by then (set on accept)
-        uint40 windowEnd;        // challenges until then (set by the final commitment)
+        uint32 commitDeadline;   // roots 1..N by then (set on accept)
+        uint32 windowEnd;        // challenges until then (set by the final commitment)
+        uint32 challengeWindow;  // seconds from the last commitment to windowEnd
         // slot 2
         address referee;
         uint32 stepsPerCheckpoint;
         uint32 commitTimeout;    // seconds from accept to the last commitment
-        uint32 challengeWindow;  // seconds from the last commitment to windowEnd
+        uint32 moveTimeout;      // seconds per bisection move and for the referee
         // slot 3
         uint128 escrow;
         uint128 stake;
         // slot 4
         uint128 bond;
-        uint32 moveTimeout;      // seconds per bisection move and for the referee
         // slots 5, 6
         bytes32 specHash;
         bytes32 initialRoot;     // root of checkpoint 0 (the job's initial state)
@@ -74,7 +77,7 @@ contract MlcpJobs {
         Phase phase;
         bool solverTurn;         // Steps/Operators: whose move it is
         uint32 checkpoint;       // k: agreed root k-1, disputed root k
-        uint40 deadline;         // the current move (or verdict) is due by then
+        uint32 deadline;         // the current move (or verdict) is due by then
         // slot 1
         uint32 lo;               // agreed position (step of the interval, or operator)
         uint32 hi;               // disputed position
@@ -198,7 +201,7 @@ contract MlcpJobs {
         if (msg.value != j.stake) revert WrongValue(j.stake);
         j.state = JobState.Accepted;
         j.solver = msg.sender;
-        uint40 deadline = uint40(block.timestamp + j.commitTimeout);
+        uint32 deadline = uint32(block.timestamp + j.commitTimeout);
         j.commitDeadline = deadline;
         emit JobAccepted(jobId, msg.sender, deadline);
     }
@@ -284,7 +287,7 @@ contract MlcpJobs {
         if (challengerRoot == solverRoot) revert NoDisagreement();
         j.state = JobState.Disputed;
         Dispute storage d = disputes[jobId];
-        uint40 deadline = uint40(block.timestamp + j.moveTimeout);
+        uint32 deadline = uint32(block.timestamp + j.moveTimeout);
         d.challenger = msg.sender;
         d.checkpoint = uint32(k);
         d.deadline = deadline;
@@ -356,7 +359,7 @@ contract MlcpJobs {
         d.hi = newHi;
         d.solverHashHi = solverHash;
         d.challengerHashHi = challengerHash;
-        uint40 deadline = uint40(block.timestamp + j.moveTimeout);
+        uint32 deadline = uint32(block.timestamp + j.moveTimeout);
         d.deadline = deadline;
         emit SegmentChosen(jobId, d.phase, newLo, newHi, d.hashLo, solverHash, challengerHash, deadline);
         if (newHi - newLo > 1) {
@@ -439,7 +442,7 @@ contract MlcpJobs {
         j.committed = uint32(last);
         if (last == n) {
             j.state = JobState.Committed;
-            uint40 windowEnd = uint40(block.timestamp + j.challengeWindow);
+            uint32 windowEnd = uint32(block.timestamp + j.challengeWindow);
             j.windowEnd = windowEnd;
             emit ChallengeWindowOpened(jobId, windowEnd);
         }
@@ -475,7 +478,7 @@ contract MlcpJobs {
         if (hashes.length != parts - 1) revert WrongClaimCount(parts - 1);
         d.claimsHash = keccak256(abi.encodePacked(hashes));
         d.solverTurn = false;
-        uint40 deadline = uint40(block.timestamp + j.moveTimeout);
+        uint32 deadline = uint32(block.timestamp + j.moveTimeout);
         d.deadline = deadline;
         emit ClaimsPosted(jobId, d.phase, lo, hi, hashes, deadline);
     }
@@ -483,7 +486,7 @@ contract MlcpJobs {
     function _requestVerdict(Job storage j, Dispute storage d, uint256 jobId) private {
         d.phase = Phase.Verdict;
         d.solverTurn = false;
-        uint40 deadline = uint40(block.timestamp + j.moveTimeout);
+        uint32 deadline = uint32(block.timestamp + j.moveTimeout);
         d.deadline = deadline;
         emit VerdictRequested(jobId, d.checkpoint, d.step, d.lo, d.hashLo, d.solverHashHi, d.challengerHashHi,
             deadline);

@@ -131,12 +131,12 @@ time_travel() {
 now() { cast block latest --field timestamp; }
 
 # ---- job state ----
-JOB_FIELDS=(submitter state numCheckpoints committed solver commitDeadline windowEnd referee stepsPerCheckpoint
-  commitTimeout challengeWindow escrow stake bond moveTimeout specHash initialRoot)
+JOB_FIELDS=(submitter state numCheckpoints committed solver commitDeadline windowEnd challengeWindow referee
+  stepsPerCheckpoint commitTimeout moveTimeout escrow stake bond specHash initialRoot)
 # job_field JOB NAME
 job_field() {
   local i vals
-  mapfile -t vals < <(call "jobs(uint256)(address,uint8,uint32,uint32,address,uint40,uint40,address,uint32,uint32,uint32,uint128,uint128,uint128,uint32,bytes32,bytes32)" "$1")
+  mapfile -t vals < <(call "jobs(uint256)(address,uint8,uint32,uint32,address,uint32,uint32,uint32,address,uint32,uint32,uint32,uint128,uint128,uint128,bytes32,bytes32)" "$1")
   for i in "${!JOB_FIELDS[@]}"; do
     [[ ${JOB_FIELDS[$i]} == "$2" ]] && { echo "${vals[$i]}"; return; }
   done
@@ -147,7 +147,7 @@ DISPUTE_FIELDS=(challenger phase solverTurn checkpoint deadline lo hi step numOp
 # dispute_load JOB: sets D_<field> for every dispute field
 dispute_load() {
   local i vals
-  mapfile -t vals < <(call "disputes(uint256)(address,uint8,bool,uint32,uint40,uint32,uint32,uint32,uint32,bytes32,bytes32,bytes32,bytes32)" "$1")
+  mapfile -t vals < <(call "disputes(uint256)(address,uint8,bool,uint32,uint32,uint32,uint32,uint32,uint32,bytes32,bytes32,bytes32,bytes32)" "$1")
   for i in "${!DISPUTE_FIELDS[@]}"; do printf -v "D_${DISPUTE_FIELDS[$i]}" %s "${vals[$i]}"; done
 }
 # Job states and phases as numbers (enum order in MlcpJobs.sol).
