@@ -25,7 +25,8 @@ pragma solidity 0.8.37;
 ///     is silent the dispute is dropped with no fault (the bond goes back).
 ///  6. Solver wrong: the challenger gets its bond back plus the solver's stake, the submitter
 ///     gets the escrow back; the job ends (SolverFailed). Challenger wrong: the solver gets the
-///     bond, the job returns to Committed (the window keeps running).
+///     bond, the job returns to Committed. The window is paused during a dispute: when the job
+///     returns to Committed, windowEnd = now + the time that was left at the challenge.
 ///  7. After windowEnd with no dispute open, anyone calls settle: the solver gets escrow + stake.
 ///  8. Every payout is credited to `owed`; accounts pull it with withdraw.
 ///
@@ -83,6 +84,7 @@ contract MlcpJobs {
         uint32 hi;               // disputed position
         uint32 step;             // Operator phases: the disputed step (1-based within the run)
         uint32 numOps;           // Operator phases: the solver's operator count for `step`
+        uint32 windowLeft;       // seconds of the challenge window left when the challenge came
         // slots 2..5
         bytes32 claimsHash;      // keccak256(abi.encodePacked(hashes)) of the solver's last claims
         bytes32 hashLo;          // the agreed hash at lo (0 = the agreed start: root k-1 / step input)
@@ -295,6 +297,7 @@ contract MlcpJobs {
         d.hi = j.stepsPerCheckpoint;
         d.step = 0;
         d.numOps = 0;
+        d.windowLeft = uint32(j.windowEnd - block.timestamp);
         d.hashLo = bytes32(0);
         d.solverHashHi = solverRoot;
         d.challengerHashHi = challengerRoot;
@@ -392,11 +395,9 @@ contract MlcpJobs {
             if (block.timestamp <= d.deadline) revert DeadlineNotPassed();
             if (d.phase == Phase.Verdict) {
                 address challenger = d.challenger;
-                uint256 bond = j.bond;
-                delete disputes[jobId];
-                j.state = JobState.Committed;
+                _reopenWindow(j, d, jobId);
                 emit DisputeResolved(jobId, address(0), Outcome.RefereeTimedOut);
-                _credit(challenger, jobId, bond);
+                _credit(challenger, jobId, j.bond);
             } else if (d.phase == Phase.OperatorCount || d.solverTurn) {
                 _solverLoses(j, d, jobId, Outcome.SolverTimedOut);
             } else {
@@ -504,11 +505,21 @@ contract MlcpJobs {
     }
 
     /// Step 6, challenger wrong: the bond to the solver; the job is Committed again.
-    function _challengerLoses(Job storage j, Dispute storage, uint256 jobId, Outcome outcome) private {
-        delete disputes[jobId];
-        j.state = JobState.Committed;
+    function _challengerLoses(Job storage j, Dispute storage d, uint256 jobId, Outcome outcome) private {
+        _reopenWindow(j, d, jobId);
         emit DisputeResolved(jobId, j.solver, outcome);
         _credit(j.solver, jobId, j.bond);
+    }
+
+    /// A dispute that does not end the job pauses the challenge window: it reopens with the time
+    /// that was left when the challenge came, so a challenge (the solver's own, say) near the end
+    /// of the window cannot shut out other challengers.
+    function _reopenWindow(Job storage j, Dispute storage d, uint256 jobId) private {
+        uint32 windowEnd = uint32(block.timestamp + d.windowLeft);
+        delete disputes[jobId];
+        j.state = JobState.Committed;
+        j.windowEnd = windowEnd;
+        emit ChallengeWindowOpened(jobId, windowEnd);
     }
 
     function _credit(address account, uint256 jobId, uint256 amount) private {

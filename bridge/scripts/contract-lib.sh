@@ -142,12 +142,12 @@ job_field() {
   done
   fail "no job field $2"
 }
-DISPUTE_FIELDS=(challenger phase solverTurn checkpoint deadline lo hi step numOps claimsHash hashLo solverHashHi
-  challengerHashHi)
+DISPUTE_FIELDS=(challenger phase solverTurn checkpoint deadline lo hi step numOps windowLeft claimsHash hashLo
+  solverHashHi challengerHashHi)
 # dispute_load JOB: sets D_<field> for every dispute field
 dispute_load() {
   local i vals
-  mapfile -t vals < <(call "disputes(uint256)(address,uint8,bool,uint32,uint32,uint32,uint32,uint32,uint32,bytes32,bytes32,bytes32,bytes32)" "$1")
+  mapfile -t vals < <(call "disputes(uint256)(address,uint8,bool,uint32,uint32,uint32,uint32,uint32,uint32,uint32,bytes32,bytes32,bytes32,bytes32)" "$1")
   for i in "${!DISPUTE_FIELDS[@]}"; do printf -v "D_${DISPUTE_FIELDS[$i]}" %s "${vals[$i]}"; done
 }
 # Job states and phases as numbers (enum order in MlcpJobs.sol).

@@ -21,6 +21,8 @@ sol_cost=$(py "$sol_cost + $COMMIT_COST_TOTAL")
 # The challenger's own (wrong) root for checkpoint 2, which holds step 40.
 VALUE=$BOND tx "$CHALLENGER" "challenge(uint256,uint256,bytes32)" "$JOB" 2 "$(root_of "$FAULT" 2)"
 ch_cost=$TX_COST
+window_left=$(($(job_field "$JOB" windowEnd) - $(now)))
+check_eq "windowLeft recorded at the challenge" "$window_left" "$(dispute_load "$JOB"; echo "$D_windowLeft")"
 # A second challenge while one is open is refused.
 VALUE=$BOND expect_revert "DisputeOpen()" -- "$STRANGER" "challenge(uint256,uint256,bytes32)" "$JOB" 3 "$(hash_of 99 3)"
 
@@ -35,6 +37,8 @@ check_eq "challenger's output hash" "$(ops_of "$FAULT" 40 13)" "$D_challengerHas
 
 tx "$REFEREE" "resolve(uint256,bool)" "$JOB" true
 check_eq "job state after the challenger lost" "$ST_COMMITTED" "$(job_field "$JOB" state)"
+# The window was paused during the dispute: it reopens with the time that was left.
+check_eq "windowEnd after the dispute" "$(($(now) + window_left))" "$(job_field "$JOB" windowEnd)"
 check_eq "owed to solver (bond)" "$BOND" "$(owed "$(addr_of $SOLVER)")"
 check_eq "owed to challenger" 0 "$(owed "$(addr_of $CHALLENGER)")"
 check_eq "dispute cleared" "$PH_NONE" "$(dispute_load "$JOB"; echo "$D_phase")"
@@ -46,7 +50,7 @@ check_eq "solver balance after withdrawing the bond" "$(py "$sol0 - $STAKE + $BO
   "$(balance "$(addr_of $SOLVER)")"
 expect_revert "ChallengeWindowOpen()" -- "$SOLVER" "settle(uint256)" "$JOB"
 sol_cost=$(py "$sol_cost + $TX_COST")
-time_travel $((WINDOW + 1))
+time_travel $((window_left + 1))
 VALUE=$BOND expect_revert "ChallengeWindowClosed()" -- "$CHALLENGER" "challenge(uint256,uint256,bytes32)" "$JOB" 2 \
   "$(root_of "$FAULT" 2)"
 ch_cost=$(py "$ch_cost + $TX_COST")
