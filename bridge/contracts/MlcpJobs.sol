@@ -14,12 +14,13 @@ pragma solidity 0.8.37;
 ///  3. The final commitment opens the challenge window: until windowEnd a Verifier may challenge
 ///     checkpoint k (1 <= k <= N): it agrees with root k-1 and disagrees with root k, posts the
 ///     bond and its own root for k. One dispute at a time per job.
-///  4. Bisection over the S steps of interval k, then over the operators of the one disputed
-///     step: the solver posts the hashes at up to ARITY-1 evenly spaced points of the current
-///     interval [lo, hi] (postClaims; postOperators first, with the step's operator count), the
-///     challenger picks the first segment it disagrees with and states its own hash at that
-///     segment's end (chooseSegment). Each move has a deadline of moveTimeout seconds; a party
-///     that misses it loses (anyone calls timeout).
+///  4. Bisection over the S steps of interval k (positions 0..S: root k-1, the per-step state
+///     hashes, root k), then over the operators of the one disputed step (positions
+///     0..numOps+1, see postOperators): the solver posts the hashes at up to ARITY-1 evenly
+///     spaced points of the current interval [lo, hi] (postClaims; postOperators first, with the
+///     step's operator count), the challenger picks the first segment it disagrees with and
+///     states its own hash at that segment's end (chooseSegment). Each move has a deadline of
+///     moveTimeout seconds; a party that misses it loses (anyone calls timeout).
 ///  5. When the interval is one operator, the Referee recomputes it off-chain from the agreed
 ///     inputs and calls resolve(solverCorrect). The referee also has moveTimeout seconds; if it
 ///     is silent the dispute is dropped with no fault (the bond goes back).
@@ -317,27 +318,26 @@ contract MlcpJobs {
         _postClaims(j, d, jobId, hashes);
     }
 
-    /// Step 4, solver, once the interval is one step: the number of operators of that step and
-    /// the hashes at the points of [0, numOps]. Position 0 is the step's agreed input, position
-    /// numOps carries the solver's hash of the step's output (solverHashHi, unchanged).
+    /// Step 4, solver, once the interval is one step s: the number of operators of step s and
+    /// the hashes at the points of [0, numOps + 1]. Position 0 is the step's agreed input;
+    /// position q in 1..numOps is the operator prefix-chain hash after operators 0..q-1;
+    /// position numOps + 1 is the solver's hash of the step's output (solverHashHi, unchanged:
+    /// its state hash after s, or root k when s ends the interval). The disputed "operator" lo
+    /// is then an operator index in 0..numOps-1, or numOps: the step's output hash as computed
+    /// from agreed operator outputs.
     function postOperators(uint256 jobId, uint32 numOps, bytes32[] calldata hashes) external {
         (Job storage j, Dispute storage d) = _move(jobId, false);
         if (msg.sender != j.solver) revert NotSolver();
         if (d.phase != Phase.OperatorCount) revert WrongPhase(d.phase);
-        if (numOps == 0) revert InvalidParameters();
+        if (numOps == 0 || numOps == type(uint32).max) revert InvalidParameters();
         uint32 step = uint32((d.checkpoint - 1) * uint256(j.stepsPerCheckpoint) + d.hi);
         d.step = step;
         d.numOps = numOps;
         d.lo = 0;
-        d.hi = numOps;
+        d.hi = numOps + 1;
+        d.phase = Phase.Operators;
         emit OperatorsPosted(jobId, step, numOps);
-        if (numOps == 1) {
-            if (hashes.length != 0) revert WrongClaimCount(0);
-            _requestVerdict(j, d, jobId);
-        } else {
-            d.phase = Phase.Operators;
-            _postClaims(j, d, jobId, hashes);
-        }
+        _postClaims(j, d, jobId, hashes);
     }
 
     /// Step 4, challenger: `hashes` are the solver's last claims again (checked against their

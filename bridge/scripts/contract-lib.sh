@@ -179,8 +179,9 @@ sign_checkpoint() {
 # hash_of TAG N: 32 bytes = TAG (2 hex digits) followed by N
 hash_of() { printf '0x%s%062x' "$1" "$2"; }
 # A party's view: "honest", or "fault:STEP:OP" (its state after global step STEP differs, first in
-# operator OP of that step). root_of VIEW K; state_of VIEW STEP; ops_of VIEW STEP Q (the
-# op-prefix hash after operators [0, Q) of STEP).
+# operator OP of that step; OP = the step's operator count: every operator agrees, only the
+# step's output hash is wrong). root_of VIEW K; state_of VIEW STEP; ops_of VIEW STEP Q (position
+# Q of the operator phase: the prefix-chain hash after operators 0..Q-1 of STEP).
 FAULT_STEP=0 FAULT_OP=0
 _parse_view() {
   if [[ $1 == honest ]]; then FAULT_STEP=0; FAULT_OP=0; else IFS=: read -r _ FAULT_STEP FAULT_OP <<<"$1"; fi
@@ -239,7 +240,7 @@ play_dispute() {
     case $D_phase in
       "$PH_VERDICT") return 0 ;;
       "$PH_OPCOUNT")
-        mapfile -t pts < <(points 0 "$numops")
+        mapfile -t pts < <(points 0 $((numops + 1)))
         D_step=$(((D_checkpoint - 1) * STEPS + D_hi))
         last_hashes=()
         for p in "${pts[@]}"; do last_hashes+=("$(ops_of "$sview" "$D_step" "$p")"); done
@@ -266,7 +267,7 @@ play_dispute() {
           if ((j < ${#pts[@]})); then ch=$mine
           elif (($D_phase == PH_STEPS && D_hi == STEPS)); then ch=$(root_of "$cview" "$D_checkpoint")
           elif (($D_phase == PH_STEPS)); then ch=$(state_of "$cview" $(((D_checkpoint - 1) * STEPS + D_hi)))
-          elif ((D_hi == D_numOps)); then ch=$D_challengerHashHi
+          elif ((D_hi == D_numOps + 1)); then ch=$D_challengerHashHi
           else ch=$(ops_of "$cview" "$D_step" "$D_hi"); fi
           tx "$CHALLENGER" "chooseSegment(uint256,uint256,bytes32[],bytes32)" "$job" "$j" \
             "$(_join "${last_hashes[@]}")" "$ch"

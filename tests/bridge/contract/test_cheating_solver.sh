@@ -61,4 +61,27 @@ check_eq "challenger balance at the end (+ solver's stake)" "$(py "$ch0 + $STAKE
 check_eq "submitter balance at the end (escrow back)" "$(py "$sub0 - $sub_cost")" "$(balance "$(addr_of $SUBMITTER)")"
 check_eq "solver balance at the end (stake lost)" "$(py "$sol0 - $STAKE - $sol_cost")" "$(balance "$(addr_of $SOLVER)")"
 check_eq "contract balance at the end" 0 "$(balance "$CONTRACT")"
-echo "PASS: cheating solver lost at step 150 operator 5 (dispute moves: $GAME_GAS gas)"
+moves_gas=$GAME_GAS
+
+# The ends of the operator interval: a fault in operator 0 (the step's input state), and a solver
+# whose operators all agree but whose output hash (here root 1: step 8 ends the interval) does
+# not follow from them (the disputed position is then numOps).
+STEPS=8 NUM_OPS=6
+for fault_op in 0 "$NUM_OPS"; do
+  create_job "$ESCROW" 1 "$STEPS" "$STAKE" "$BOND" 3600 600 300
+  VALUE=$STAKE tx "$SOLVER" "acceptJob(uint256)" "$JOB"
+  commit_all "$SOLVER" "fault:8:$fault_op" "$JOB" 1
+  VALUE=$BOND tx "$CHALLENGER" "challenge(uint256,uint256,bytes32)" "$JOB" 1 "$(root_of honest 1)"
+  play_dispute "$JOB" "fault:8:$fault_op" honest "$NUM_OPS"
+  dispute_load "$JOB"
+  check_eq "fault at operator $fault_op: step" 8 "$D_step"
+  check_eq "fault at operator $fault_op: disputed position" "$fault_op" "$D_lo"
+  if ((fault_op == NUM_OPS)); then
+    check_eq "agreed prefix hash" "$(ops_of honest 8 "$NUM_OPS")" "$D_hashLo"
+    check_eq "solver's output (root 1)" "$(root_of "fault:8:$fault_op" 1)" "$D_solverHashHi"
+    check_eq "challenger's output (root 1)" "$(root_of honest 1)" "$D_challengerHashHi"
+  fi
+  tx "$REFEREE" "resolve(uint256,bool)" "$JOB" false
+  check_eq "job state" "$ST_SOLVER_FAILED" "$(job_field "$JOB" state)"
+done
+echo "PASS: cheating solver lost at step 150 operator 5 (dispute moves: $moves_gas gas), and at both ends of the operator interval"
