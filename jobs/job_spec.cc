@@ -176,6 +176,7 @@ JobSpec readSpec(const SpecReader& r, const std::string& source_name) {
     b.contract = t.getString("contract", "");
     b.key_file = resolvePath(base, t.getString("key_file", ""));
     b.job_id = t.getInt("job_id", b.job_id);
+    b.chain_id = t.getInt("chain_id", b.chain_id);
   }
   {
     SectionReader t(r, "slurm");

@@ -84,6 +84,7 @@ struct BridgeSpec {
   bool enabled = false;
   std::string rpc_url, outbox, contract, key_file;
   int64_t job_id = -1;
+  int64_t chain_id = 0;  // 0 = ask the node; required offline (outbox without rpc_url)
 };
 
 struct SlurmSpec {

@@ -410,6 +410,7 @@ class Validator {
     }
     if (b.job_id < -1)
       r_.fail("bridge.job_id", fmt::format("must be >= 0 (or -1 = none), got {}", b.job_id));
+    nonNegative("bridge.chain_id", b.chain_id);
     if (!b.enabled) return;
     const std::initializer_list<std::string> at_enabled = {"bridge.enabled", "bridge"};
     if (b.rpc_url.empty() && b.outbox.empty()) {
@@ -432,6 +433,17 @@ class Validator {
       r_.fail({"bridge.job_id", "bridge.enabled"}, "bridge.job_id",
               fmt::format("must be the on-chain job id (>= 0) when bridge.enabled is true, got {}",
                           b.job_id));
+    }
+    if (b.rpc_url.empty() && b.chain_id <= 0) {
+      r_.fail({"bridge.chain_id", "bridge.enabled"}, "bridge.chain_id",
+              "is required offline (bridge.outbox without bridge.rpc_url): transactions are "
+              "signed for one chain, got nothing");
+    }
+    if (s_.checkpoint.every <= 0) {
+      r_.fail({"checkpoint.every", "bridge.enabled"}, "checkpoint.every",
+              fmt::format("must be > 0 when bridge.enabled is true (checkpoint k, committed on "
+                          "chain, is the state after k x every steps), got {}",
+                          s_.checkpoint.every));
     }
     if (!b.outbox.empty()) {
       const fs::path dir = fs::path(b.outbox).parent_path();

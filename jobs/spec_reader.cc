@@ -25,7 +25,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& jobSchema()
       {"parallel", {"dp", "pp", "tp", "schedule", "virtual_stages"}},
       {"checkpoint", {"every", "key_file", "keep"}},
       {"runtime", {"intra_op_threads", "collective_timeout_s", "devices_file"}},
-      {"bridge", {"enabled", "rpc_url", "outbox", "contract", "key_file", "job_id"}},
+      {"bridge", {"enabled", "rpc_url", "outbox", "contract", "key_file", "job_id", "chain_id"}},
       {"slurm",
        {"partition", "account", "time", "nodes", "tasks_per_node", "gpus_per_node", "requeue"}},
   };

@@ -316,6 +316,23 @@ TrainResult Trainer::run() {
     std::memcpy(chain_bytes.data_ptr(), chain.bytes.data(), chain.bytes.size());
     state.push_back({"train/state_chain", chain_bytes});
     const auto root = checkpointer.save(step, state);
+    if (s.options.on_checkpoint) {
+      // Rank 0 runs the hook; every rank learns whether it failed, so none is left waiting.
+      std::exception_ptr failure;
+      if (rank == 0) {
+        try {
+          s.options.on_checkpoint(step, root);
+        } catch (...) {
+          failure = std::current_exception();
+        }
+      }
+      int32_t failed = failure ? 1 : 0;
+      s.world.allreduce(&failed, 1, DataType::kInt32, ReduceOp::kMax, s.coll);
+      if (failure) std::rethrow_exception(failure);
+      if (failed != 0) {
+        throw ChainError(fmt::format("rank 0 could not publish checkpoint {} (its error is above)", step));
+      }
+    }
     result.checkpoint_root = root.hex();
     result.checkpoint_dir = verify::checkpointDir(s.run_dir, step);
     progress.message(fmt::format("checkpoint step {}: root {}", step, root.hex()));

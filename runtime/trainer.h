@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -85,6 +86,10 @@ struct TrainerOptions {
   int64_t trace_step = 0;
   // false: no checkpoints at all (a dispute's re-execution needs only the trace and hashes).
   bool write_checkpoints = true;
+  // Called on rank 0 after each committed checkpoint with its step and root (the bridge
+  // publishes commitments from here). An exception it throws fails the run on every rank —
+  // after the checkpoint is safely on disk — and reaches the caller on rank 0.
+  std::function<void(int64_t step, const verify::Hash256& root)> on_checkpoint;
   // false: no per-step state hashes (bench_step --overhead measures what they cost; a run
   // without them cannot be replayed or disputed step by step).
   bool state_hashes = true;

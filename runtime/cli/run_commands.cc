@@ -8,11 +8,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include <fmt/format.h>
 
+#include "bridge/commitment_publisher.h"
+#include "bridge/eth_key.h"
 #include "collectives/mpi/mpi_communicator.h"
 #include "collectives/mpi/mpi_runtime.h"
 #include "jobs/job_spec.h"
@@ -43,6 +46,37 @@ std::string loadJob(const std::string& path, const LaunchEnv& env, jobs::JobSpec
 // on a verdict. A rejected job is reported once — by rank 0 if it saw the error, else by the
 // lowest rank that did — and every rank exits with code 2 only after the report is written:
 // exiting before it would let mpirun kill rank 0 with its message still unwritten.
+// The job's [bridge] section as a checkpoint hook (rank 0): checkpoint k x every is the job's
+// commitment k, signed with the solver's key and sent to the chain or queued in the outbox
+// (bridge/commitment_publisher.h). Off-interval checkpoints (a stop signal, a ragged end) are
+// not commitments and are skipped.
+std::function<void(int64_t, const verify::Hash256&)> bridgeHook(const jobs::JobSpec& spec) {
+  const auto& b = spec.bridge;
+  bridge::PublisherConfig config;
+  config.rpc_url = b.rpc_url;
+  config.outbox_path = b.outbox;
+  config.contract = bridge::parseAddress(b.contract, "bridge.contract");
+  config.chain_id = static_cast<uint64_t>(b.chain_id);
+  auto publisher = std::make_shared<bridge::CommitmentPublisher>(config, bridge::EthKey::load(b.key_file));
+  const int64_t every = spec.checkpoint.every;
+  const uint64_t job_id = static_cast<uint64_t>(b.job_id);
+  return [publisher, every, job_id](int64_t step, const verify::Hash256& root) {
+    if (step == 0 || step % every != 0) return;
+    bridge::Hash32 r{};
+    std::copy(root.bytes.begin(), root.bytes.end(), r.begin());
+    const uint64_t index = static_cast<uint64_t>(step / every);
+    const auto res = publisher->publish(bridge::U256(job_id), index, r);
+    if (res.route == bridge::PublishResult::Route::kSent && res.receipt) {
+      fmt::print("bridge: commitment {} (step {}) on chain: job {} root {} tx {} gas {}\n", index,
+                 step, job_id, root.hex(), bridge::toHex(res.tx_hash), res.receipt->gas_used);
+    } else {
+      fmt::print("bridge: commitment {} (step {}) queued in {}{}\n", index, step,
+                 publisher->config().outbox_path, res.note.empty() ? "" : " (" + res.note + ")");
+    }
+    std::fflush(stdout);
+  };
+}
+
 void exitIfRejected(const std::string& error, collectives::MpiCommunicator& world) {
   int32_t first_failed = error.empty() ? world.size() : world.rank();
   world.allreduce(&first_failed, 1, collectives::DataType::kInt32, collectives::ReduceOp::kMin);
@@ -115,6 +149,7 @@ void runJob(const std::string& job_path, const std::string& output, int64_t max_
     opts.max_steps = max_steps;
     opts.show_progress = !no_progress;
     opts.fault = parseFault(fault);
+    if (spec.bridge.enabled && rank == 0) opts.on_checkpoint = bridgeHook(spec);
     if (resume) {
       const std::string dir = output.empty() ? spec.output_dir : output;
       const auto latest = verify::latestValidCheckpoint(dir);

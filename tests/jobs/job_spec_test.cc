@@ -496,6 +496,21 @@ TEST(JobSpecFiles, BridgeKeyFileMustExistOnlyWhenEnabled) {
             "\"/nonexistent/solver.key\", which does not exist");
 }
 
+TEST(JobSpecFiles, BridgeNeedsACheckpointIntervalAndOfflineAChainId) {
+  TempDir tmp("mlcp-jobs");
+  mlcp::test::writeFile(tmp.file("solver.key"), "0x" + std::string(64, '1') + "\n");
+  const std::string bridge = "[bridge]\nenabled = true\noutbox = \"" + tmp.file("commits.outbox") +
+                             "\"\ncontract = \"0x5FbDB2315678afecb367f032d93F642f64180aa3\"\n"
+                             "key_file = \"" + tmp.file("solver.key") + "\"\njob_id = 0\n";
+  EXPECT_EQ(errorOf(kMlpHead + "[checkpoint]\nevery = 5\n" + bridge),
+            "jobs/x.toml:12:11: bridge.chain_id: is required offline (bridge.outbox without "
+            "bridge.rpc_url): transactions are signed for one chain, got nothing");
+  EXPECT_EQ(errorOf(kMlpHead + bridge + "chain_id = 31337\n"),
+            "jobs/x.toml:10:11: checkpoint.every: must be > 0 when bridge.enabled is true "
+            "(checkpoint k, committed on chain, is the state after k x every steps), got 0");
+  EXPECT_EQ(errorOf(kMlpHead + "[checkpoint]\nevery = 5\n" + bridge + "chain_id = 31337\n"), "");
+}
+
 // ---- canonical text -------------------------------------------------------------------------
 
 TEST(JobSpecCanonical, GoldenTextOfASmallJob) {
