@@ -14,7 +14,7 @@ NUM_OPS=${1:-256}
 ETHER=1000000000000000000
 ESCROW=$ETHER STAKE=$(py "$ETHER // 2") BOND=$(py "$ETHER // 5")
 rows=()
-row() { rows+=("$(printf '%-44s %10s  %s' "$1" "$2" "${3:-}")"); }
+row() { rows+=("$(printf '%-58s %9s  %s' "$1" "$2" "${3:-}")"); }
 
 deploy
 row "deploy MlcpJobs" "$DEPLOY_GAS" "$(($(wc -c <"$BRIDGE_DIR/contracts/build/MlcpJobs.bin-runtime") / 2)) bytes of code"
@@ -22,10 +22,11 @@ row "deploy MlcpJobs" "$DEPLOY_GAS" "$(($(wc -c <"$BRIDGE_DIR/contracts/build/Ml
 # ---- job lifecycle (honest) ----
 STEPS=16
 create_job "$ESCROW" 1 "$STEPS" "$STAKE" "$BOND" 3600 600 300
+row "createJob (job 1: the job counter goes from zero)" "$TX_GAS"
 tx "$SUBMITTER" "cancelJob(uint256)" "$JOB"
 row "cancelJob" "$TX_GAS"
 create_job "$ESCROW" 8 "$STEPS" "$STAKE" "$BOND" 3600 600 300
-row "createJob (first job of a submitter: 2nd job)" "$TX_GAS"
+row "createJob (any later job)" "$TX_GAS"
 VALUE=$STAKE tx "$SOLVER" "acceptJob(uint256)" "$JOB"
 row "acceptJob" "$TX_GAS"
 commit_all "$SOLVER" honest "$JOB" 7 "$RELAYER"
@@ -99,8 +100,8 @@ moves=$(grep -c . <<<"$GAME_LOG")
 dispute honest "$fault" true
 row "resolve (challenger wrong: bond moves)" "$RESOLVE_GAS"
 challenger_wrong_total=$DISPUTE_TOTAL
-row "dispute total, 1024 steps x $NUM_OPS ops, solver wrong" "$solver_wrong_total" "challenge + $moves moves + resolve"
-row "dispute total, 1024 steps x $NUM_OPS ops, challenger wrong" "$challenger_wrong_total" "challenge + $moves moves + resolve"
+row "dispute total: 1024 steps, $NUM_OPS operators, solver wrong" "$solver_wrong_total" "challenge + $moves moves + resolve"
+row "dispute total: 1024 steps, $NUM_OPS operators, challenger wrong" "$challenger_wrong_total" "challenge + $moves moves + resolve"
 
 # ---- timeouts ----
 STEPS=16
@@ -113,7 +114,7 @@ tx "$STRANGER" "timeout(uint256)" "$JOB"
 row "timeout (silent solver loses)" "$TX_GAS"
 
 echo "MlcpJobs gas on anvil $("$MLCP_ANVIL" --version | head -n1 | awk '{print $3}'), $(<"$BRIDGE_DIR/contracts/build/COMPILER")"
-printf '%-44s %10s  %s\n' "call" "gas" "note"
+printf '%-58s %9s  %s\n' "call" "gas" "note"
 printf '%s\n' "${rows[@]}"
 worst_commit=$((single_commit > final_commit ? single_commit : final_commit))
 best_batch=${batch_gas[-1]}
