@@ -16,6 +16,7 @@
 #include "runtime/error.h"
 // subsystem command sets (one include each)
 // @@includes
+#include "bridge/bridge_commands.h"
 #include "verify/verify_commands.h"
 
 int main(int argc, char** argv) {
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
   mlcp::cli::addPlanCommand(app);  // plan
   mlcp::cli::addSubmitCommands(app);  // submit, status, logs (Slurm)
   // @@commands
+  mlcp::bridge::addCommands(app);  // bridge key|deploy|job|commit|challenge|settle|withdraw|status|flush
   mlcp::verify::addCommands(app);  // keys new|show, verify checkpoint
   // Last: adds `replay` under the `verify` subcommand the verify subsystem created above.
   mlcp::cli::addReplayCommand(app);

@@ -8,3 +8,6 @@ foreach(concept chain outbox)
   mlcp_add_test(test_bridge_${concept} SOURCES test_bridge_${concept}.cc anvil_fixture.cc
                 DEPS mlcp_bridge LABELS "bridge;chain" TIMEOUT 300)
 endforeach()
+# The command line, through the built `mlcp` binary.
+mlcp_add_test(test_bridge_cli SOURCES test_bridge_cli.cc anvil_fixture.cc DEPS mlcp_bridge LABELS "bridge;chain" TIMEOUT 300)
+add_dependencies(test_bridge_cli mlcp)
