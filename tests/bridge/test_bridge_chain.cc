@@ -12,6 +12,7 @@
 #include <cmath>
 
 #include "bridge/chain_client.h"
+#include "bridge/commitment.h"
 #include "bridge/contract_artifacts.h"
 #include "bridge/keccak.h"
 #include "runtime/error.h"
@@ -98,6 +99,20 @@ TEST(Chain, CallDataTransactionEqualsCastMktx) {
       "0x000000000000000000000000000000000000bEEF 1000000000000000000000 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(toHex(signTransaction(tx, k).raw), r.output.substr(0, r.output.find('\n')));
+}
+
+TEST(Chain, CommitmentSignatureEqualsCastWalletSign) {
+  // An independent signer over our message: `cast wallet sign` applies the EIP-191 prefix and
+  // RFC 6979 nonces, so the 65 bytes must be identical.
+  std::string why;
+  std::string cast = test::chainTool("MLCP_CAST", &why);
+  if (cast.empty()) GTEST_SKIP() << why;
+  EthKey solver = EthKey::fromHex(kAnvilKeys[1]);
+  Commitment c{31337, parseAddress("0x5FbDB2315678afecb367f032d93F642f64180aa3"), U256(7), 3, keccak256("root 3")};
+  test::CommandResult r = test::runCommand(cast + " wallet sign --private-key " + kAnvilKeys[1] + " " +
+                                           toHex(checkpointMessage(c)) + " 2>&1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(toHex(signCommitment(c, solver).signature.toRsv()), r.output.substr(0, r.output.find('\n')));
 }
 
 TEST(Chain, NonceManagementOverManySends) {
