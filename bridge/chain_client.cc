@@ -224,6 +224,29 @@ std::optional<Receipt> ChainClient::receipt(const Hash32& tx_hash) {
   }
 }
 
+std::vector<Log> ChainClient::logs(const Address& address, const std::vector<std::optional<Hash32>>& topics,
+                                   uint64_t from_block) {
+  json filter = {{"address", toHex(address)}, {"fromBlock", u64ToQuantity(from_block)}, {"toBlock", "latest"}};
+  json t = json::array();
+  for (const auto& topic : topics) t.push_back(topic ? json(toHex(*topic)) : json());
+  filter["topics"] = t;
+  json result = rpc_.call("eth_getLogs", json::array({filter}));
+  std::vector<Log> out;
+  try {
+    for (const json& l : result) {
+      Log log;
+      log.address = fixedField<20>(l.at("address"), "log address");
+      for (const json& tp : l.at("topics")) log.topics.push_back(fixedField<32>(tp, "log topic"));
+      log.data = hexField(l.at("data"), "log data");
+      log.log_index = quantity(l.at("logIndex"), "log index").toU64();
+      out.push_back(std::move(log));
+    }
+  } catch (const json::exception& e) {
+    throw ChainError(fmt::format("the node at {} sent malformed logs: {}", url(), e.what()));
+  }
+  return out;
+}
+
 bool ChainClient::knowsTransaction(const Hash32& tx_hash) {
   return !rpc_.call("eth_getTransactionByHash", json::array({toHex(tx_hash)})).is_null();
 }

@@ -120,6 +120,11 @@ class ChainClient {
   // Deploys init code (bytecode || constructor args); the receipt carries contract_address.
   Receipt deploy(const EthKey& key, const Bytes& init_code, const TxOptions& opts = {});
 
+  // eth_getLogs of `address` from block `from_block` to latest; `topics[i]`, when set, must
+  // equal the log's topic i.
+  std::vector<Log> logs(const Address& address, const std::vector<std::optional<Hash32>>& topics,
+                        uint64_t from_block = 0);
+
   // A readable reason for revert data, by the registered ABIs.
   std::string describeRevert(const Bytes& data) const;
 

@@ -4,7 +4,7 @@
 foreach(concept encoding eth_key transaction)
   mlcp_add_test(test_bridge_${concept} SOURCES test_bridge_${concept}.cc DEPS mlcp_bridge LABELS bridge)
 endforeach()
-foreach(concept chain outbox)
+foreach(concept chain outbox dispute)
   mlcp_add_test(test_bridge_${concept} SOURCES test_bridge_${concept}.cc anvil_fixture.cc
                 DEPS mlcp_bridge LABELS "bridge;chain" TIMEOUT 300)
 endforeach()
