@@ -10,6 +10,7 @@
 #include "bridge/chain_client.h"
 #include "bridge/commitment_publisher.h"
 #include "bridge/contract_artifacts.h"
+#include "bridge/jobs_client.h"
 #include "bridge/keccak.h"
 #include "bridge/outbox.h"
 #include "runtime/error.h"
@@ -18,8 +19,6 @@ namespace mlcp::bridge {
 namespace {
 
 using abi::Value;
-
-const char* const kStateNames[] = {"None", "Open", "Accepted", "Committed", "Disputed", "Settled", "SolverFailed", "Cancelled"};
 
 // Options every chain command shares.
 struct Common {
@@ -335,7 +334,7 @@ void addCommands(CLI::App& app) {
     fmt::print("job {}:\n", id.toDecimal());
     for (size_t i = 0; i < outs.size(); ++i) {
       std::string v = abi::format(outs[i].type, fields[i]);
-      if (outs[i].name == "state" && fields[i].word < U256(8)) v += std::string(" (") + kStateNames[fields[i].word.toU64()] + ")";
+      if (outs[i].name == "state") v += std::string(" (") + toString(static_cast<JobState>(fields[i].word.toU64())) + ")";
       fmt::print("  {:<20} {}\n", outs[i].name, v);
     }
   });
