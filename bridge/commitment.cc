@@ -35,6 +35,26 @@ Bytes commitCheckpointCalldata(const SignedCommitment& s) {
                           Value::fixedBytes(s.signature.s)});
 }
 
+Bytes commitCheckpointsCalldata(const std::vector<SignedCommitment>& batch) {
+  using abi::Value;
+  require(!batch.empty(), "commitCheckpointsCalldata needs at least one commitment");
+  const Commitment& first = batch.front().commitment;
+  std::vector<Value> roots, vs, rs, ss;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Commitment& c = batch[i].commitment;
+    require(c.job_id == first.job_id && c.contract == first.contract && c.chain_id == first.chain_id,
+            "a commitment batch must be of one job on one contract and chain");
+    require(c.index == first.index + i, fmt::format("commitment batch index {} is not consecutive", c.index));
+    roots.push_back(Value::fixedBytes(c.root));
+    vs.push_back(Value::uint(U256(27u + batch[i].signature.recovery_id)));
+    rs.push_back(Value::fixedBytes(batch[i].signature.r));
+    ss.push_back(Value::fixedBytes(batch[i].signature.s));
+  }
+  return abi::encodeCall("commitCheckpoints(uint256,uint256,bytes32[],uint8[],bytes32[],bytes32[])",
+                         {Value::uint(first.job_id), Value::uint(U256(first.index)), Value::list(roots),
+                          Value::list(vs), Value::list(rs), Value::list(ss)});
+}
+
 nlohmann::json SignedCommitment::toJson() const {
   return {{"type", "checkpoint-commitment"},
           {"chain_id", commitment.chain_id},

@@ -42,5 +42,10 @@ struct SignedCommitment {
 SignedCommitment signCommitment(const Commitment& c, const EthKey& key);
 // commitCheckpoint(jobId, index, root, v, r, s) call data.
 Bytes commitCheckpointCalldata(const SignedCommitment& s);
+// commitCheckpoints(jobId, firstIndex, roots[], vs[], rs[], ss[]) call data for consecutive
+// commitments of one job (about half the gas per root of single commits in batches of 8+; see
+// docs/bridge-gas.md). Throws InvalidArgument when they are empty, of several jobs or
+// contracts, or not consecutive.
+Bytes commitCheckpointsCalldata(const std::vector<SignedCommitment>& batch);
 
 }  // namespace mlcp::bridge

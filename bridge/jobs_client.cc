@@ -173,6 +173,16 @@ Receipt JobsClient::commitCheckpoint(const EthKey& sender, const SignedCommitmen
   return chain_.transact(sender, req);
 }
 
+Receipt JobsClient::commitCheckpoints(const EthKey& sender, const std::vector<SignedCommitment>& batch) {
+  for (const SignedCommitment& c : batch) {
+    if (c.commitment.contract != contract_) throw InvalidArgument("a commitment is signed for another contract than this client's");
+  }
+  CallRequest req;
+  req.to = contract_;
+  req.data = commitCheckpointsCalldata(batch);
+  return chain_.transact(sender, req);
+}
+
 Receipt JobsClient::challenge(const EthKey& challenger, const U256& id, uint64_t k, const Hash32& root) {
   return send(challenger, "challenge", {Value::uint(id), Value::uint(U256(k)), Value::fixedBytes(root)}, job(id).bond);
 }

@@ -77,6 +77,8 @@ class JobsClient {
   Receipt cancelJob(const EthKey& submitter, const U256& id);
   Receipt acceptJob(const EthKey& solver, const U256& id);  // posts the job's stake
   Receipt commitCheckpoint(const EthKey& sender, const SignedCommitment& c);
+  // Consecutive commitments of one job in one transaction.
+  Receipt commitCheckpoints(const EthKey& sender, const std::vector<SignedCommitment>& batch);
   Receipt challenge(const EthKey& challenger, const U256& id, uint64_t k, const Hash32& challenger_root);
   Receipt postClaims(const EthKey& solver, const U256& id, const std::vector<Hash32>& hashes);
   Receipt postOperators(const EthKey& solver, const U256& id, uint32_t num_ops, const std::vector<Hash32>& hashes);

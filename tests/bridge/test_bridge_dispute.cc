@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <map>
 
+#include "bridge/contract_artifacts.h"
 #include "bridge/dispute_player.h"
 #include "bridge/keccak.h"
 #include "tests/bridge/anvil_fixture.h"
@@ -177,9 +178,13 @@ TEST(Dispute, CheatingChallengerLosesTheBondAndTheSolverIsPaid) {
   U256 id = jobs.createJob(p.submitter, jp, &cr);
   ledger(cr);
   ledger(jobs.acceptJob(p.solver, id));
-  for (uint64_t k = 1; k <= 3; ++k) {
-    ledger(jobs.commitCheckpoint(p.solver, signCommitment({31337, jobs.address(), id, k, honest.step_hash(k, S)}, p.solver)));
-  }
+  // All three roots in one batched transaction, sent by a relayer (the referee's account here).
+  std::vector<SignedCommitment> batch;
+  for (uint64_t k = 1; k <= 3; ++k) batch.push_back(signCommitment({31337, jobs.address(), id, k, honest.step_hash(k, S)}, p.solver));
+  Receipt br = jobs.commitCheckpoints(p.referee, batch);
+  EXPECT_EQ(mlcpJobsAbi().decodeLogs(br.logs, &jobs.address()).size(), 4u);  // 3 x CheckpointCommitted + window
+  for (uint64_t k = 1; k <= 3; ++k) EXPECT_EQ(jobs.root(id, k), honest.step_hash(k, S));
+  std::printf("commitCheckpoints batch of 3: %llu gas\n", static_cast<unsigned long long>(br.gas_used));
   // Early settle is refused while the window is open.
   try {
     jobs.settle(p.submitter, id);
