@@ -13,11 +13,14 @@
 #     exactly the ABI-encoded custom error ERRSIG(ERRARGS) (eth_call from ROLE), then sends the
 #     same transaction (fixed gas limit) and asserts it is mined with status 0; TX_COST is its cost.
 #   - No sleeping: time moves with time_travel SECONDS (evm_increaseTime + evm_mine).
+#   - MLCP_CONTRACTS_BUILD (default bridge/contracts/build) is where the bytecode is read from,
+#     so the tests can be run against a deliberately broken contract to see them fail.
 # Every failure prints one line starting with "FAIL:" and exits 1.
 
 set -euo pipefail
 _lib_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 BRIDGE_DIR=$(dirname "$_lib_here")
+CONTRACTS_BUILD=${MLCP_CONTRACTS_BUILD:-$BRIDGE_DIR/contracts/build}
 source "$_lib_here/chain-tools.sh" || { echo "FAIL: chain tools missing; run bridge/scripts/install-chain-tools.sh" >&2; exit 1; }
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -89,13 +92,13 @@ tx() {
 # deploy: CONTRACT = a fresh MlcpJobs from the committed bytecode; DEPLOY_GAS its gas.
 deploy() {
   local bin
-  bin=0x$(<"$BRIDGE_DIR/contracts/build/MlcpJobs.bin")
+  bin=0x$(<"$CONTRACTS_BUILD/MlcpJobs.bin")
   _send "$DEPLOYER" 5000000 --create "$bin"
   check_eq "deploy status" 1 "$TX_STATUS"
   CONTRACT=$("$PYTHON" -c "import json,sys; print(json.load(open(sys.argv[1]))['contractAddress'])" "$TX_RECEIPT")
   DEPLOY_GAS=$TX_GAS
-  [[ $(cast code "$CONTRACT") == 0x$(<"$BRIDGE_DIR/contracts/build/MlcpJobs.bin-runtime") ]] ||
-    fail "deployed code differs from contracts/build/MlcpJobs.bin-runtime"
+  [[ $(cast code "$CONTRACT") == 0x$(<"$CONTRACTS_BUILD/MlcpJobs.bin-runtime") ]] ||
+    fail "deployed code differs from $CONTRACTS_BUILD/MlcpJobs.bin-runtime"
 }
 
 # expect_revert ERRSIG [ERRARGS...] -- ROLE SIG ARGS...
@@ -234,8 +237,10 @@ _join() { local IFS=,; echo "[$*]"; }
 play_dispute() {
   local job=$1 sview=$2 cview=$3 numops=$4 p hashes mine j pts ch
   GAME_GAS=0 SOLVER_COST=0 CHALLENGER_COST=0 GAME_LOG=""
-  local last_hashes=()
+  local last_hashes=() moves=0
   while :; do
+    # A sound game ends in 2 x ceil(log8(width)) moves per phase; far more means it does not narrow.
+    ((++moves <= 64)) || fail "the dispute of job $job did not reach a verdict in 64 moves (lo=$D_lo hi=$D_hi)"
     dispute_load "$job"
     case $D_phase in
       "$PH_VERDICT") return 0 ;;

@@ -35,10 +35,13 @@ check_eq "disputed operator" 12 "$D_lo"
 check_eq "solver's output hash" "$(ops_of honest 40 13)" "$D_solverHashHi"
 check_eq "challenger's output hash" "$(ops_of "$FAULT" 40 13)" "$D_challengerHashHi"
 
+window_end0=$(job_field "$JOB" windowEnd)
+time_travel 250   # the referee takes its time (moveTimeout is 300 s)
 tx "$REFEREE" "resolve(uint256,bool)" "$JOB" true
 check_eq "job state after the challenger lost" "$ST_COMMITTED" "$(job_field "$JOB" state)"
 # The window was paused during the dispute: it reopens with the time that was left.
 check_eq "windowEnd after the dispute" "$(($(now) + window_left))" "$(job_field "$JOB" windowEnd)"
+(($(job_field "$JOB" windowEnd) >= window_end0 + 250)) || fail "the window was not extended by the dispute's 250 s"
 check_eq "owed to solver (bond)" "$BOND" "$(owed "$(addr_of $SOLVER)")"
 check_eq "owed to challenger" 0 "$(owed "$(addr_of $CHALLENGER)")"
 check_eq "dispute cleared" "$PH_NONE" "$(dispute_load "$JOB"; echo "$D_phase")"
