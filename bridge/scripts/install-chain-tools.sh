@@ -8,6 +8,8 @@
 #     and prints nothing, in well under a second, and needs no network.
 #   - Quiet: npm's output goes to bridge/node_modules/.mlcp-npm.log; on failure the last lines
 #     are shown with one sentence saying what failed.
+#   - --ignore-scripts: no package code runs at install (anvil's and cast's postinstall would only
+#     fetch a binary that their platform package already carries; chain-tools.sh finds it).
 #   - Concurrent runs serialise on a lock file in ${TMPDIR:-/tmp}.
 #   - Writes nothing outside bridge/node_modules (and the lock file).
 set -euo pipefail
@@ -46,7 +48,7 @@ flock 9
 
 log=$(mktemp "${TMPDIR:-/tmp}/mlcp-npm.XXXXXX")
 trap 'rm -f "$log"' EXIT
-if ! (cd "$root" && npm ci --no-audit --no-fund --loglevel=warn) >"$log" 2>&1; then
+if ! (cd "$root" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=warn) >"$log" 2>&1; then
   tail -n 20 "$log" >&2
   die "npm ci in $root failed (output above); the registry must be reachable for the first install"
 fi
