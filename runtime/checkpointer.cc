@@ -60,12 +60,13 @@ std::vector<std::string> allgatherStrings(collectives::Communicator& comm, const
 
 Checkpointer::Checkpointer(std::string run_dir, collectives::Communicator& comm,
                            verify::KeyPair key, std::string job_text, std::string job_path,
-                           collectives::CollectiveOptions opts)
+                           std::string plan_text, collectives::CollectiveOptions opts)
     : run_dir_(std::move(run_dir)),
       comm_(comm),
       key_(std::move(key)),
       job_text_(std::move(job_text)),
       job_path_(std::move(job_path)),
+      plan_text_(std::move(plan_text)),
       opts_(opts) {}
 
 verify::Hash256 Checkpointer::save(int64_t step, const std::vector<NamedTensor>& state) {
@@ -77,7 +78,6 @@ verify::Hash256 Checkpointer::save(int64_t step, const std::vector<NamedTensor>&
   // 2.
   std::vector<verify::TensorView> mine;
   for (size_t i = 0; i < state.size(); ++i) {
-    if (static_cast<int>(i % static_cast<size_t>(comm_.size())) != comm_.rank()) continue;
     const auto& t = state[i].tensor;
     mine.push_back(verify::TensorView{state[i].name, dtypeOf(t),
                                       std::vector<int64_t>(t.sizes().begin(), t.sizes().end()),
@@ -94,7 +94,8 @@ verify::Hash256 Checkpointer::save(int64_t step, const std::vector<NamedTensor>&
       auto part = verify::decodeEntries(text);
       all.insert(all.end(), part.begin(), part.end());
     }
-    const std::string plan = fmt::format("data-parallel over {} ranks; source {}", comm_.size(), job_path_);
+    // The replay command reads the job's path after "source ".
+    const std::string plan = fmt::format("{}; source {}", plan_text_, job_path_);
     auto result = verify::commitCheckpoint(run_dir_, step, std::move(all), job_text_, plan, key_);
     root_hex = result.manifest.root.hex();
   }

@@ -4,9 +4,10 @@
 // Save, as numbered steps (every rank of `comm`):
 //  1. Rank 0 prepares RUN_DIR/checkpoints/.tmp-step-N (removing leftovers of crashed writes);
 //     barrier.
-//  2. Tensor i of the (name-sorted) state goes to shard i mod size: every rank writes and
-//     fsyncs its own shard file in parallel. In data parallelism every rank holds the whole
-//     state, so any rank can write any tensor; the shard split never changes a hash or the root.
+//  2. Every rank writes and fsyncs its own shard file in parallel, holding the tensors the
+//     caller hands it: each tensor of the job is handed to exactly one rank (the trainer gives
+//     tensor i of a stage's state to data-parallel replica i mod dp of that stage). The shard
+//     split never changes a hash or the root.
 //  3. Every rank's manifest entries are gathered on rank 0, which signs the manifest with the
 //     node key, writes it, and renames the folder into place (atomic); barrier.
 // A crash anywhere before the rename leaves the previous checkpoint as the latest valid one.
@@ -28,11 +29,14 @@ class Checkpointer {
  public:
   // `key` is used by rank 0 only (other ranks may pass any key). `job_text` is the job file's
   // text, stored in every manifest so a checkpoint can be replayed on its own.
+  // `plan_text` describes the placement (the manifest's plan field, informational).
   Checkpointer(std::string run_dir, collectives::Communicator& comm, verify::KeyPair key,
-               std::string job_text, std::string job_path, collectives::CollectiveOptions opts);
+               std::string job_text, std::string job_path, std::string plan_text,
+               collectives::CollectiveOptions opts);
 
-  // Returns the committed checkpoint's root (on every rank).
-  verify::Hash256 save(int64_t step, const std::vector<NamedTensor>& state);
+  // Saves this rank's share `mine` of the state (see step 2); returns the committed
+  // checkpoint's root (on every rank). Collective over the communicator.
+  verify::Hash256 save(int64_t step, const std::vector<NamedTensor>& mine);
 
   const std::string& runDir() const { return run_dir_; }
 
@@ -40,7 +44,7 @@ class Checkpointer {
   std::string run_dir_;
   collectives::Communicator& comm_;
   verify::KeyPair key_;
-  std::string job_text_, job_path_;
+  std::string job_text_, job_path_, plan_text_;
   collectives::CollectiveOptions opts_;
 };
 

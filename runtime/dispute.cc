@@ -200,6 +200,7 @@ DisputeOutcome runDispute(const std::string& run_a, const std::string& run_b,
   o.step = st.first_difference;
   // 4.
   auto spec = jobs::parseJobSpec(a.job_text, a.job_path);
+  spec.parallel = jobs::ParallelSpec{};  // re-executed on this one process, whatever the runs used
   const auto ra = reexecute(a, spec, k1, o.step, work_dir, self);
   const auto rb = reexecute(b, spec, k1, o.step, work_dir, self);
   auto contradicts = [&](const Party& p, const Reexecution& r) {

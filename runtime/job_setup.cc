@@ -1,6 +1,9 @@
 #include "runtime/job_setup.h"
 
 #include "data/fashion_mnist.h"
+#include "data/sample_order.h"
+#include "models/layer_model.h"
+#include "partition/device_profile.h"
 #include "data/text_corpus.h"
 #include "runtime/error.h"
 
@@ -49,6 +52,50 @@ LrSchedule makeSchedule(const jobs::JobSpec& spec, int64_t job_steps) {
   s.total_steps = job_steps;
   s.min_lr_ratio = spec.lr_schedule.min_lr_ratio;
   return s;
+}
+
+void seedLayer(uint64_t seed, int64_t step, int64_t micro_batch, int64_t layer) {
+  torch::manual_seed(data::mixSeed({seed, static_cast<uint64_t>(step),
+                                    static_cast<uint64_t>(micro_batch), static_cast<uint64_t>(layer)}));
+}
+
+void clipGradNorm(const std::vector<torch::Tensor>& params, const std::vector<float>& norms,
+                  double max_norm) {
+  if (norms.empty()) return;
+  torch::Tensor total;
+  if (norms.size() == 1) {
+    total = torch::tensor(norms[0]).reshape({});
+  } else {
+    std::vector<torch::Tensor> each;
+    for (float n : norms) each.push_back(torch::tensor(n).reshape({}));
+    total = torch::stack(each).norm(2);
+  }
+  auto coef = max_norm / (total + 1e-6);
+  auto clamped = torch::clamp(coef, c10::nullopt, 1.0);
+  for (const auto& p : params) {
+    if (p.grad().defined()) p.grad().data().mul_(clamped);
+  }
+}
+
+partition::PlanInput planInputFor(const jobs::JobSpec& spec, const models::LayerModel& model, int ranks) {
+  const auto& par = spec.parallel;
+  const int model_ranks = static_cast<int>(par.pp * par.tp);
+  partition::PlanInput in;
+  in.mesh = {ranks / model_ranks, static_cast<int>(par.pp), static_cast<int>(par.tp)};
+  in.micro_batches = static_cast<int>(spec.train.micro_batches);
+  in.micro_batch_size = static_cast<int>(spec.train.global_batch / spec.train.micro_batches);
+  in.schedule = par.schedule;
+  in.virtual_stages = static_cast<int>(par.virtual_stages);
+  for (const auto& c : model.costs()) {
+    in.layers.push_back({c.name, c.forward_flops, c.backward_flops, static_cast<int64_t>(c.param_bytes),
+                         static_cast<int64_t>(c.activation_bytes)});
+  }
+  if (!spec.runtime.devices_file.empty()) {
+    in.devices = partition::loadDevices(spec.runtime.devices_file, ranks);
+  } else {
+    in.devices = partition::uniformDevices(ranks);
+  }
+  return in;
 }
 
 }  // namespace mlcp::runtime

@@ -10,7 +10,12 @@
 
 #include "data/dataset.h"
 #include "jobs/job_spec.h"
+#include "partition/partitioner.h"
 #include "runtime/lr_schedule.h"
+
+namespace mlcp::models {
+class LayerModel;
+}
 
 namespace mlcp::runtime {
 
@@ -23,10 +28,28 @@ std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const jobs::OptimizerSpec
 
 void setLearningRate(torch::optim::Optimizer& optimizer, double lr);
 
+// torch::nn::utils::clip_grad_norm_'s arithmetic for a model spread over pipeline stages:
+// `norms` holds every parameter's gradient 2-norm in global parameter order (from all stages);
+// the total is their 2-norm (one norm when there is one parameter), the coefficient
+// clamp(max_norm / (total + 1e-6), max = 1), and the gradients of `params` (this stage's)
+// are scaled by it in place — the same bits as clip_grad_norm_ over the whole model.
+void clipGradNorm(const std::vector<torch::Tensor>& params, const std::vector<float>& norms,
+                  double max_norm);
+
+// Randomness is counter-based: layer l of micro-batch j at step `step` (0-based) draws from the
+// CPU generator seeded with (seed, step, j, l) — so a pipeline stage that runs only some of the
+// layers, or a referee that recomputes one, draws exactly what a one-process run draws there.
+void seedLayer(uint64_t seed, int64_t step, int64_t micro_batch, int64_t layer);
+
 // Steps the job runs (train.steps, or epochs x steps per epoch of `train_samples`).
 int64_t jobSteps(const jobs::JobSpec& spec, int64_t train_samples);
 
 // The schedule over the job's whole horizon (`job_steps`), whatever --max-steps a run uses.
 LrSchedule makeSchedule(const jobs::JobSpec& spec, int64_t job_steps);
+
+// The partitioner's input for this job on `ranks` ranks: the mesh, the model's layer costs,
+// the micro-batching and schedule, and the devices of runtime.devices_file (identical devices
+// when there is none — every rank must plan alike, so nothing measured per rank enters).
+partition::PlanInput planInputFor(const jobs::JobSpec& spec, const models::LayerModel& model, int ranks);
 
 }  // namespace mlcp::runtime

@@ -1,9 +1,5 @@
 #include "runtime/operator_trace.h"
 
-#include <ATen/CPUGeneratorImpl.h>
-
-#include <mutex>
-
 #include <fmt/format.h>
 
 #include "runtime/checkpointer.h"
@@ -167,18 +163,6 @@ const torch::Tensor& OperatorTrace::output(const std::string& op_name,
   }
   throw InvalidArgument(fmt::format("operator {} of step {} has no output {}", op_name, step_,
                                     output_name));
-}
-
-torch::Tensor cpuGeneratorState() {
-  auto gen = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  return gen.get_state();
-}
-
-void setCpuGeneratorState(const torch::Tensor& state) {
-  auto gen = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  gen.set_state(state);
 }
 
 }  // namespace mlcp::runtime

@@ -6,8 +6,9 @@
 // left out):
 //    0  state                      parameters and optimizer state before the step
 //       for j in 0..M-1:
-//         mb<j>/data               the micro-batch's input and target, the generator after seeding
-//         mb<j>/forward/<l>        layer l's output, the generator after it       (l = 0..L-1)
+//         mb<j>/data               the micro-batch's input and target
+//         mb<j>/forward/<l>        layer l's output (dropout draws from the generator seeded
+//                                  with (seed, step, j, l): runtime/job_setup.h)  (l = 0..L-1)
 //         mb<j>/loss               the mean loss and its gradient w.r.t. the logits
 //         mb<j>/backward/<l>       gradient w.r.t. layer l's input, its parameters' gradients
 //                                                                                (l = L-1..0)
@@ -84,9 +85,5 @@ class OperatorTrace {
   int64_t step_;
   std::vector<TracedOperator> ops_;
 };
-
-// The CPU generator's state (the input every dropout draws from), and restoring it.
-torch::Tensor cpuGeneratorState();
-void setCpuGeneratorState(const torch::Tensor& state);
 
 }  // namespace mlcp::runtime

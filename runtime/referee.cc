@@ -44,11 +44,11 @@ struct Referee::State {
     return out;
   }
 
-  // The input of layer l on micro-batch j, and the generator state it ran with.
-  std::pair<torch::Tensor, torch::Tensor> layerInput(const OperatorTrace& t, int64_t j, int64_t l) {
+  // The input of layer l on micro-batch j.
+  torch::Tensor layerInput(const OperatorTrace& t, int64_t j, int64_t l) {
     const OperatorId from = l == 0 ? OperatorId{OperatorKind::kData, j}
                                    : OperatorId{OperatorKind::kForward, j, l - 1};
-    return {t.output(from.name(), l == 0 ? "input" : "output").clone(), t.output(from.name(), "rng")};
+    return t.output(from.name(), l == 0 ? "input" : "output").clone();
   }
 
   // The mean gradients the update of the traced step used (after clipping when configured).
@@ -102,16 +102,14 @@ std::vector<NamedTensor> Referee::recompute(const OperatorTrace& t, size_t index
   switch (id.kind) {
     case OperatorKind::kData: {
       data::MicroBatchPlan plan(s.spec.seed, s.data.train->size(), s.spec.train.global_batch, m);
-      torch::manual_seed(data::mixSeed({s.spec.seed, static_cast<uint64_t>(step0), static_cast<uint64_t>(j)}));
       auto batch = s.data.train->batch(plan.microBatch(step0, j));
-      out = {{"input", batch.input}, {"target", batch.target}, {"rng", cpuGeneratorState()}};
+      out = {{"input", batch.input}, {"target", batch.target}};
       break;
     }
     case OperatorKind::kForward: {
-      auto [x, rng] = s.layerInput(t, j, l);
-      setCpuGeneratorState(rng);
-      auto y = s.model->forward(x, l, l + 1);
-      out = {{"output", y}, {"rng", cpuGeneratorState()}};
+      auto x = s.layerInput(t, j, l);
+      seedLayer(s.spec.seed, step0, j, l);
+      out = {{"output", s.model->forward(x, l, l + 1)}};
       break;
     }
     case OperatorKind::kLoss: {
@@ -125,11 +123,11 @@ std::vector<NamedTensor> Referee::recompute(const OperatorTrace& t, size_t index
       break;
     }
     case OperatorKind::kBackward: {
-      auto [x, rng] = s.layerInput(t, j, l);
+      auto x = s.layerInput(t, j, l);
       // The layer's input carried a gradient in training iff a layer before it has parameters.
       const bool input_grad = l > 0 && s.first_layer_with_params >= 0 && l > s.first_layer_with_params;
       if (input_grad) x.requires_grad_(true);
-      setCpuGeneratorState(rng);
+      seedLayer(s.spec.seed, step0, j, l);
       auto y = s.model->forward(x, l, l + 1);
       const auto& grad_out =
           l == s.model->numLayers() - 1
@@ -185,12 +183,14 @@ std::vector<NamedTensor> Referee::recompute(const OperatorTrace& t, size_t index
     }
     case OperatorKind::kClip: {
       std::vector<torch::Tensor> ps;
+      std::vector<float> norms;
       for (auto& [name, p] : s.params) {
         p.mutable_grad() = t.output(OperatorId{OperatorKind::kReduce, -1, layerOfParameter(name)}.name(),
                                     "mean_grad/" + name).clone();
+        norms.push_back(p.grad().norm(2).item<float>());
         ps.push_back(p);
       }
-      torch::nn::utils::clip_grad_norm_(ps, s.spec.optimizer.grad_clip);
+      clipGradNorm(ps, norms, s.spec.optimizer.grad_clip);
       for (auto& [name, p] : s.params) out.push_back({"grad/" + name, p.grad()});
       break;
     }

@@ -9,17 +9,23 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "collectives/exact_sum.h"
 #include "data/sample_order.h"
 #include "models/layer_model.h"
+#include "partition/device_profile.h"
+#include "partition/mesh.h"
+#include "partition/partitioner.h"
+#include "partition/schedule.h"
 #include "runtime/checkpointer.h"
 #include "runtime/error.h"
 #include "runtime/job_setup.h"
 #include "runtime/lr_schedule.h"
 #include "runtime/metrics.h"
+#include "runtime/pipeline_executor.h"
 #include "runtime/progress.h"
 #include "runtime/stop_signal.h"
 #include "runtime/training_state.h"
@@ -71,9 +77,26 @@ struct Trainer::State {
   std::string run_dir;
   data::DataSplits data;
   std::shared_ptr<models::LayerModel> model;
-  std::vector<std::pair<std::string, torch::Tensor>> params;  // in registration (name) order
-  std::vector<int64_t> offsets;                                // of each parameter in the flat gradient
+  std::vector<std::pair<std::string, torch::Tensor>> params;  // all, in registration (name) order
+  // The data x pipeline mesh (tp = 1) and this rank's place in it. With pp = 1 the data-parallel
+  // group is the world and every rank holds every parameter.
+  partition::MeshShape mesh;
+  partition::MeshCoord coord;
+  std::unique_ptr<Communicator> dp_owned, pp_owned;
+  Communicator* dp = nullptr;  // this rank's data-parallel group
+  Communicator* pp = nullptr;  // this replica's pipeline stages, rank = stage (pp > 1)
+  std::unique_ptr<PipelineExecutor> pipeline;  // pp > 1
+  partition::PipelineSchedule pipeline_schedule;
+  std::vector<int> param_stage;   // [param] -> the pipeline stage that holds it
+  std::vector<int> param_owner;   // [param] -> the world rank that hashes and saves it
+  // The parameters this rank holds, reduces and updates ("owned"), and each one's offset in
+  // the flat gradient; owned_index[i] is param i's position in owned (-1: another stage's).
+  std::vector<std::pair<std::string, torch::Tensor>> owned;
+  std::vector<int64_t> owned_global;  // [owned] -> param index
+  std::vector<int64_t> owned_index;
+  std::vector<int64_t> offsets;
   int64_t flat_size = 0;
+  std::string plan_text;  // the placement, as the checkpoint manifest records it
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   LrSchedule schedule;
   int64_t total_steps = 0;
@@ -82,6 +105,9 @@ struct Trainer::State {
       : spec(s), world(w), options(o) {}
 
   EvalResult evaluate(int64_t step);
+  // Clips the owned gradients to the job's global norm over every parameter (all stages);
+  // the same float operations as torch::nn::utils::clip_grad_norm_, on any placement.
+  void clipGradients();
   // The per-step state digest, in two parts: this rank's share of the parameter hashes (no
   // communication: it may run on a helper thread), then their combination (collective).
   std::string localParameterHashes() const;
@@ -93,11 +119,11 @@ struct Trainer::State {
 Trainer::Trainer(const jobs::JobSpec& spec, Communicator& world, const TrainerOptions& options)
     : s_(std::make_unique<State>(spec, world, options)) {
   auto& s = *s_;
-  if (spec.parallel.pp != 1 || spec.parallel.tp != 1) {
+  if (spec.parallel.tp != 1) {
     throw UsageError(fmt::format(
-        "{}: parallel.pp = {} and parallel.tp = {}: this build trains data-parallel only "
-        "(pp = tp = 1); pipeline and tensor parallelism are not implemented yet",
-        spec.source_path, spec.parallel.pp, spec.parallel.tp));
+        "{}: parallel.tp = {}: tensor parallelism is not wired into the trainer yet (the "
+        "tensor-parallel layers are in models/); use tp = 1",
+        spec.source_path, spec.parallel.tp));
   }
   s.coll.timeout = std::chrono::milliseconds(
       static_cast<int64_t>(spec.runtime.collective_timeout_s * 1000.0));
@@ -109,13 +135,67 @@ Trainer::Trainer(const jobs::JobSpec& spec, Communicator& world, const TrainerOp
 
   s.data = loadJobData(spec);
   s.model = models::buildModel(spec.model, s.data.num_classes, spec.seed);
-  for (const auto& item : s.model->named_parameters()) {
-    s.params.emplace_back(item.key(), item.value());
+  for (const auto& item : s.model->named_parameters()) s.params.emplace_back(item.key(), item.value());
+
+  // The mesh, its communicators and the layers of this rank's pipeline stage.
+  const int world_size = world.size(), pp = static_cast<int>(spec.parallel.pp);
+  jobs::checkWorldSize(spec, world_size);
+  s.mesh = {world_size / pp, pp, 1};
+  const partition::MeshLayout layout(s.mesh, world_size);
+  s.coord = layout.coords(world.rank());
+  s.param_stage.assign(s.params.size(), 0);
+  if (pp == 1) {
+    s.dp = &world;
+    s.plan_text = fmt::format("data-parallel over {} ranks", world_size);
+  } else {
+    const auto d = layout.split(partition::MeshDim::kData, world.rank());
+    const auto q = layout.split(partition::MeshDim::kPipeline, world.rank());
+    s.dp_owned = world.split(d.color, d.key);
+    s.pp_owned = world.split(q.color, q.key);
+    s.dp = s.dp_owned.get();
+    s.pp = s.pp_owned.get();
+    // Layer ranges from the partitioner: identical devices unless runtime.devices_file says
+    // otherwise. Any plan gives the same numbers; it only moves work.
+    const auto input = planInputFor(spec, *s.model, world_size);
+    const auto plan = partition::makePlan(input);
+    StageLayout stage;
+    stage.stage = s.coord.pp;
+    stage.stages = pp;
+    stage.virtual_stages = static_cast<int>(spec.parallel.virtual_stages);
+    std::vector<int> layer_stage(static_cast<size_t>(s.model->numLayers()), 0);
+    std::string ranges;
+    for (const auto& sp : plan.stages) {
+      for (int l = sp.first_layer; l < sp.end_layer; ++l) layer_stage[static_cast<size_t>(l)] = sp.stage;
+      if (sp.stage == s.coord.pp) stage.chunks.emplace_back(sp.first_layer, sp.end_layer);
+      ranges += fmt::format("{}layers {}..{} on stage {}", ranges.empty() ? "" : ", ",
+                            sp.first_layer, sp.end_layer - 1, sp.stage);
+    }
+    for (size_t i = 0; i < s.params.size(); ++i) {
+      s.param_stage[i] = layer_stage.at(static_cast<size_t>(layerOfParameter(s.params[i].first)));
+    }
+    // Activation shapes at stage boundaries, from one real micro-batch (every rank alike).
+    const int64_t mb_size = spec.train.global_batch / spec.train.micro_batches;
+    std::vector<int64_t> probe_idx;
+    for (int64_t i = 0; i < mb_size; ++i) probe_idx.push_back(i);
+    auto shapes = probeActivationShapes(*s.model, s.data.train->batch(probe_idx).input);
+    s.pipeline = std::make_unique<PipelineExecutor>(*s.model, *s.pp, stage, std::move(shapes), mb_size);
+    s.plan_text = fmt::format("dp {} x pp {} ({} schedule, {} virtual stages): {}", s.mesh.dp, pp,
+                              spec.parallel.schedule, stage.virtual_stages, ranges);
+  }
+  s.param_owner.resize(s.params.size());
+  s.owned_index.assign(s.params.size(), -1);
+  for (size_t i = 0; i < s.params.size(); ++i) {
+    // Parameter i is hashed and saved by data-parallel replica i mod dp of its stage.
+    s.param_owner[i] = layout.rank({static_cast<int>(i % static_cast<size_t>(s.mesh.dp)), s.param_stage[i], 0});
+    if (s.param_stage[i] != s.coord.pp) continue;
+    s.owned_index[i] = static_cast<int64_t>(s.owned.size());
+    s.owned.push_back(s.params[i]);
+    s.owned_global.push_back(static_cast<int64_t>(i));
     s.offsets.push_back(s.flat_size);
-    s.flat_size += item.value().numel();
+    s.flat_size += s.params[i].second.numel();
   }
   std::vector<torch::Tensor> tensors;
-  for (auto& p : s.params) tensors.push_back(p.second);
+  for (auto& p : s.owned) tensors.push_back(p.second);
   s.optimizer = makeOptimizer(spec.optimizer, tensors);
 
   const int64_t job_steps = jobSteps(spec, s.data.train->size());
@@ -132,7 +212,7 @@ EvalResult Trainer::State::evaluate(int64_t step) {
   r.step = step;
   const int64_t n = data.eval->size();
   const int64_t batches = (n + kEvalBatch - 1) / kEvalBatch;
-  auto [begin, end] = microBatchRange(batches, world.rank(), world.size());
+  auto [begin, end] = microBatchRange(batches, coord.dp, mesh.dp);
   // Slot layout: [loss sum of batch i | correct count of batch i].
   std::vector<double> slots(static_cast<size_t>(2 * batches), 0.0);
   model->eval();
@@ -142,7 +222,10 @@ EvalResult Trainer::State::evaluate(int64_t step) {
       std::vector<int64_t> idx;
       for (int64_t i = b * kEvalBatch; i < std::min(n, (b + 1) * kEvalBatch); ++i) idx.push_back(i);
       auto batch = data.eval->batch(idx);
-      auto logits = model->forward(batch.input);
+      // A pipeline passes the batch through the stages; the last one scores it.
+      auto logits = pipeline ? pipeline->evalForward(batch.input, static_cast<int64_t>(idx.size()), coll)
+                             : model->forward(batch.input);
+      if (!logits.defined()) continue;
       auto flat = logits.reshape({-1, logits.size(-1)});
       auto target = batch.target.reshape({-1});
       auto loss = torch::nn::functional::cross_entropy(
@@ -169,14 +252,15 @@ EvalResult Trainer::State::evaluate(int64_t step) {
 }
 
 // The per-step state digest: BLAKE2b-256 over the name-ordered list of the parameters' tensor
-// hashes. Parameter i is hashed by rank i mod size (the cost is shared), the hashes are
-// gathered, and every rank combines them in the same order. The run records the chain
+// hashes. Parameter i is hashed by its owner (param_owner: replica i mod dp of the stage that
+// holds it — rank i mod size without pipelining), the hashes are gathered, and every rank
+// combines them in the same order. The run records the chain
 // c_s = BLAKE2b(c_{s-1} || digest_s), c_0 = digest of the initial state, so a replay can name
 // the first step whose state differs.
 std::string Trainer::State::localParameterHashes() const {
   std::string mine;
   for (size_t i = 0; i < params.size(); ++i) {
-    if (static_cast<int>(i % static_cast<size_t>(world.size())) != world.rank()) continue;
+    if (param_owner[i] != world.rank()) continue;
     const auto& t = params[i].second;
     const auto h = verify::hashTensor(verify::DType::kFloat32,
                                       std::vector<int64_t>(t.sizes().begin(), t.sizes().end()),
@@ -191,7 +275,7 @@ verify::Hash256 Trainer::State::combineParameterHashes(const std::string& mine) 
   std::string ordered;
   std::vector<size_t> cursor(parts.size(), 0);
   for (size_t i = 0; i < params.size(); ++i) {
-    const size_t r = i % parts.size();
+    const size_t r = static_cast<size_t>(param_owner[i]);
     ordered += parts[r].substr(cursor[r], 64);
     cursor[r] += 64;
   }
@@ -201,11 +285,24 @@ verify::Hash256 Trainer::State::combineParameterHashes(const std::string& mine) 
 std::string Trainer::State::writeFinalState(const std::string& path) {
   // Format (little-endian): "MLCPPAR1", u64 count, then per parameter: u64 name length, name,
   // u64 ndim, i64 dims..., u64 byte count, float32 data. The hash is BLAKE2b-256 of the file.
+  // Rank 0 writes it; a parameter held by another pipeline stage comes from its owner.
+  constexpr int kFinalStateTag = 0x5A20;
   std::string bytes = "MLCPPAR1";
   auto put64 = [&bytes](uint64_t v) { bytes.append(reinterpret_cast<const char*>(&v), 8); };
   put64(params.size());
-  for (const auto& [name, t] : params) {
+  for (size_t i = 0; i < params.size(); ++i) {
+    const auto& [name, t] = params[i];
     auto c = t.detach().contiguous();
+    if (param_stage[i] != 0) {  // rank 0 (stage 0) does not hold it
+      if (world.rank() == param_owner[i]) {
+        world.send(c.data_ptr(), c.numel(), DataType::kFloat32, 0, kFinalStateTag, coll);
+      }
+      if (world.rank() == 0) {
+        c = torch::empty_like(c);
+        world.recv(c.data_ptr(), c.numel(), DataType::kFloat32, param_owner[i], kFinalStateTag, coll);
+      }
+    }
+    if (world.rank() != 0) continue;
     put64(name.size());
     bytes += name;
     put64(static_cast<uint64_t>(c.dim()));
@@ -214,19 +311,33 @@ std::string Trainer::State::writeFinalState(const std::string& path) {
     put64(nbytes);
     bytes.append(static_cast<const char*>(c.data_ptr()), nbytes);
   }
+  if (world.rank() != 0) return "";
   unsigned char h[32];
   crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char*>(bytes.data()),
                      bytes.size(), nullptr, 0);
-  if (world.rank() == 0) {
-    const std::string tmp = path + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-      if (!out) throw IoError("cannot write " + tmp);
-    }
-    std::filesystem::rename(tmp, path);
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) throw IoError("cannot write " + tmp);
   }
+  std::filesystem::rename(tmp, path);
   return hexOf(h, sizeof h);
+}
+
+void Trainer::State::clipGradients() {
+  // Per-parameter norms in global parameter order; within a replica each stage writes its own
+  // slots and the others are zero, so the SUM over the pipeline group is exact.
+  std::vector<float> norms(params.size(), 0.0f);
+  for (size_t k = 0; k < owned.size(); ++k) {
+    norms[static_cast<size_t>(owned_global[k])] = owned[k].second.grad().norm(2).item<float>();
+  }
+  if (pp != nullptr) {
+    pp->allreduce(norms.data(), static_cast<int64_t>(norms.size()), DataType::kFloat32, ReduceOp::kSum, coll);
+  }
+  std::vector<torch::Tensor> owned_tensors;
+  for (auto& p : owned) owned_tensors.push_back(p.second);
+  clipGradNorm(owned_tensors, norms, spec.optimizer.grad_clip);
 }
 
 TrainResult Trainer::run() {
@@ -242,7 +353,13 @@ TrainResult Trainer::run() {
 
   const int64_t m = spec.train.micro_batches;
   data::MicroBatchPlan plan(spec.seed, s.data.train->size(), spec.train.global_batch, m);
-  const auto [mb_begin, mb_end] = microBatchRange(m, rank, size);
+  // This replica's share of the micro-batches (all pipeline stages of a replica run the same).
+  const auto [mb_begin, mb_end] = microBatchRange(m, s.coord.dp, s.mesh.dp);
+  if (s.pipeline) {
+    s.pipeline_schedule = partition::scheduleFor(spec.parallel.schedule, s.mesh.pp,
+                                                 static_cast<int>(mb_end - mb_begin),
+                                                 static_cast<int>(spec.parallel.virtual_stages));
+  }
 
   if (rank == 0) {
     progress.message(fmt::format(
@@ -250,16 +367,21 @@ TrainResult Trainer::run() {
         "samples in {} micro-batches",
         spec.model.kind, s.model->numParameters(), size, spec.runtime.intra_op_threads,
         s.data.train->describe(), s.total_steps, spec.train.global_batch, m));
+    if (s.pipeline) progress.message("mlcp: " + s.plan_text);
   }
   metrics.write("start", {{"ranks", size},
                           {"pid", static_cast<int64_t>(getpid())},
                           {"micro_batches", {mb_begin, mb_end}},
+                          {"plan", s.plan_text},
+                          {"stage", s.coord.pp},
                           {"parameters", s.model->numParameters()},
                           {"steps", s.total_steps}});
 
-  collectives::ExactSum reducer(s.world, [&] {
+  // Over the data-parallel group, for the parameters this rank's stage holds: segment-wise,
+  // so the sums are the bits of a one-process run's.
+  collectives::ExactSum reducer(*s.dp, [&] {
     std::vector<int64_t> sizes;
-    for (auto& p : s.params) sizes.push_back(p.second.numel());
+    for (auto& p : s.owned) sizes.push_back(p.second.numel());
     return sizes;
   }());
   std::vector<std::vector<float>> contributions(static_cast<size_t>(mb_end - mb_begin),
@@ -272,7 +394,7 @@ TrainResult Trainer::run() {
   if (!s.options.start_checkpoint.empty()) {
     auto reader = verify::CheckpointReader::open(s.options.start_checkpoint);
     resumed_chain = readCheckpointTensor(reader, "train/state_chain");
-    start = restoreTrainingState(s.params, *s.optimizer, [&](const std::string& name) {
+    start = restoreTrainingState(s.owned, *s.optimizer, [&](const std::string& name) {
       return readCheckpointTensor(reader, name);
     });
     progress.message(fmt::format("mlcp: resumed from {} (step {}, root {})",
@@ -307,15 +429,23 @@ TrainResult Trainer::run() {
   Checkpointer checkpointer(s.run_dir, s.world,
                             rank == 0 ? loadOrCreateNodeKey(spec.checkpoint.key_file, !s.options.quiet)
                                       : verify::KeyPair::generate(),
-                            spec.source_text, spec.source_path, s.coll);
+                            spec.source_text, spec.source_path, s.plan_text, s.coll);
   auto checkpoint = [&](int64_t step) {
     finishPendingHash();  // the checkpoint stores the chain up to this step
     if (!s.options.write_checkpoints) return;
-    auto state = collectTrainingState(s.params, *s.optimizer, step);
+    auto state = collectTrainingState(s.owned, *s.optimizer, step);
     auto chain_bytes = torch::empty({static_cast<int64_t>(chain.bytes.size())}, torch::kUInt8);
     std::memcpy(chain_bytes.data_ptr(), chain.bytes.data(), chain.bytes.size());
     state.push_back({"train/state_chain", chain_bytes});
-    const auto root = checkpointer.save(step, state);
+    // This rank writes tensor i of its stage's state when i mod dp is its replica index; the
+    // job-wide tensors (train/...) come from stage 0 only. Every tensor is written once.
+    std::vector<NamedTensor> mine;
+    for (size_t i = 0; i < state.size(); ++i) {
+      if (static_cast<int>(i % static_cast<size_t>(s.mesh.dp)) != s.coord.dp) continue;
+      if (state[i].name.rfind("train/", 0) == 0 && s.coord.pp != 0) continue;
+      mine.push_back(state[i]);
+    }
+    const auto root = checkpointer.save(step, mine);
     if (s.options.on_checkpoint) {
       // Rank 0 runs the hook; every rank learns whether it failed, so none is left waiting.
       std::exception_ptr failure;
@@ -357,7 +487,9 @@ TrainResult Trainer::run() {
           "--fault {}:{}:{}: expected STEP in 1..{}, LAYER in 0..{} and RANK in 0..{}",
           fault.step, fault.layer, fault.rank, s.total_steps, s.model->numLayers() - 1, size - 1));
     }
-    fault_mb = fault.micro_batch >= 0 ? fault.micro_batch : microBatchRange(m, fault.rank, size).first;
+    fault_mb = fault.micro_batch >= 0
+                   ? fault.micro_batch
+                   : microBatchRange(m, partition::MeshLayout(s.mesh).coords(fault.rank).dp, s.mesh.dp).first;
     progress.message(fmt::format(
         "mlcp: FAULTY SOLVER (--fault): micro-batch {} (rank {}) corrupts layer {}'s forward "
         "output at step {}",
@@ -374,6 +506,20 @@ TrainResult Trainer::run() {
     const int64_t l = layerOfParameter(s.params[i].first);
     if (l >= 0) layer_params[static_cast<size_t>(l)].push_back(i);
   }
+  // Owned parameters (indices into s.owned) of each pipeline chunk, and all of them.
+  std::vector<int64_t> all_owned(s.owned.size());
+  for (size_t k = 0; k < s.owned.size(); ++k) all_owned[k] = static_cast<int64_t>(k);
+  std::vector<std::vector<int64_t>> chunk_owned;
+  if (s.pipeline) {
+    for (const auto& [first, end] : s.pipeline->layout().chunks) {
+      std::vector<int64_t> ks;
+      for (size_t k = 0; k < s.owned.size(); ++k) {
+        const int64_t l = layerOfParameter(s.owned[k].first);
+        if (l >= first && l < end) ks.push_back(static_cast<int64_t>(k));
+      }
+      chunk_owned.push_back(std::move(ks));
+    }
+  }
   const StopSignal stop;  // SIGTERM/SIGUSR1: finish the step, checkpoint, stop
   for (int64_t step = start; step < s.total_steps; ++step) {
     const auto ts = std::chrono::steady_clock::now();
@@ -384,42 +530,52 @@ TrainResult Trainer::run() {
         s.options.trace != nullptr && step + 1 == s.options.trace_step ? s.options.trace : nullptr;
     if (trace != nullptr) {
       trace->setStep(step + 1);
-      trace->record({OperatorKind::kState}, collectTrainingState(s.params, *s.optimizer, step));
+      trace->record({OperatorKind::kState}, collectTrainingState(s.owned, *s.optimizer, step));
     }
     // 2. local micro-batches
-    for (int64_t j = mb_begin; j < mb_end; ++j) {
-      torch::manual_seed(data::mixSeed({spec.seed, static_cast<uint64_t>(step),
-                                        static_cast<uint64_t>(j)}));
+    auto plantFault = [&](int64_t j, int64_t l, torch::Tensor& h) {
+      if (!(fault.active() && step + 1 == fault.step && j == fault_mb && l == fault.layer)) return;
+      auto bump = torch::zeros_like(h);
+      bump.view({-1})[0] = 1.0;
+      h = h + bump;
+    };
+    auto keepGradients = [&](int64_t j, const std::vector<int64_t>& which) {
+      auto& buf = contributions[static_cast<size_t>(j - mb_begin)];
+      for (int64_t k : which) {
+        auto c = s.owned[static_cast<size_t>(k)].second.grad().contiguous();
+        std::memcpy(buf.data() + s.offsets[static_cast<size_t>(k)], c.data_ptr<float>(),
+                    static_cast<size_t>(c.numel()) * sizeof(float));
+      }
+    };
+    if (s.pipeline) {
+      PipelineCallbacks cb;
+      cb.batch = [&](int mb) { return s.data.train->batch(plan.microBatch(step, mb_begin + mb)); };
+      cb.before_layer = [&](int mb, int64_t l) { seedLayer(spec.seed, step, mb_begin + mb, l); };
+      cb.after_layer = [&](int mb, int64_t l, torch::Tensor& h) { plantFault(mb_begin + mb, l, h); };
+      cb.after_backward = [&](int mb, int chunk) { keepGradients(mb_begin + mb, chunk_owned[static_cast<size_t>(chunk)]); };
+      const auto losses = s.pipeline->runStep(s.pipeline_schedule, cb, s.coll);
+      for (size_t k = 0; k < losses.size(); ++k) {
+        if (losses[k]) loss_slots[static_cast<size_t>(mb_begin) + k] = *losses[k];
+      }
+    }
+    for (int64_t j = mb_begin; j < mb_end && !s.pipeline; ++j) {
       auto batch = s.data.train->batch(plan.microBatch(step, j));
       s.optimizer->zero_grad();
-      const bool faulty = fault.active() && step + 1 == fault.step && j == fault_mb;
-      torch::Tensor logits;
       std::vector<torch::Tensor> outputs;  // each layer's output (traced step only)
-      if (!faulty && trace == nullptr) {
-        logits = s.model->forward(batch.input);
-      } else {
-        // Layer by layer: the same kernels on the same inputs as LayerModel::forward.
+      if (trace != nullptr) trace->record({OperatorKind::kData, j}, {{"input", batch.input}, {"target", batch.target}});
+      // Layer by layer: LayerModel::forward's kernels, with counter-based seeds.
+      torch::Tensor h = batch.input;
+      for (int64_t l = 0; l < s.model->numLayers(); ++l) {
+        seedLayer(spec.seed, step, j, l);
+        h = s.model->forward(h, l, l + 1);
+        plantFault(j, l, h);
         if (trace != nullptr) {
-          trace->record({OperatorKind::kData, j},
-                        {{"input", batch.input}, {"target", batch.target}, {"rng", cpuGeneratorState()}});
+          if (h.requires_grad()) h.retain_grad();
+          outputs.push_back(h);
+          trace->record({OperatorKind::kForward, j, l}, {{"output", h}});
         }
-        torch::Tensor h = batch.input;
-        for (int64_t l = 0; l < s.model->numLayers(); ++l) {
-          h = s.model->forward(h, l, l + 1);
-          if (faulty && l == fault.layer) {
-            auto bump = torch::zeros_like(h);
-            bump.view({-1})[0] = 1.0;
-            h = h + bump;
-          }
-          if (trace != nullptr) {
-            if (h.requires_grad()) h.retain_grad();
-            outputs.push_back(h);
-            trace->record({OperatorKind::kForward, j, l},
-                          {{"output", h}, {"rng", cpuGeneratorState()}});
-          }
-        }
-        logits = h;
       }
+      const torch::Tensor logits = h;
       auto loss = models::LayerModel::loss(logits, batch.target);
       loss.backward();
       loss_slots[static_cast<size_t>(j)] = loss.item<double>();
@@ -436,19 +592,17 @@ TrainResult Trainer::run() {
           trace->record({OperatorKind::kBackward, j, l}, grads);
         }
       }
-      auto& buf = contributions[static_cast<size_t>(j - mb_begin)];
-      for (size_t i = 0; i < s.params.size(); ++i) {
-        const auto& g = s.params[i].second.grad();
-        auto c = g.contiguous();
-        std::memcpy(buf.data() + s.offsets[i], c.data_ptr<float>(),
-                    static_cast<size_t>(c.numel()) * sizeof(float));
-      }
+      keepGradients(j, all_owned);
     }
     // 3. exact mean gradient over all M micro-batches
     std::vector<const float*> local;
     for (auto& c : contributions) local.push_back(c.data());
-    const bool finite = reducer.reduce(local, m, 1.0 / static_cast<double>(m), mean_grad.data(),
-                                       s.coll);
+    bool finite = reducer.reduce(local, m, 1.0 / static_cast<double>(m), mean_grad.data(), s.coll);
+    if (s.pipeline) {  // every stage skips the update together, as a one-process run would
+      int32_t ok = finite ? 1 : 0;
+      s.world.allreduce(&ok, 1, DataType::kInt32, ReduceOp::kMin, s.coll);
+      finite = ok == 1;
+    }
     // 5. loss of the step, exact across placements
     loss_slots = gatherSlots(s.world, std::move(loss_slots), s.coll);
     const bool stop_after_this_step = loss_slots[static_cast<size_t>(m)] > 0;
@@ -459,8 +613,8 @@ TrainResult Trainer::run() {
     // 4. update
     const double lr = s.schedule.at(step);
     if (finite) {
-      for (size_t i = 0; i < s.params.size(); ++i) {
-        auto& p = s.params[i].second;
+      for (size_t i = 0; i < s.owned.size(); ++i) {
+        auto& p = s.owned[i].second;
         if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);  // ran no micro-batch
         auto g = torch::from_blob(mean_grad.data() + s.offsets[i], p.sizes(), torch::kFloat32);
         p.mutable_grad().copy_(g);
@@ -473,9 +627,7 @@ TrainResult Trainer::run() {
         }
       }
       if (spec.optimizer.grad_clip > 0) {
-        std::vector<torch::Tensor> ps;
-        for (auto& p : s.params) ps.push_back(p.second);
-        torch::nn::utils::clip_grad_norm_(ps, spec.optimizer.grad_clip);
+        s.clipGradients();
         if (trace != nullptr) {
           std::vector<NamedTensor> clipped;
           for (auto& p : s.params) clipped.push_back({"grad/" + p.first, p.second.grad()});
@@ -490,7 +642,7 @@ TrainResult Trainer::run() {
                                    step + 1));
     }
     if (trace != nullptr) {
-      const auto after = collectTrainingState(s.params, *s.optimizer, step + 1);
+      const auto after = collectTrainingState(s.owned, *s.optimizer, step + 1);
       for (size_t l = 0; l < layer_params.size(); ++l) {
         const std::string p = fmt::format("params/layers.{}.", l), o = fmt::format("optim/layers.{}.", l);
         std::vector<NamedTensor> updated;

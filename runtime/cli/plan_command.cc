@@ -16,6 +16,7 @@
 #include "partition/device_profile.h"
 #include "partition/partitioner.h"
 #include "runtime/error.h"
+#include "runtime/job_setup.h"
 
 namespace mlcp::cli {
 namespace {
@@ -60,25 +61,15 @@ void planJob(const std::string& job_path, const std::string& devices_path, int r
   if (ranks <= 0) ranks = static_cast<int>(par.dp > 0 ? par.dp : 1) * model_ranks;
   jobs::checkWorldSize(spec, ranks);
 
-  partition::PlanInput in;
-  in.mesh = {ranks / model_ranks, static_cast<int>(par.pp), static_cast<int>(par.tp)};
-  in.micro_batches = static_cast<int>(spec.train.micro_batches);
-  in.micro_batch_size = static_cast<int>(spec.train.global_batch / spec.train.micro_batches);
-  in.schedule = par.schedule;
-  in.virtual_stages = static_cast<int>(par.virtual_stages);
-
   // Layer costs from the job's own model (built on the CPU from the seed; no data is read).
   torch::NoGradGuard no_grad;
   const int64_t classes = spec.data.kind == "text" ? 256 : 10;
   const auto model = models::buildModel(spec.model, classes, spec.seed);
-  for (const auto& c : model->costs()) {
-    in.layers.push_back({c.name, c.forward_flops, c.backward_flops,
-                         static_cast<int64_t>(c.param_bytes),
-                         static_cast<int64_t>(c.activation_bytes)});
-  }
+  partition::PlanInput in = runtime::planInputFor(spec, *model, ranks);
 
   std::string devices_from;
   const std::string devices_file = !devices_path.empty() ? devices_path : spec.runtime.devices_file;
+  in.devices.clear();
   if (!devices_file.empty()) {
     in.devices = partition::loadDevices(devices_file, ranks);
     devices_from = devices_file;

@@ -51,6 +51,9 @@ void replay(const std::string& run_dir, int64_t from, int64_t to, std::string ou
   const auto& m = start.manifest();
   std::string job_path = m.plan_text.substr(m.plan_text.rfind("source ") + 7);
   auto spec = jobs::parseJobSpec(m.job_spec_text, job_path);
+  // The placement is this command's (launched on any number of processes), not the run's: the
+  // numbers do not depend on it.
+  spec.parallel = jobs::ParallelSpec{};
   // 2.
   if (out.empty()) out = fmt::format("{}/replay-{}-{}", run_dir, from, to);
   runtime::TrainerOptions opts;
