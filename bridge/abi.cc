@@ -92,7 +92,8 @@ Bytes encodeOne(const Type& t, const Value& v) {
       // In range when the bits above size-1 are all copies of the sign bit.
       U256 magnitude = v.word.isNegative() ? -v.word - U256(1) : v.word;
       if (magnitude.bitLength() >= t.size) {
-        throw InvalidArgument(fmt::format("{} does not fit {}", v.word.toSignedDecimal(), t.canonical()));
+        throw InvalidArgument(
+            fmt::format("{} does not fit {}", v.word.toSignedDecimal(), t.canonical()));
       }
       return word(v.word);
     }
@@ -108,7 +109,8 @@ Bytes encodeOne(const Type& t, const Value& v) {
     }
     case Kind::kFixedBytes: {
       if (v.bytes.size() != t.size) {
-        throw InvalidArgument(fmt::format("{} needs {} bytes, got {}", t.canonical(), t.size, v.bytes.size()));
+        throw InvalidArgument(
+            fmt::format("{} needs {} bytes, got {}", t.canonical(), t.size, v.bytes.size()));
       }
       Bytes out;
       appendPadded(out, v.bytes);
@@ -125,12 +127,14 @@ Bytes encodeOne(const Type& t, const Value& v) {
                     encodeSequence(t.components[0], v.items));
     case Kind::kFixedArray:
       if (v.items.size() != t.size) {
-        throw InvalidArgument(fmt::format("{} needs {} items, got {}", t.canonical(), t.size, v.items.size()));
+        throw InvalidArgument(
+            fmt::format("{} needs {} items, got {}", t.canonical(), t.size, v.items.size()));
       }
       return encodeSequence(t.components[0], v.items);
     case Kind::kTuple: {
       if (v.items.size() != t.components.size()) {
-        throw InvalidArgument(fmt::format("{} needs {} members, got {}", t.canonical(), t.components.size(), v.items.size()));
+        throw InvalidArgument(fmt::format("{} needs {} members, got {}", t.canonical(),
+                                          t.components.size(), v.items.size()));
       }
       std::vector<const Type*> ts;
       std::vector<const Value*> vs;
@@ -153,7 +157,8 @@ struct Reader {
     throw ChainError("malformed ABI data: " + why);
   }
   U256 wordAt(size_t pos) const {
-    if (pos > size || size - pos < 32) bad(fmt::format("a word at byte {} runs past the end ({} bytes)", pos, size));
+    if (pos > size || size - pos < 32)
+      bad(fmt::format("a word at byte {} runs past the end ({} bytes)", pos, size));
     return U256::fromBigEndian(data + pos, 32);
   }
   size_t offsetAt(size_t pos) const {
@@ -186,7 +191,8 @@ struct Reader {
       case Kind::kBytes:
       case Kind::kString: {
         U256 len = wordAt(pos);
-        if (!len.fitsU64() || len.toU64() > size - pos - 32) bad("byte string longer than the data");
+        if (!len.fitsU64() || len.toU64() > size - pos - 32)
+          bad("byte string longer than the data");
         v.bytes.assign(data + pos + 32, data + pos + 32 + len.toU64());
         return v;
       }
@@ -253,7 +259,8 @@ Type Type::parse(std::string_view s) {
     if (s.back() != ')') badType(s);
     Type t;
     t.kind = Kind::kTuple;
-    for (std::string_view part : splitTopLevel(s.substr(1, s.size() - 2))) t.components.push_back(parse(part));
+    for (std::string_view part : splitTopLevel(s.substr(1, s.size() - 2)))
+      t.components.push_back(parse(part));
     return t;
   }
   Type t;
@@ -284,18 +291,28 @@ Type Type::parse(std::string_view s) {
 
 std::string Type::canonical() const {
   switch (kind) {
-    case Kind::kUint: return fmt::format("uint{}", size);
-    case Kind::kInt: return fmt::format("int{}", size);
-    case Kind::kAddress: return "address";
-    case Kind::kBool: return "bool";
-    case Kind::kFixedBytes: return fmt::format("bytes{}", size);
-    case Kind::kBytes: return "bytes";
-    case Kind::kString: return "string";
-    case Kind::kArray: return components[0].canonical() + "[]";
-    case Kind::kFixedArray: return fmt::format("{}[{}]", components[0].canonical(), size);
+    case Kind::kUint:
+      return fmt::format("uint{}", size);
+    case Kind::kInt:
+      return fmt::format("int{}", size);
+    case Kind::kAddress:
+      return "address";
+    case Kind::kBool:
+      return "bool";
+    case Kind::kFixedBytes:
+      return fmt::format("bytes{}", size);
+    case Kind::kBytes:
+      return "bytes";
+    case Kind::kString:
+      return "string";
+    case Kind::kArray:
+      return components[0].canonical() + "[]";
+    case Kind::kFixedArray:
+      return fmt::format("{}[{}]", components[0].canonical(), size);
     case Kind::kTuple: {
       std::string s = "(";
-      for (size_t i = 0; i < components.size(); ++i) s += (i ? "," : "") + components[i].canonical();
+      for (size_t i = 0; i < components.size(); ++i)
+        s += (i ? "," : "") + components[i].canonical();
       return s + ")";
     }
   }
@@ -356,7 +373,8 @@ std::vector<Type> parameterTypes(std::string_view signature) {
     throw InvalidArgument(fmt::format("'{}' is not a function signature name(types)", signature));
   }
   std::vector<Type> types;
-  for (std::string_view p : splitTopLevel(signature.substr(open + 1, signature.size() - open - 2))) {
+  for (std::string_view p :
+       splitTopLevel(signature.substr(open + 1, signature.size() - open - 2))) {
     types.push_back(Type::parse(p));
   }
   return types;
@@ -391,11 +409,13 @@ namespace {
 
 Value fromJson(const Type& type, const nlohmann::json& j, std::string_view what) {
   if (type.kind == Kind::kArray || type.kind == Kind::kFixedArray || type.kind == Kind::kTuple) {
-    if (!j.is_array()) throw UsageError(fmt::format("{} must be a JSON array for {}", what, type.canonical()));
+    if (!j.is_array())
+      throw UsageError(fmt::format("{} must be a JSON array for {}", what, type.canonical()));
     Value v;
     for (size_t i = 0; i < j.size(); ++i) {
-      const Type& et = type.kind == Kind::kTuple ? type.components.at(std::min(i, type.components.size() - 1))
-                                                 : type.components[0];
+      const Type& et = type.kind == Kind::kTuple
+                           ? type.components.at(std::min(i, type.components.size() - 1))
+                           : type.components[0];
       v.items.push_back(fromJson(et, j[i], what));
     }
     return v;
@@ -430,7 +450,8 @@ Value parseValue(const Type& type, std::string_view text, std::string_view what)
       case Kind::kFixedBytes:
       case Kind::kBytes: {
         Value v = Value::bytesValue(fromHex(text, what));
-        if (text.substr(0, 2) != "0x") throw UsageError(fmt::format("{} must be 0x-prefixed hex", what));
+        if (text.substr(0, 2) != "0x")
+          throw UsageError(fmt::format("{} must be 0x-prefixed hex", what));
         encodeOne(type, v);
         return v;
       }
@@ -438,7 +459,9 @@ Value parseValue(const Type& type, std::string_view text, std::string_view what)
         return Value::string(text);
       default: {
         nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-        if (j.is_discarded()) throw UsageError(fmt::format("{} must be a JSON array for {}, got '{}'", what, type.canonical(), text));
+        if (j.is_discarded())
+          throw UsageError(fmt::format("{} must be a JSON array for {}, got '{}'", what,
+                                       type.canonical(), text));
         return fromJson(type, j, what);
       }
     }
@@ -449,13 +472,19 @@ Value parseValue(const Type& type, std::string_view text, std::string_view what)
 
 std::string format(const Type& type, const Value& v) {
   switch (type.kind) {
-    case Kind::kUint: return v.word.toDecimal();
-    case Kind::kInt: return v.word.toSignedDecimal();
-    case Kind::kBool: return v.asBool() ? "true" : "false";
-    case Kind::kAddress: return checksumAddress(v.asAddress());
+    case Kind::kUint:
+      return v.word.toDecimal();
+    case Kind::kInt:
+      return v.word.toSignedDecimal();
+    case Kind::kBool:
+      return v.asBool() ? "true" : "false";
+    case Kind::kAddress:
+      return checksumAddress(v.asAddress());
     case Kind::kFixedBytes:
-    case Kind::kBytes: return toHex(v.bytes);
-    case Kind::kString: return nlohmann::json(v.asString()).dump();
+    case Kind::kBytes:
+      return toHex(v.bytes);
+    case Kind::kString:
+      return nlohmann::json(v.asString()).dump();
     default: {
       std::string s = type.kind == Kind::kTuple ? "(" : "[";
       for (size_t i = 0; i < v.items.size(); ++i) {

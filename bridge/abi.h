@@ -24,9 +24,20 @@
 namespace mlcp::bridge::abi {
 
 struct Type {
-  enum class Kind { kUint, kInt, kAddress, kBool, kFixedBytes, kBytes, kString, kArray, kFixedArray, kTuple };
+  enum class Kind {
+    kUint,
+    kInt,
+    kAddress,
+    kBool,
+    kFixedBytes,
+    kBytes,
+    kString,
+    kArray,
+    kFixedArray,
+    kTuple
+  };
   Kind kind = Kind::kUint;
-  unsigned size = 256;          // bits for uint/int, bytes for bytes<N>, length for T[k]
+  unsigned size = 256;           // bits for uint/int, bytes for bytes<N>, length for T[k]
   std::vector<Type> components;  // the element type (arrays) or the members (tuples)
 
   static Type parse(std::string_view canonical);

@@ -75,7 +75,8 @@ uint64_t quantityToU64(std::string_view hex) {
   uint64_t v = 0;
   for (char c : h) {
     int n = nibble(c);
-    if (n < 0) throw ChainError(fmt::format("expected a hex quantity from the node, got '{}'", hex));
+    if (n < 0)
+      throw ChainError(fmt::format("expected a hex quantity from the node, got '{}'", hex));
     v = v << 4 | static_cast<uint64_t>(n);
   }
   return v;

@@ -33,7 +33,8 @@ Bytes hexField(const json& j, const char* what) {
 template <size_t N>
 std::array<uint8_t, N> fixedField(const json& j, const char* what) {
   Bytes b = hexField(j, what);
-  if (b.size() != N) throw ChainError(fmt::format("the node sent a {} of {} bytes, expected {}", what, b.size(), N));
+  if (b.size() != N)
+    throw ChainError(fmt::format("the node sent a {} of {} bytes, expected {}", what, b.size(), N));
   std::array<uint8_t, N> a{};
   std::copy(b.begin(), b.end(), a.begin());
   return a;
@@ -56,7 +57,9 @@ std::optional<Bytes> revertData(const json& data) {
 
 std::string RevertError::errorName() const {
   size_t paren = reason_.find('(');
-  if (paren == std::string::npos || reason_.rfind("Error(", 0) == 0 || reason_.rfind("Panic(", 0) == 0) return "";
+  if (paren == std::string::npos || reason_.rfind("Error(", 0) == 0 ||
+      reason_.rfind("Panic(", 0) == 0)
+    return "";
   return reason_.substr(0, paren);
 }
 
@@ -87,7 +90,8 @@ std::string ChainClient::describeRevert(const Bytes& data) const {
 RevertError ChainClient::revertFrom(const JsonRpcError& e, const std::string& context) const {
   std::optional<Bytes> data = revertData(e.data());
   std::string reason = data ? describeRevert(*data) : e.nodeMessage();
-  return RevertError(fmt::format("{} reverted: {}", context, reason), data.value_or(Bytes{}), reason);
+  return RevertError(fmt::format("{} reverted: {}", context, reason), data.value_or(Bytes{}),
+                     reason);
 }
 
 uint64_t ChainClient::chainId() {
@@ -95,20 +99,25 @@ uint64_t ChainClient::chainId() {
   return *chain_id_;
 }
 
-uint64_t ChainClient::blockNumber() { return quantity(rpc_.call("eth_blockNumber"), "block number").toU64(); }
+uint64_t ChainClient::blockNumber() {
+  return quantity(rpc_.call("eth_blockNumber"), "block number").toU64();
+}
 
 U256 ChainClient::balance(const Address& a, const std::string& block) {
   return quantity(rpc_.call("eth_getBalance", json::array({toHex(a), block})), "balance");
 }
 
 uint64_t ChainClient::transactionCount(const Address& a, const std::string& block) {
-  return quantity(rpc_.call("eth_getTransactionCount", json::array({toHex(a), block})), "transaction count").toU64();
+  return quantity(rpc_.call("eth_getTransactionCount", json::array({toHex(a), block})),
+                  "transaction count")
+      .toU64();
 }
 
 Fees ChainClient::suggestFees() {
   json block = rpc_.call("eth_getBlockByNumber", json::array({"latest", false}));
-  U256 base = block.is_object() && block.contains("baseFeePerGas") ? quantity(block["baseFeePerGas"], "base fee")
-                                                                   : U256(0);
+  U256 base = block.is_object() && block.contains("baseFeePerGas")
+                  ? quantity(block["baseFeePerGas"], "base fee")
+                  : U256(0);
   U256 tip;
   try {
     tip = quantity(rpc_.call("eth_maxPriorityFeePerGas"), "priority fee");
@@ -122,7 +131,8 @@ Bytes ChainClient::call(const CallRequest& req, const std::string& block) {
   try {
     return hexField(rpc_.call("eth_call", json::array({toJson(req), block})), "call result");
   } catch (const JsonRpcError& e) {
-    if (revertData(e.data()) || e.code() == 3 || e.nodeMessage().find("revert") != std::string::npos) {
+    if (revertData(e.data()) || e.code() == 3 ||
+        e.nodeMessage().find("revert") != std::string::npos) {
       throw revertFrom(e, "call");
     }
     throw;
@@ -131,9 +141,11 @@ Bytes ChainClient::call(const CallRequest& req, const std::string& block) {
 
 uint64_t ChainClient::estimateGas(const CallRequest& req) {
   try {
-    return quantity(rpc_.call("eth_estimateGas", json::array({toJson(req)})), "gas estimate").toU64();
+    return quantity(rpc_.call("eth_estimateGas", json::array({toJson(req)})), "gas estimate")
+        .toU64();
   } catch (const JsonRpcError& e) {
-    if (revertData(e.data()) || e.code() == 3 || e.nodeMessage().find("revert") != std::string::npos) {
+    if (revertData(e.data()) || e.code() == 3 ||
+        e.nodeMessage().find("revert") != std::string::npos) {
       throw revertFrom(e, "the transaction");
     }
     throw;
@@ -158,13 +170,15 @@ SignedTx ChainClient::prepare(const EthKey& key, const CallRequest& req_in, cons
     tx.gas_limit = *opts.gas_limit;
   } else {
     uint64_t estimate = estimateGas(req);
-    tx.gas_limit = static_cast<uint64_t>(std::ceil(static_cast<double>(estimate) * opts.gas_margin));
+    tx.gas_limit =
+        static_cast<uint64_t>(std::ceil(static_cast<double>(estimate) * opts.gas_margin));
   }
   // 3. fees
   if (!opts.max_fee_per_gas || !opts.max_priority_fee_per_gas) {
     Fees f = suggestFees();
     tx.max_fee_per_gas = opts.max_fee_per_gas.value_or(f.max_fee_per_gas);
-    tx.max_priority_fee_per_gas = opts.max_priority_fee_per_gas.value_or(f.max_priority_fee_per_gas);
+    tx.max_priority_fee_per_gas =
+        opts.max_priority_fee_per_gas.value_or(f.max_priority_fee_per_gas);
   } else {
     tx.max_fee_per_gas = *opts.max_fee_per_gas;
     tx.max_priority_fee_per_gas = *opts.max_priority_fee_per_gas;
@@ -178,9 +192,11 @@ SignedTx ChainClient::prepare(const EthKey& key, const CallRequest& req_in, cons
 
 Hash32 ChainClient::sendRaw(const SignedTx& tx) {
   try {
-    Hash32 h = fixedField<32>(rpc_.call("eth_sendRawTransaction", json::array({toHex(tx.raw)})), "transaction hash");
+    Hash32 h = fixedField<32>(rpc_.call("eth_sendRawTransaction", json::array({toHex(tx.raw)})),
+                              "transaction hash");
     if (h != tx.hash) {
-      throw ChainError(fmt::format("the node at {} reports hash {} for transaction {}", url(), toHex(h), toHex(tx.hash)));
+      throw ChainError(fmt::format("the node at {} reports hash {} for transaction {}", url(),
+                                   toHex(h), toHex(tx.hash)));
     }
   } catch (const JsonRpcError& e) {
     // Resending bytes the node already has ("already known", or "nonce too low" once mined) is
@@ -224,9 +240,11 @@ std::optional<Receipt> ChainClient::receipt(const Hash32& tx_hash) {
   }
 }
 
-std::vector<Log> ChainClient::logs(const Address& address, const std::vector<std::optional<Hash32>>& topics,
+std::vector<Log> ChainClient::logs(const Address& address,
+                                   const std::vector<std::optional<Hash32>>& topics,
                                    uint64_t from_block) {
-  json filter = {{"address", toHex(address)}, {"fromBlock", u64ToQuantity(from_block)}, {"toBlock", "latest"}};
+  json filter = {
+      {"address", toHex(address)}, {"fromBlock", u64ToQuantity(from_block)}, {"toBlock", "latest"}};
   json t = json::array();
   for (const auto& topic : topics) t.push_back(topic ? json(toHex(*topic)) : json());
   filter["topics"] = t;
@@ -273,14 +291,16 @@ Receipt ChainClient::waitForReceipt(const Hash32& tx_hash, double timeout_s, boo
           data = e.data();
         } catch (const ChainError&) {
         }
-        throw RevertError(fmt::format("transaction {} reverted in block {}: {}", toHex(tx_hash), r->block_number, reason),
+        throw RevertError(fmt::format("transaction {} reverted in block {}: {}", toHex(tx_hash),
+                                      r->block_number, reason),
                           data, reason);
       }
       return *r;
     }
     if (std::chrono::steady_clock::now() >= deadline) {
-      throw TimeoutError(fmt::format("transaction {} was not mined within {:.0f} s by the node at {}", toHex(tx_hash),
-                                     timeout_s, url()));
+      throw TimeoutError(
+          fmt::format("transaction {} was not mined within {:.0f} s by the node at {}",
+                      toHex(tx_hash), timeout_s, url()));
     }
     std::this_thread::sleep_for(std::chrono::duration<double>(poll));  // polling interval
     poll = std::min(poll * 2, 0.25);
@@ -297,7 +317,8 @@ Receipt ChainClient::deploy(const EthKey& key, const Bytes& init_code, const TxO
   CallRequest req;
   req.data = init_code;
   Receipt r = transact(key, req, opts);
-  if (!r.contract_address) throw ChainError(fmt::format("deployment {} has no contract address", toHex(r.tx_hash)));
+  if (!r.contract_address)
+    throw ChainError(fmt::format("deployment {} has no contract address", toHex(r.tx_hash)));
   return r;
 }
 

@@ -70,8 +70,8 @@ struct CallRequest {
 };
 
 struct TxOptions {
-  std::optional<uint64_t> gas_limit;       // skip estimation
-  std::optional<uint64_t> nonce;           // skip nonce management
+  std::optional<uint64_t> gas_limit;  // skip estimation
+  std::optional<uint64_t> nonce;      // skip nonce management
   std::optional<U256> max_fee_per_gas;
   std::optional<U256> max_priority_fee_per_gas;
   double gas_margin = 1.25;
@@ -113,7 +113,8 @@ class ChainClient {
   // True when the node knows the transaction (pending or mined).
   bool knowsTransaction(const Hash32& tx_hash);
   // Step 5. Throws TimeoutError at the deadline, RevertError for a mined revert.
-  Receipt waitForReceipt(const Hash32& tx_hash, double timeout_s = 60.0, bool throw_on_revert = true);
+  Receipt waitForReceipt(const Hash32& tx_hash, double timeout_s = 60.0,
+                         bool throw_on_revert = true);
 
   // Steps 1-5.
   Receipt transact(const EthKey& key, const CallRequest& req, const TxOptions& opts = {});

@@ -13,9 +13,11 @@ CommitmentPublisher::CommitmentPublisher(PublisherConfig config, EthKey solver_k
   if (config_.rpc_url.empty() && config_.outbox_path.empty()) {
     throw UsageError("the bridge needs an RPC URL or an outbox file to publish commitments to");
   }
-  if (config_.contract == Address{}) throw UsageError("the bridge needs the MlcpJobs contract address");
+  if (config_.contract == Address{})
+    throw UsageError("the bridge needs the MlcpJobs contract address");
   if (config_.rpc_url.empty() && config_.chain_id == 0) {
-    throw UsageError("an offline bridge (outbox only) needs the chain id: signatures are bound to it");
+    throw UsageError(
+        "an offline bridge (outbox only) needs the chain id: signatures are bound to it");
   }
   if (!config_.rpc_url.empty()) {
     chain_ = std::make_unique<ChainClient>(config_.rpc_url, config_.rpc);
@@ -24,7 +26,8 @@ CommitmentPublisher::CommitmentPublisher(PublisherConfig config, EthKey solver_k
   if (!config_.outbox_path.empty()) outbox_ = std::make_unique<Outbox>(config_.outbox_path, true);
 }
 
-PublishResult CommitmentPublisher::publish(const U256& job_id, uint64_t checkpoint_index, const Hash32& root) {
+PublishResult CommitmentPublisher::publish(const U256& job_id, uint64_t checkpoint_index,
+                                           const Hash32& root) {
   PublishResult res;
   // The chain id: configured, or asked of the node (and then checked against the configuration).
   bool reachable = false;
@@ -33,16 +36,18 @@ PublishResult CommitmentPublisher::publish(const U256& job_id, uint64_t checkpoi
     try {
       uint64_t node_chain = chain_->chainId();
       if (chain_id != 0 && node_chain != chain_id) {
-        throw UsageError(fmt::format("the node at {} is chain {}, but the bridge is configured for chain {}",
-                                     chain_->url(), node_chain, chain_id));
+        throw UsageError(
+            fmt::format("the node at {} is chain {}, but the bridge is configured for chain {}",
+                        chain_->url(), node_chain, chain_id));
       }
       chain_id = node_chain;
       reachable = true;
     } catch (const RpcUnreachable& e) {
       if (!outbox_) throw;
       if (chain_id == 0) {
-        throw UsageError(fmt::format("{}; and without the chain id configured the commitment cannot be signed offline",
-                                     e.what()));
+        throw UsageError(fmt::format(
+            "{}; and without the chain id configured the commitment cannot be signed offline",
+            e.what()));
       }
       res.note = e.what();
     }
@@ -50,7 +55,8 @@ PublishResult CommitmentPublisher::publish(const U256& job_id, uint64_t checkpoi
   Commitment c{chain_id, config_.contract, job_id, checkpoint_index, root};
   res.commitment = signCommitment(c, key_);
   Bytes calldata = commitCheckpointCalldata(res.commitment);
-  const std::string label = fmt::format("commit job {} checkpoint {}", job_id.toDecimal(), checkpoint_index);
+  const std::string label =
+      fmt::format("commit job {} checkpoint {}", job_id.toDecimal(), checkpoint_index);
 
   if (!outbox_) {  // direct
     CallRequest req;
@@ -78,15 +84,18 @@ PublishResult CommitmentPublisher::publish(const U256& job_id, uint64_t checkpoi
     // state before those).
     outbox_->reload();
     bool queued_ahead = false;
-    for (const OutboxEntry& e : outbox_->entries()) queued_ahead |= !e.sent && e.tx.from == key_.address();
+    for (const OutboxEntry& e : outbox_->entries())
+      queued_ahead |= !e.sent && e.tx.from == key_.address();
     if (!queued_ahead) {
       uint64_t count = chain_->transactionCount(key_.address(), "pending");
-      if (outbox_->nextNonce(key_.address(), chain_id) < count) outbox_->setNextNonce(key_.address(), chain_id, count);
+      if (outbox_->nextNonce(key_.address(), chain_id) < count)
+        outbox_->setNextNonce(key_.address(), chain_id, count);
       CallRequest req;
       req.from = key_.address();
       req.to = config_.contract;
       req.data = calldata;
-      p.gas_limit = static_cast<uint64_t>(std::ceil(static_cast<double>(chain_->estimateGas(req)) * 1.25));
+      p.gas_limit =
+          static_cast<uint64_t>(std::ceil(static_cast<double>(chain_->estimateGas(req)) * 1.25));
       Fees f = chain_->suggestFees();
       p.max_fee_per_gas = std::max(f.max_fee_per_gas, config_.max_fee_per_gas);
       p.max_priority_fee_per_gas = f.max_priority_fee_per_gas;

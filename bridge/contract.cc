@@ -31,7 +31,8 @@ std::vector<AbiParam> params(const nlohmann::json& entry, const char* key) {
   std::vector<AbiParam> out;
   if (!entry.contains(key)) return out;
   for (const auto& p : entry.at(key)) {
-    out.push_back({p.value("name", std::string()), abi::Type::parse(canonicalType(p)), p.value("indexed", false)});
+    out.push_back({p.value("name", std::string()), abi::Type::parse(canonicalType(p)),
+                   p.value("indexed", false)});
   }
   return out;
 }
@@ -51,7 +52,8 @@ std::vector<abi::Type> typesOf(const std::vector<AbiParam>& ps) {
 std::string formatArgs(const std::vector<AbiParam>& ps, const std::vector<abi::Value>& vs) {
   std::string s;
   for (size_t i = 0; i < ps.size() && i < vs.size(); ++i) {
-    s += (i ? ", " : "") + (ps[i].name.empty() ? "" : ps[i].name + "=") + abi::format(ps[i].type, vs[i]);
+    s += (i ? ", " : "") + (ps[i].name.empty() ? "" : ps[i].name + "=") +
+         abi::format(ps[i].type, vs[i]);
   }
   return s;
 }
@@ -68,7 +70,9 @@ const abi::Value& DecodedEvent::operator[](const std::string& param) const {
   throw InvalidArgument(fmt::format("event {} has no parameter '{}'", event->name, param));
 }
 
-std::string DecodedEvent::toString() const { return event->name + "(" + formatArgs(event->inputs, values) + ")"; }
+std::string DecodedEvent::toString() const {
+  return event->name + "(" + formatArgs(event->inputs, values) + ")";
+}
 
 ContractAbi ContractAbi::load(const std::string& path) {
   std::ifstream in(path);
@@ -128,7 +132,9 @@ const AbiFunction& ContractAbi::function(const std::string& key) const {
   const AbiFunction* found = nullptr;
   for (const AbiFunction& f : functions_) {
     if ((by_signature ? f.signature : f.name) != key) continue;
-    if (found) throw InvalidArgument(fmt::format("function {} is overloaded in {}; give its full signature", key, source_));
+    if (found)
+      throw InvalidArgument(
+          fmt::format("function {} is overloaded in {}; give its full signature", key, source_));
     found = &f;
   }
   if (!found) throw InvalidArgument(fmt::format("{} has no function {}", source_, key));
@@ -142,21 +148,25 @@ const AbiEvent& ContractAbi::event(const std::string& name) const {
   throw InvalidArgument(fmt::format("{} has no event {}", source_, name));
 }
 
-Bytes ContractAbi::encodeCall(const std::string& function_name, const std::vector<abi::Value>& args) const {
+Bytes ContractAbi::encodeCall(const std::string& function_name,
+                              const std::vector<abi::Value>& args) const {
   const AbiFunction& f = function(function_name);
   if (args.size() != f.inputs.size()) {
-    throw InvalidArgument(fmt::format("{} takes {} arguments, got {}", f.signature, f.inputs.size(), args.size()));
+    throw InvalidArgument(
+        fmt::format("{} takes {} arguments, got {}", f.signature, f.inputs.size(), args.size()));
   }
   return concat(Bytes(f.selector.begin(), f.selector.end()), abi::encode(f.inputTypes(), args));
 }
 
-std::vector<abi::Value> ContractAbi::decodeReturn(const std::string& function_name, const Bytes& data) const {
+std::vector<abi::Value> ContractAbi::decodeReturn(const std::string& function_name,
+                                                  const Bytes& data) const {
   return abi::decode(function(function_name).outputTypes(), data);
 }
 
 Bytes ContractAbi::deployData(const Bytes& bytecode, const std::vector<abi::Value>& args) const {
   if (args.size() != constructor_.size()) {
-    throw InvalidArgument(fmt::format("the constructor of {} takes {} arguments, got {}", source_, constructor_.size(), args.size()));
+    throw InvalidArgument(fmt::format("the constructor of {} takes {} arguments, got {}", source_,
+                                      constructor_.size(), args.size()));
   }
   return concat(bytecode, abi::encode(typesOf(constructor_), args));
 }
@@ -178,7 +188,8 @@ std::optional<DecodedEvent> ContractAbi::decodeLog(const Log& log) const {
         d.values.push_back(data_values[data_i++]);
         continue;
       }
-      if (topic >= log.topics.size()) throw ChainError(fmt::format("log of {} has too few topics", ev.signature));
+      if (topic >= log.topics.size())
+        throw ChainError(fmt::format("log of {} has too few topics", ev.signature));
       const Hash32& t = log.topics[topic++];
       // A dynamic indexed value is stored as its hash; a static one as its ABI word.
       d.values.push_back(p.type.isDynamic() ? abi::Value::fixedBytes(t)
@@ -189,7 +200,8 @@ std::optional<DecodedEvent> ContractAbi::decodeLog(const Log& log) const {
   return std::nullopt;
 }
 
-std::vector<DecodedEvent> ContractAbi::decodeLogs(const std::vector<Log>& logs, const Address* only_from) const {
+std::vector<DecodedEvent> ContractAbi::decodeLogs(const std::vector<Log>& logs,
+                                                  const Address* only_from) const {
   std::vector<DecodedEvent> out;
   for (const Log& l : logs) {
     if (only_from && l.address != *only_from) continue;
@@ -204,7 +216,10 @@ std::optional<std::string> decodeBuiltinError(const Bytes& data) {
   Bytes rest(data.begin() + 4, data.end());
   try {
     if (sel == abi::selector("Error(string)")) {
-      return "Error(" + abi::format(abi::Type::parse("string"), abi::decode({abi::Type::parse("string")}, rest)[0]) + ")";
+      return "Error(" +
+             abi::format(abi::Type::parse("string"),
+                         abi::decode({abi::Type::parse("string")}, rest)[0]) +
+             ")";
     }
     if (sel == abi::selector("Panic(uint256)")) {
       return "Panic(" + abi::decode({abi::Type::parse("uint256")}, rest)[0].word.toQuantity() + ")";
@@ -235,7 +250,8 @@ Bytes loadBytecode(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   std::string text = ss.str();
-  text.erase(std::remove_if(text.begin(), text.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); }),
+  text.erase(std::remove_if(text.begin(), text.end(),
+                            [](char c) { return std::isspace(static_cast<unsigned char>(c)); }),
              text.end());
   try {
     Bytes b = fromHex(text, "bytecode");

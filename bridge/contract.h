@@ -7,8 +7,8 @@
 #pragma once
 
 #include <map>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -85,7 +85,8 @@ class ContractAbi {
 
   // The event this log is, when it is one of this ABI's events (by topic0).
   std::optional<DecodedEvent> decodeLog(const Log& log) const;
-  std::vector<DecodedEvent> decodeLogs(const std::vector<Log>& logs, const Address* only_from = nullptr) const;
+  std::vector<DecodedEvent> decodeLogs(const std::vector<Log>& logs,
+                                       const Address* only_from = nullptr) const;
 
   // Revert data to a readable sentence: "WrongIndex(expected=2)" for this ABI's custom errors,
   // "Error(\"reason\")" / "Panic(0x11)" for Solidity's built-in ones; nullopt when unknown.

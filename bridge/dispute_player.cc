@@ -13,7 +13,8 @@ std::vector<uint64_t> bisectionPoints(uint64_t lo, uint64_t hi) {
   return points;
 }
 
-DisputePlayer::DisputePlayer(JobsClient& jobs, EthKey key, U256 job_id, DisputeRole role, PartyHashes hashes)
+DisputePlayer::DisputePlayer(JobsClient& jobs, EthKey key, U256 job_id, DisputeRole role,
+                             PartyHashes hashes)
     : jobs_(jobs), key_(std::move(key)), job_id_(job_id), role_(role), hashes_(std::move(hashes)) {}
 
 std::string DisputePlayer::move() {
@@ -21,7 +22,8 @@ std::string DisputePlayer::move() {
   DisputeInfo d = jobs_.dispute(job_id_);
   const bool operators = d.phase == DisputePhase::kOperators;
   auto own = [&](uint64_t position) {
-    return operators ? hashes_.operator_hash(d.step, position, d.num_ops) : hashes_.step_hash(d.checkpoint, position);
+    return operators ? hashes_.operator_hash(d.step, position, d.num_ops)
+                     : hashes_.step_hash(d.checkpoint, position);
   };
   Receipt r;
   std::string what;
@@ -31,14 +33,16 @@ std::string DisputePlayer::move() {
       uint64_t step = (d.checkpoint - 1) * steps + d.hi;  // as the contract computes it
       uint32_t n = hashes_.num_ops(step);
       std::vector<Hash32> claims;
-      for (uint64_t q : bisectionPoints(0, uint64_t(n) + 1)) claims.push_back(hashes_.operator_hash(step, q, n));
+      for (uint64_t q : bisectionPoints(0, uint64_t(n) + 1))
+        claims.push_back(hashes_.operator_hash(step, q, n));
       r = jobs_.postOperators(key_, job_id_, n, claims);
       what = fmt::format("postOperators step {} numOps {} ({} hashes)", step, n, claims.size());
     } else if ((d.phase == DisputePhase::kSteps || operators) && d.solver_turn) {
       std::vector<Hash32> claims;
       for (uint64_t p : bisectionPoints(d.lo, d.hi)) claims.push_back(own(p));
       r = jobs_.postClaims(key_, job_id_, claims);
-      what = fmt::format("postClaims {} [{},{}] ({} hashes)", toString(d.phase), d.lo, d.hi, claims.size());
+      what = fmt::format("postClaims {} [{},{}] ({} hashes)", toString(d.phase), d.lo, d.hi,
+                         claims.size());
     } else {
       return "";
     }
@@ -55,15 +59,16 @@ std::string DisputePlayer::move() {
       Hash32 mine = own(end);
       if (mine != solver_hash) {
         r = jobs_.chooseSegment(key_, job_id_, j, claims, mine);
-        what = fmt::format("chooseSegment {} [{},{}] -> segment {} [{},{}]", toString(d.phase), d.lo, d.hi, j,
-                           j == 0 ? d.lo : points[j - 1], end);
+        what = fmt::format("chooseSegment {} [{},{}] -> segment {} [{},{}]", toString(d.phase),
+                           d.lo, d.hi, j, j == 0 ? d.lo : points[j - 1], end);
         break;
       }
     }
     if (what.empty()) {
-      throw VerificationError(fmt::format(
-          "job {}: the challenger agrees with every solver claim in [{},{}], including the end it disputed",
-          job_id_.toDecimal(), d.lo, d.hi));
+      throw VerificationError(
+          fmt::format("job {}: the challenger agrees with every solver claim in [{},{}], including "
+                      "the end it disputed",
+                      job_id_.toDecimal(), d.lo, d.hi));
     }
   }
   gas_used_ += r.gas_used;

@@ -33,7 +33,8 @@ const secp256k1_context* ctx() {
     unsigned char seed[32];
     if (getrandom(seed, sizeof seed, 0) == sizeof seed) {
       // Blinding against side channels; failure only loses that protection.
-      if (!secp256k1_context_randomize(c.get(), seed)) c.reset(secp256k1_context_create(SECP256K1_CONTEXT_NONE));
+      if (!secp256k1_context_randomize(c.get(), seed))
+        c.reset(secp256k1_context_create(SECP256K1_CONTEXT_NONE));
     }
     return c;
   }();
@@ -96,9 +97,10 @@ Address parseAddress(std::string_view text, std::string_view what) {
 }
 
 Hash32 personalSignDigest(const uint8_t* message, size_t size) {
-  std::string prefix = fmt::format("\x19"
-                                   "Ethereum Signed Message:\n{}",
-                                   size);
+  std::string prefix = fmt::format(
+      "\x19"
+      "Ethereum Signed Message:\n{}",
+      size);
   Bytes buf(prefix.begin(), prefix.end());
   buf.insert(buf.end(), message, message + size);
   return keccak256(buf);
@@ -118,7 +120,8 @@ Signature Signature::fromRsv(const std::array<uint8_t, 65>& rsv) {
   std::copy(rsv.begin() + 32, rsv.begin() + 64, sig.s.begin());
   uint8_t v = rsv[64];
   if (v >= 27) v = static_cast<uint8_t>(v - 27);
-  if (v > 1) throw VerificationError(fmt::format("signature v byte {} is not 0, 1, 27 or 28", rsv[64]));
+  if (v > 1)
+    throw VerificationError(fmt::format("signature v byte {} is not 0, 1, 27 or 28", rsv[64]));
   sig.recovery_id = v;
   return sig;
 }
@@ -141,7 +144,8 @@ EthKey EthKey::generate() {
 
 EthKey EthKey::fromPrivateKey(const Hash32& secret, std::string_view what) {
   if (!secp256k1_ec_seckey_verify(ctx(), secret.data())) {
-    throw UsageError(fmt::format("{} is not a valid secp256k1 key (zero or not below the curve order)", what));
+    throw UsageError(
+        fmt::format("{} is not a valid secp256k1 key (zero or not below the curve order)", what));
   }
   secp256k1_pubkey pub;
   if (!secp256k1_ec_pubkey_create(ctx(), &pub, secret.data())) {
@@ -168,14 +172,17 @@ EthKey EthKey::fromHex(std::string_view hex, std::string_view what) {
 EthKey EthKey::load(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
-    throw UsageError(fmt::format("cannot read key file {}: {} (create one with `mlcp bridge key new`)",
-                                 path, std::strerror(errno)));
+    throw UsageError(
+        fmt::format("cannot read key file {}: {} (create one with `mlcp bridge key new`)", path,
+                    std::strerror(errno)));
   }
-  if (!S_ISREG(st.st_mode)) throw UsageError(fmt::format("key file {} is not a regular file", path));
+  if (!S_ISREG(st.st_mode))
+    throw UsageError(fmt::format("key file {} is not a regular file", path));
   if ((st.st_mode & 077) != 0) {
-    throw UsageError(fmt::format(
-        "key file {} has mode {:04o}: it must not be accessible by group or others (run `chmod 600 {}`)",
-        path, st.st_mode & 07777, path));
+    throw UsageError(
+        fmt::format("key file {} has mode {:04o}: it must not be accessible by group or others "
+                    "(run `chmod 600 {}`)",
+                    path, st.st_mode & 07777, path));
   }
   std::ifstream in(path);
   if (!in) throw UsageError(fmt::format("cannot open key file {}", path));
@@ -214,8 +221,9 @@ EthKey EthKey::load(const std::string& path) {
 }
 
 void EthKey::save(const std::string& path, bool overwrite) const {
-  std::string text = fmt::format("# mlcp chain key (secp256k1). Keep this file private.\naddress: {}\nprivate: {}\n",
-                                 addressHex(), toHex(secret_));
+  std::string text = fmt::format(
+      "# mlcp chain key (secp256k1). Keep this file private.\naddress: {}\nprivate: {}\n",
+      addressHex(), toHex(secret_));
   try {
     writeFileAtomic(path, text, 0600, overwrite, "key file");
   } catch (...) {
@@ -227,7 +235,8 @@ void EthKey::save(const std::string& path, bool overwrite) const {
 
 Signature EthKey::sign(const Hash32& digest) const {
   secp256k1_ecdsa_recoverable_signature rs;
-  if (!secp256k1_ecdsa_sign_recoverable(ctx(), &rs, digest.data(), secret_.data(), nullptr, nullptr)) {
+  if (!secp256k1_ecdsa_sign_recoverable(ctx(), &rs, digest.data(), secret_.data(), nullptr,
+                                        nullptr)) {
     throw VerificationError("secp256k1 signing failed");
   }
   uint8_t compact[64];

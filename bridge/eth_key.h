@@ -32,7 +32,7 @@ inline Hash32 personalSignDigest(const Hash32& h) { return personalSignDigest(h.
 
 struct Signature {
   Hash32 r{};
-  Hash32 s{};           // low-s (EIP-2), as libsecp256k1 always produces
+  Hash32 s{};               // low-s (EIP-2), as libsecp256k1 always produces
   uint8_t recovery_id = 0;  // 0 or 1: the y parity of the nonce point (EIP-1559's yParity)
 
   // r || s || v with v = 27 + recovery_id: the 65-byte form Solidity's ecrecover callers take.

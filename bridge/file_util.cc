@@ -38,7 +38,8 @@ void writeAll(int fd, std::string_view data, const std::string& path) {
 }
 
 void syncFile(int fd, const std::string& path) {
-  if (::fsync(fd) != 0) throw IoError(fmt::format("cannot fsync {}: {}", path, std::strerror(errno)));
+  if (::fsync(fd) != 0)
+    throw IoError(fmt::format("cannot fsync {}: {}", path, std::strerror(errno)));
 }
 
 void syncParentDir(const std::string& path) {
@@ -61,7 +62,8 @@ void writeFileAtomic(const std::string& path, std::string_view text, unsigned mo
   fs::path parent = fs::path(path).parent_path();
   if (!parent.empty() && !fs::exists(parent, ec)) {
     fs::create_directories(parent, ec);
-    if (ec) throw IoError(fmt::format("cannot create folder {}: {}", parent.string(), ec.message()));
+    if (ec)
+      throw IoError(fmt::format("cannot create folder {}: {}", parent.string(), ec.message()));
     ::chmod(parent.c_str(), 0700);
   }
   std::string tmp = path + ".tmp";

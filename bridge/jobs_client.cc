@@ -33,7 +33,8 @@ struct Named {
 }  // namespace
 
 const char* toString(JobState s) {
-  static const char* const kNames[] = {"None", "Open", "Accepted", "Committed", "Disputed", "Settled", "SolverFailed", "Cancelled"};
+  static const char* const kNames[] = {"None",     "Open",    "Accepted",     "Committed",
+                                       "Disputed", "Settled", "SolverFailed", "Cancelled"};
   auto i = static_cast<size_t>(s);
   return i < 8 ? kNames[i] : "?";
 }
@@ -44,7 +45,8 @@ const char* toString(DisputePhase p) {
   return i < 5 ? kNames[i] : "?";
 }
 
-JobsClient::JobsClient(ChainClient& chain, const Address& contract) : chain_(chain), contract_(contract) {
+JobsClient::JobsClient(ChainClient& chain, const Address& contract)
+    : chain_(chain), contract_(contract) {
   chain_.addErrorAbi(mlcpJobsAbi(), "MlcpJobs");
 }
 
@@ -54,7 +56,8 @@ JobsClient JobsClient::deploy(ChainClient& chain, const EthKey& key, Receipt* re
   return JobsClient(chain, *r.contract_address);
 }
 
-Receipt JobsClient::send(const EthKey& key, const std::string& fn, const std::vector<Value>& args, const U256& value) {
+Receipt JobsClient::send(const EthKey& key, const std::string& fn, const std::vector<Value>& args,
+                         const U256& value) {
   CallRequest req;
   req.to = contract_;
   req.value = value;
@@ -119,11 +122,14 @@ Hash32 JobsClient::root(const U256& id, uint64_t index) {
   return view("roots", {Value::uint(id), Value::uint(U256(index))})[0].asBytes32();
 }
 
-U256 JobsClient::owed(const Address& account) { return view("owed", {Value::address(account)})[0].word; }
+U256 JobsClient::owed(const Address& account) {
+  return view("owed", {Value::address(account)})[0].word;
+}
 
 std::vector<uint64_t> JobsClient::claimPoints(const U256& id) {
   std::vector<uint64_t> out;
-  for (const Value& p : view("claimPoints", {Value::uint(id)})[0].items) out.push_back(p.word.toU64());
+  for (const Value& p : view("claimPoints", {Value::uint(id)})[0].items)
+    out.push_back(p.word.toU64());
   return out;
 }
 
@@ -138,18 +144,21 @@ std::vector<Hash32> JobsClient::lastClaims(const U256& id) {
   Bytes packed;
   for (const Hash32& h : out) packed.insert(packed.end(), h.begin(), h.end());
   if (keccak256(packed) != dispute(id).claims_hash) {
-    throw ChainError(fmt::format("the latest ClaimsPosted log of job {} does not match the dispute's claims hash", id.toDecimal()));
+    throw ChainError(fmt::format(
+        "the latest ClaimsPosted log of job {} does not match the dispute's claims hash",
+        id.toDecimal()));
   }
   return out;
 }
 
 U256 JobsClient::createJob(const EthKey& submitter, const JobParams& p, Receipt* receipt) {
-  Receipt r = send(submitter, "createJob",
-                   {Value::fixedBytes(p.spec_hash), Value::fixedBytes(p.initial_root), Value::uint(p.num_checkpoints),
-                    Value::uint(p.steps_per_checkpoint), Value::uint(p.stake), Value::uint(p.bond),
-                    Value::uint(p.commit_timeout_s), Value::uint(p.challenge_window_s), Value::uint(p.move_timeout_s),
-                    Value::address(p.referee)},
-                   p.escrow);
+  Receipt r = send(
+      submitter, "createJob",
+      {Value::fixedBytes(p.spec_hash), Value::fixedBytes(p.initial_root),
+       Value::uint(p.num_checkpoints), Value::uint(p.steps_per_checkpoint), Value::uint(p.stake),
+       Value::uint(p.bond), Value::uint(p.commit_timeout_s), Value::uint(p.challenge_window_s),
+       Value::uint(p.move_timeout_s), Value::address(p.referee)},
+      p.escrow);
   if (receipt) *receipt = r;
   for (const DecodedEvent& e : mlcpJobsAbi().decodeLogs(r.logs, &contract_)) {
     if (e.name() == "JobCreated") return e["jobId"].word;
@@ -157,7 +166,9 @@ U256 JobsClient::createJob(const EthKey& submitter, const JobParams& p, Receipt*
   throw ChainError(fmt::format("createJob {} emitted no JobCreated", toHex(r.tx_hash)));
 }
 
-Receipt JobsClient::cancelJob(const EthKey& submitter, const U256& id) { return send(submitter, "cancelJob", {Value::uint(id)}); }
+Receipt JobsClient::cancelJob(const EthKey& submitter, const U256& id) {
+  return send(submitter, "cancelJob", {Value::uint(id)});
+}
 
 Receipt JobsClient::acceptJob(const EthKey& solver, const U256& id) {
   return send(solver, "acceptJob", {Value::uint(id)}, job(id).stake);
@@ -173,9 +184,11 @@ Receipt JobsClient::commitCheckpoint(const EthKey& sender, const SignedCommitmen
   return chain_.transact(sender, req);
 }
 
-Receipt JobsClient::commitCheckpoints(const EthKey& sender, const std::vector<SignedCommitment>& batch) {
+Receipt JobsClient::commitCheckpoints(const EthKey& sender,
+                                      const std::vector<SignedCommitment>& batch) {
   for (const SignedCommitment& c : batch) {
-    if (c.commitment.contract != contract_) throw InvalidArgument("a commitment is signed for another contract than this client's");
+    if (c.commitment.contract != contract_)
+      throw InvalidArgument("a commitment is signed for another contract than this client's");
   }
   CallRequest req;
   req.to = contract_;
@@ -183,30 +196,41 @@ Receipt JobsClient::commitCheckpoints(const EthKey& sender, const std::vector<Si
   return chain_.transact(sender, req);
 }
 
-Receipt JobsClient::challenge(const EthKey& challenger, const U256& id, uint64_t k, const Hash32& root) {
-  return send(challenger, "challenge", {Value::uint(id), Value::uint(U256(k)), Value::fixedBytes(root)}, job(id).bond);
+Receipt JobsClient::challenge(const EthKey& challenger, const U256& id, uint64_t k,
+                              const Hash32& root) {
+  return send(challenger, "challenge",
+              {Value::uint(id), Value::uint(U256(k)), Value::fixedBytes(root)}, job(id).bond);
 }
 
-Receipt JobsClient::postClaims(const EthKey& solver, const U256& id, const std::vector<Hash32>& hashes) {
+Receipt JobsClient::postClaims(const EthKey& solver, const U256& id,
+                               const std::vector<Hash32>& hashes) {
   return send(solver, "postClaims", {Value::uint(id), Value::list(hashList(hashes))});
 }
 
-Receipt JobsClient::postOperators(const EthKey& solver, const U256& id, uint32_t num_ops, const std::vector<Hash32>& hashes) {
-  return send(solver, "postOperators", {Value::uint(id), Value::uint(num_ops), Value::list(hashList(hashes))});
+Receipt JobsClient::postOperators(const EthKey& solver, const U256& id, uint32_t num_ops,
+                                  const std::vector<Hash32>& hashes) {
+  return send(solver, "postOperators",
+              {Value::uint(id), Value::uint(num_ops), Value::list(hashList(hashes))});
 }
 
 Receipt JobsClient::chooseSegment(const EthKey& challenger, const U256& id, uint64_t segment,
-                                  const std::vector<Hash32>& hashes, const Hash32& challenger_hash) {
+                                  const std::vector<Hash32>& hashes,
+                                  const Hash32& challenger_hash) {
   return send(challenger, "chooseSegment",
-              {Value::uint(id), Value::uint(U256(segment)), Value::list(hashList(hashes)), Value::fixedBytes(challenger_hash)});
+              {Value::uint(id), Value::uint(U256(segment)), Value::list(hashList(hashes)),
+               Value::fixedBytes(challenger_hash)});
 }
 
 Receipt JobsClient::resolve(const EthKey& referee, const U256& id, bool solver_correct) {
   return send(referee, "resolve", {Value::uint(id), Value::boolean(solver_correct)});
 }
 
-Receipt JobsClient::timeout(const EthKey& sender, const U256& id) { return send(sender, "timeout", {Value::uint(id)}); }
-Receipt JobsClient::settle(const EthKey& sender, const U256& id) { return send(sender, "settle", {Value::uint(id)}); }
+Receipt JobsClient::timeout(const EthKey& sender, const U256& id) {
+  return send(sender, "timeout", {Value::uint(id)});
+}
+Receipt JobsClient::settle(const EthKey& sender, const U256& id) {
+  return send(sender, "settle", {Value::uint(id)});
+}
 Receipt JobsClient::withdraw(const EthKey& account) { return send(account, "withdraw", {}); }
 
 }  // namespace mlcp::bridge

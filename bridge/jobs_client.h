@@ -13,7 +13,16 @@
 
 namespace mlcp::bridge {
 
-enum class JobState : uint8_t { kNone, kOpen, kAccepted, kCommitted, kDisputed, kSettled, kSolverFailed, kCancelled };
+enum class JobState : uint8_t {
+  kNone,
+  kOpen,
+  kAccepted,
+  kCommitted,
+  kDisputed,
+  kSettled,
+  kSolverFailed,
+  kCancelled
+};
 enum class DisputePhase : uint8_t { kNone, kSteps, kOperatorCount, kOperators, kVerdict };
 const char* toString(JobState s);
 const char* toString(DisputePhase p);
@@ -73,24 +82,28 @@ class JobsClient {
   std::vector<Hash32> lastClaims(const U256& id);
 
   // Moves; each returns the mined receipt.
-  U256 createJob(const EthKey& submitter, const JobParams& p, Receipt* receipt = nullptr);  // the new id
+  U256 createJob(const EthKey& submitter, const JobParams& p,
+                 Receipt* receipt = nullptr);  // the new id
   Receipt cancelJob(const EthKey& submitter, const U256& id);
   Receipt acceptJob(const EthKey& solver, const U256& id);  // posts the job's stake
   Receipt commitCheckpoint(const EthKey& sender, const SignedCommitment& c);
   // Consecutive commitments of one job in one transaction.
   Receipt commitCheckpoints(const EthKey& sender, const std::vector<SignedCommitment>& batch);
-  Receipt challenge(const EthKey& challenger, const U256& id, uint64_t k, const Hash32& challenger_root);
+  Receipt challenge(const EthKey& challenger, const U256& id, uint64_t k,
+                    const Hash32& challenger_root);
   Receipt postClaims(const EthKey& solver, const U256& id, const std::vector<Hash32>& hashes);
-  Receipt postOperators(const EthKey& solver, const U256& id, uint32_t num_ops, const std::vector<Hash32>& hashes);
-  Receipt chooseSegment(const EthKey& challenger, const U256& id, uint64_t segment, const std::vector<Hash32>& hashes,
-                        const Hash32& challenger_hash);
+  Receipt postOperators(const EthKey& solver, const U256& id, uint32_t num_ops,
+                        const std::vector<Hash32>& hashes);
+  Receipt chooseSegment(const EthKey& challenger, const U256& id, uint64_t segment,
+                        const std::vector<Hash32>& hashes, const Hash32& challenger_hash);
   Receipt resolve(const EthKey& referee, const U256& id, bool solver_correct);
   Receipt timeout(const EthKey& sender, const U256& id);
   Receipt settle(const EthKey& sender, const U256& id);
   Receipt withdraw(const EthKey& account);
 
  private:
-  Receipt send(const EthKey& key, const std::string& fn, const std::vector<abi::Value>& args, const U256& value = U256(0));
+  Receipt send(const EthKey& key, const std::string& fn, const std::vector<abi::Value>& args,
+               const U256& value = U256(0));
   std::vector<abi::Value> view(const std::string& fn, const std::vector<abi::Value>& args);
 
   ChainClient& chain_;

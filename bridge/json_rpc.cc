@@ -14,7 +14,8 @@ namespace {
 void globalInit() {
   // curl_global_init is not thread-safe; run it once before the first handle.
   static const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-  if (rc != CURLE_OK) throw ChainError(fmt::format("curl_global_init failed: {}", curl_easy_strerror(rc)));
+  if (rc != CURLE_OK)
+    throw ChainError(fmt::format("curl_global_init failed: {}", curl_easy_strerror(rc)));
 }
 
 size_t appendBody(char* ptr, size_t size, size_t nmemb, void* user) {
@@ -55,14 +56,16 @@ JsonRpcClient::JsonRpcClient(std::string url, RpcOptions options)
   curl_easy_setopt(curl_->easy, CURLOPT_WRITEFUNCTION, appendBody);
   curl_easy_setopt(curl_->easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl_->easy, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout_s * 1000));
-  curl_easy_setopt(curl_->easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout_s * 1000));
+  curl_easy_setopt(curl_->easy, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(options_.connect_timeout_s * 1000));
 }
 
 JsonRpcClient::~JsonRpcClient() = default;
 
 nlohmann::json JsonRpcClient::call(const std::string& method, const nlohmann::json& params) {
   std::lock_guard<std::mutex> lock(mutex_);
-  nlohmann::json request = {{"jsonrpc", "2.0"}, {"id", next_id_++}, {"method", method}, {"params", params}};
+  nlohmann::json request = {
+      {"jsonrpc", "2.0"}, {"id", next_id_++}, {"method", method}, {"params", params}};
   const std::string body = request.dump();
   curl_easy_setopt(curl_->easy, CURLOPT_POSTFIELDS, body.c_str());
   curl_easy_setopt(curl_->easy, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
@@ -84,28 +87,34 @@ nlohmann::json JsonRpcClient::call(const std::string& method, const nlohmann::js
       if (reply.is_object() && reply.contains("error") && !reply["error"].is_null()) {
         const nlohmann::json& err = reply["error"];
         int code = err.value("code", 0);
-        std::string msg = err.contains("message") && err["message"].is_string() ? err["message"].get<std::string>() : err.dump();
+        std::string msg = err.contains("message") && err["message"].is_string()
+                              ? err["message"].get<std::string>()
+                              : err.dump();
         nlohmann::json data = err.contains("data") ? err["data"] : nlohmann::json();
-        throw JsonRpcError(fmt::format("the chain node at {} refused {}: {} (code {})", url_, method, msg, code), code,
-                           msg, data);
+        throw JsonRpcError(
+            fmt::format("the chain node at {} refused {}: {} (code {})", url_, method, msg, code),
+            code, msg, data);
       }
       if (reply.is_object() && reply.contains("result")) return reply["result"];
       if (http == 429 || http >= 500) {
         last_problem = fmt::format("HTTP {} {}", http, shorten(response, 120));
       } else {
         // A reply that is not JSON-RPC will not improve on retry.
-        throw ChainError(fmt::format("the server at {} did not answer {} with JSON-RPC (HTTP {}): {}", url_, method,
-                                     http, shorten(response)));
+        throw ChainError(
+            fmt::format("the server at {} did not answer {} with JSON-RPC (HTTP {}): {}", url_,
+                        method, http, shorten(response)));
       }
     }
     if (attempt < options_.max_attempts) {
-      std::this_thread::sleep_for(std::chrono::duration<double>(backoff));  // backoff between retries
+      std::this_thread::sleep_for(
+          std::chrono::duration<double>(backoff));  // backoff between retries
       backoff = std::min(backoff * 2, options_.backoff_max_s);
     }
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  throw RpcUnreachable(fmt::format("cannot reach the chain node at {}: {} ({} attempts over {:.1f} s)", url_,
-                                   last_problem, options_.max_attempts, secs));
+  throw RpcUnreachable(
+      fmt::format("cannot reach the chain node at {}: {} ({} attempts over {:.1f} s)", url_,
+                  last_problem, options_.max_attempts, secs));
 }
 
 }  // namespace mlcp::bridge

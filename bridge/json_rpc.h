@@ -22,11 +22,11 @@
 namespace mlcp::bridge {
 
 struct RpcOptions {
-  double timeout_s = 10.0;          // whole request, per attempt
-  double connect_timeout_s = 3.0;   // TCP connect, per attempt
-  int max_attempts = 4;             // 1 = no retry
-  double backoff_initial_s = 0.1;   // doubled after each failed attempt ...
-  double backoff_max_s = 2.0;       // ... up to this
+  double timeout_s = 10.0;         // whole request, per attempt
+  double connect_timeout_s = 3.0;  // TCP connect, per attempt
+  int max_attempts = 4;            // 1 = no retry
+  double backoff_initial_s = 0.1;  // doubled after each failed attempt ...
+  double backoff_max_s = 2.0;      // ... up to this
 };
 
 // The node could not be reached (after all retries).
@@ -39,7 +39,10 @@ class RpcUnreachable : public ChainError {
 class JsonRpcError : public ChainError {
  public:
   JsonRpcError(const std::string& what, int code, std::string node_message, nlohmann::json data)
-      : ChainError(what), code_(code), node_message_(std::move(node_message)), data_(std::move(data)) {}
+      : ChainError(what),
+        code_(code),
+        node_message_(std::move(node_message)),
+        data_(std::move(data)) {}
   int code() const { return code_; }
   const std::string& nodeMessage() const { return node_message_; }
   const nlohmann::json& data() const { return data_; }
@@ -58,7 +61,8 @@ class JsonRpcClient {
   JsonRpcClient& operator=(const JsonRpcClient&) = delete;
 
   // Sends {"jsonrpc":"2.0","id":N,"method":method,"params":params}; returns "result".
-  nlohmann::json call(const std::string& method, const nlohmann::json& params = nlohmann::json::array());
+  nlohmann::json call(const std::string& method,
+                      const nlohmann::json& params = nlohmann::json::array());
 
   const std::string& url() const { return url_; }
   const RpcOptions& options() const { return options_; }

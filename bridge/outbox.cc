@@ -33,7 +33,9 @@ std::string utcNow() {
   return buf;
 }
 
-std::string nonceKey(const Address& from, uint64_t chain_id) { return fmt::format("{}@{}", toHex(from), chain_id); }
+std::string nonceKey(const Address& from, uint64_t chain_id) {
+  return fmt::format("{}@{}", toHex(from), chain_id);
+}
 
 }  // namespace
 
@@ -48,7 +50,8 @@ class Outbox::Lock {
       throw IoError(fmt::format("cannot open outbox {}: {}", path, std::strerror(errno)));
     }
     while (::flock(fd_.get(), LOCK_EX) != 0) {
-      if (errno != EINTR) throw IoError(fmt::format("cannot lock outbox {}: {}", path, std::strerror(errno)));
+      if (errno != EINTR)
+        throw IoError(fmt::format("cannot lock outbox {}: {}", path, std::strerror(errno)));
     }
   }
   ~Lock() { ::flock(fd_.get(), LOCK_UN); }
@@ -64,7 +67,8 @@ Outbox::Outbox(std::string path, bool create) : path_(std::move(path)) {
   struct stat st {};
   if (::fstat(lock.fd(), &st) == 0 && st.st_size == 0) {
     // A new outbox: the header is the first record.
-    json header = {{"outbox", "mlcp"}, {"version", 1}, {"seq", 0}, {"prev", kZeroHash}, {"created", utcNow()}};
+    json header = {
+        {"outbox", "mlcp"}, {"version", 1}, {"seq", 0}, {"prev", kZeroHash}, {"created", utcNow()}};
     std::string line = header.dump() + "\n";
     writeAll(lock.fd(), line, path_);
     syncFile(lock.fd(), path_);
@@ -82,12 +86,14 @@ void Outbox::load(bool repair) {
   std::string text;
   {
     FileDescriptor fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) throw IoError(fmt::format("cannot read outbox {}: {}", path_, std::strerror(errno)));
+    if (!fd.valid())
+      throw IoError(fmt::format("cannot read outbox {}: {}", path_, std::strerror(errno)));
     char buf[65536];
     for (;;) {
       ssize_t n = ::read(fd.get(), buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw IoError(fmt::format("cannot read outbox {}: {}", path_, std::strerror(errno)));
+      if (n < 0)
+        throw IoError(fmt::format("cannot read outbox {}: {}", path_, std::strerror(errno)));
       if (n == 0) break;
       text.append(buf, static_cast<size_t>(n));
     }
@@ -120,7 +126,8 @@ void Outbox::load(bool repair) {
     }
     try {
       if (r.at("seq").get<uint64_t>() != i) {
-        throw VerificationError(fmt::format("{} has seq {}, expected {}", where, r.at("seq").dump(), i));
+        throw VerificationError(
+            fmt::format("{} has seq {}, expected {}", where, r.at("seq").dump(), i));
       }
       if (r.at("prev").get<std::string>() != prev) {
         throw VerificationError(fmt::format(
@@ -137,9 +144,12 @@ void Outbox::load(bool repair) {
           OutboxEntry e;
           e.seq = i;
           e.tx = SignedTx::decode(fromHex(r.at("raw").get<std::string>(), "raw transaction"));
-          if (toHex(e.tx.hash) != r.at("hash").get<std::string>() || toHex(e.tx.from) != r.at("from").get<std::string>() ||
-              e.tx.tx.nonce != r.at("nonce").get<uint64_t>() || e.tx.tx.chain_id != r.at("chain_id").get<uint64_t>()) {
-            throw VerificationError(fmt::format("{}: its hash/from/nonce/chain_id fields do not match its signed bytes", where));
+          if (toHex(e.tx.hash) != r.at("hash").get<std::string>() ||
+              toHex(e.tx.from) != r.at("from").get<std::string>() ||
+              e.tx.tx.nonce != r.at("nonce").get<uint64_t>() ||
+              e.tx.tx.chain_id != r.at("chain_id").get<uint64_t>()) {
+            throw VerificationError(fmt::format(
+                "{}: its hash/from/nonce/chain_id fields do not match its signed bytes", where));
           }
           e.label = r.value("label", "");
           e.payload = r.contains("payload") ? r["payload"] : json();
@@ -148,7 +158,8 @@ void Outbox::load(bool repair) {
         } else if (kind == "sent") {
           auto it = by_hash.find(r.at("tx").get<std::string>());
           if (it == by_hash.end()) {
-            throw VerificationError(fmt::format("{} marks an unknown transaction {} as sent", where, r.at("tx").dump()));
+            throw VerificationError(fmt::format("{} marks an unknown transaction {} as sent", where,
+                                                r.at("tx").dump()));
           }
           entries_[it->second].sent = true;
           entries_[it->second].success = r.at("status").get<int>() == 1;
@@ -171,7 +182,8 @@ void Outbox::load(bool repair) {
     // Cut the torn tail so that the next record follows the last complete one.
     FileDescriptor fd(::open(path_.c_str(), O_WRONLY | O_CLOEXEC));
     if (!fd.valid() || ::ftruncate(fd.get(), static_cast<off_t>(good_end)) != 0) {
-      throw IoError(fmt::format("cannot repair the torn last line of outbox {}: {}", path_, std::strerror(errno)));
+      throw IoError(fmt::format("cannot repair the torn last line of outbox {}: {}", path_,
+                                std::strerror(errno)));
     }
     syncFile(fd.get(), path_);
   }
@@ -184,7 +196,8 @@ void Outbox::appendLine(json record) {
   record["prev"] = last_line_hash_;
   std::string line = record.dump();
   FileDescriptor fd(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
-  if (!fd.valid()) throw IoError(fmt::format("cannot append to outbox {}: {}", path_, std::strerror(errno)));
+  if (!fd.valid())
+    throw IoError(fmt::format("cannot append to outbox {}: {}", path_, std::strerror(errno)));
   // One write of the whole line then fsync: a crash leaves at most a torn last line.
   writeAll(fd.get(), line + "\n", path_);
   syncFile(fd.get(), path_);
@@ -209,16 +222,23 @@ void Outbox::setNextNonce(const Address& from, uint64_t chain_id, uint64_t next)
   load(true);
   uint64_t have = nextNonce(from, chain_id);
   if (next < have) {
-    throw UsageError(fmt::format("outbox {} already holds nonces of {} up to {}; the next nonce cannot be {}", path_,
-                                 checksumAddress(from), have - 1, next));
+    throw UsageError(
+        fmt::format("outbox {} already holds nonces of {} up to {}; the next nonce cannot be {}",
+                    path_, checksumAddress(from), have - 1, next));
   }
-  appendLine({{"kind", "nonce"}, {"key", nonceKey(from, chain_id)}, {"from", toHex(from)}, {"chain_id", chain_id}, {"next", next}});
+  appendLine({{"kind", "nonce"},
+              {"key", nonceKey(from, chain_id)},
+              {"from", toHex(from)},
+              {"chain_id", chain_id},
+              {"next", next}});
   nonce_records_.push_back({{"key", nonceKey(from, chain_id)}, {"next", next}});
 }
 
-OutboxEntry Outbox::queue(const EthKey& key, const OutboxTxParams& p, const std::string& label, const json& payload) {
+OutboxEntry Outbox::queue(const EthKey& key, const OutboxTxParams& p, const std::string& label,
+                          const json& payload) {
   require(p.chain_id != 0, "OutboxTxParams::chain_id must be set");
-  require(p.gas_limit != 0, "OutboxTxParams::gas_limit must be set (nothing can be estimated offline)");
+  require(p.gas_limit != 0,
+          "OutboxTxParams::gas_limit must be set (nothing can be estimated offline)");
   Lock lock(path_, false);
   load(true);
   Eip1559Tx tx;
@@ -231,8 +251,10 @@ OutboxEntry Outbox::queue(const EthKey& key, const OutboxTxParams& p, const std:
   tx.value = p.value;
   tx.data = p.data;
   SignedTx s = signTransaction(tx, key);
-  json rec = {{"kind", "tx"}, {"hash", toHex(s.hash)}, {"from", toHex(s.from)}, {"chain_id", tx.chain_id},
-              {"nonce", tx.nonce}, {"raw", toHex(s.raw)}, {"label", label}};
+  json rec = {{"kind", "tx"},          {"hash", toHex(s.hash)},
+              {"from", toHex(s.from)}, {"chain_id", tx.chain_id},
+              {"nonce", tx.nonce},     {"raw", toHex(s.raw)},
+              {"label", label}};
   if (!payload.is_null()) rec["payload"] = payload;
   appendLine(rec);
   OutboxEntry e;
@@ -249,11 +271,13 @@ OutboxEntry Outbox::append(const SignedTx& s, const std::string& label, const js
   load(true);
   uint64_t next = nextNonce(s.from, s.tx.chain_id);
   if (s.tx.nonce < next) {
-    throw UsageError(fmt::format("outbox {} already holds nonce {} of {} (next free: {})", path_, s.tx.nonce,
-                                 checksumAddress(s.from), next));
+    throw UsageError(fmt::format("outbox {} already holds nonce {} of {} (next free: {})", path_,
+                                 s.tx.nonce, checksumAddress(s.from), next));
   }
-  json rec = {{"kind", "tx"}, {"hash", toHex(s.hash)}, {"from", toHex(s.from)}, {"chain_id", s.tx.chain_id},
-              {"nonce", s.tx.nonce}, {"raw", toHex(s.raw)}, {"label", label}};
+  json rec = {{"kind", "tx"},          {"hash", toHex(s.hash)},
+              {"from", toHex(s.from)}, {"chain_id", s.tx.chain_id},
+              {"nonce", s.tx.nonce},   {"raw", toHex(s.raw)},
+              {"label", label}};
   if (!payload.is_null()) rec["payload"] = payload;
   appendLine(rec);
   OutboxEntry e;
@@ -302,14 +326,15 @@ FlushReport Outbox::flush(ChainClient& chain, const FlushOptions& options) {
       if (!chain.knowsTransaction(e.tx.hash)) {  // 2b
         if (chain_id == 0) chain_id = chain.chainId();
         if (e.tx.tx.chain_id != chain_id) {
-          throw UsageError(fmt::format("{} is signed for chain {}, but the node at {} is chain {}", what,
-                                       e.tx.tx.chain_id, chain.url(), chain_id));
+          throw UsageError(fmt::format("{} is signed for chain {}, but the node at {} is chain {}",
+                                       what, e.tx.tx.chain_id, chain.url(), chain_id));
         }
         uint64_t used = chain.transactionCount(e.tx.from, "latest");
         if (used > e.tx.tx.nonce) {
-          throw ChainError(fmt::format(
-              "{} can never be mined: nonce {} of {} was already used by another transaction (the chain is at nonce {})",
-              what, e.tx.tx.nonce, checksumAddress(e.tx.from), used));
+          throw ChainError(
+              fmt::format("{} can never be mined: nonce {} of {} was already used by another "
+                          "transaction (the chain is at nonce {})",
+                          what, e.tx.tx.nonce, checksumAddress(e.tx.from), used));
         }
         chain.sendRaw(e.tx);
         ++rep.sent_now;

@@ -55,7 +55,7 @@ struct OutboxTxParams {
   U256 value;
   Bytes data;
   uint64_t gas_limit = 0;
-  U256 max_fee_per_gas = U256(50000000000ULL);         // 50 gwei cap; only base fee + tip is paid
+  U256 max_fee_per_gas = U256(50000000000ULL);          // 50 gwei cap; only base fee + tip is paid
   U256 max_priority_fee_per_gas = U256(1000000000ULL);  // 1 gwei
 };
 
@@ -69,13 +69,13 @@ struct FlushOptions {
 };
 
 struct FlushReport {
-  size_t total = 0;             // transactions in the outbox
-  size_t sent_now = 0;          // handed to the node by this flush
-  size_t already_on_chain = 0;  // found mined (sent by an earlier, interrupted flush or a relayer)
-  size_t previously_marked = 0; // had a "sent" mark already
-  size_t reverted = 0;          // mined with status 0 (marked; their nonces are spent)
-  bool stopped_early = false;   // stop_after_sends reached
-  uint64_t gas_used = 0;        // by the transactions settled in this flush
+  size_t total = 0;              // transactions in the outbox
+  size_t sent_now = 0;           // handed to the node by this flush
+  size_t already_on_chain = 0;   // found mined (sent by an earlier, interrupted flush or a relayer)
+  size_t previously_marked = 0;  // had a "sent" mark already
+  size_t reverted = 0;           // mined with status 0 (marked; their nonces are spent)
+  bool stopped_early = false;    // stop_after_sends reached
+  uint64_t gas_used = 0;         // by the transactions settled in this flush
 };
 
 class Outbox {
@@ -90,7 +90,8 @@ class Outbox {
   OutboxEntry queue(const EthKey& key, const OutboxTxParams& params, const std::string& label,
                     const nlohmann::json& payload = nullptr);
   // Appends an already signed transaction (its nonce must not be below the next free one).
-  OutboxEntry append(const SignedTx& tx, const std::string& label, const nlohmann::json& payload = nullptr);
+  OutboxEntry append(const SignedTx& tx, const std::string& label,
+                     const nlohmann::json& payload = nullptr);
   // Records where a sender's nonces start (e.g. the count a gateway read on chain).
   void setNextNonce(const Address& from, uint64_t chain_id, uint64_t next);
   uint64_t nextNonce(const Address& from, uint64_t chain_id) const;

@@ -39,7 +39,9 @@ U256 scalar(const rlp::Item& item, const char* field) {
 
 }  // namespace
 
-Hash32 Eip1559Tx::signingHash() const { return keccak256(typed(rlp::encodeList(unsignedFields(*this)))); }
+Hash32 Eip1559Tx::signingHash() const {
+  return keccak256(typed(rlp::encodeList(unsignedFields(*this))));
+}
 
 SignedTx signTransaction(const Eip1559Tx& tx, const EthKey& key) {
   SignedTx s;
@@ -79,7 +81,8 @@ SignedTx SignedTx::decode(const Bytes& raw) {
   s.tx.value = scalar(f[6], "value");
   if (f[7].is_list) throw InvalidArgument("transaction field data is a list");
   s.tx.data = f[7].bytes;
-  if (!f[8].is_list || !f[8].items.empty()) throw InvalidArgument("non-empty access lists are not supported");
+  if (!f[8].is_list || !f[8].items.empty())
+    throw InvalidArgument("non-empty access lists are not supported");
   U256 y = scalar(f[9], "yParity");
   if (y > U256(1)) throw InvalidArgument("transaction yParity is not 0 or 1");
   s.signature.recovery_id = static_cast<uint8_t>(y.toU64());
@@ -92,7 +95,8 @@ SignedTx SignedTx::decode(const Bytes& raw) {
 }
 
 Address contractAddress(const Address& sender, uint64_t nonce) {
-  Hash32 h = keccak256(rlp::encodeList({rlp::encodeString(sender.data(), sender.size()), rlp::encodeUint(U256(nonce))}));
+  Hash32 h = keccak256(rlp::encodeList(
+      {rlp::encodeString(sender.data(), sender.size()), rlp::encodeUint(U256(nonce))}));
   Address a{};
   std::copy(h.begin() + 12, h.end(), a.begin());
   return a;

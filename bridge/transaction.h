@@ -30,7 +30,7 @@ struct Eip1559Tx {
 struct SignedTx {
   Eip1559Tx tx;
   Signature signature;
-  Bytes raw;     // what eth_sendRawTransaction takes
+  Bytes raw;      // what eth_sendRawTransaction takes
   Hash32 hash{};  // keccak256(raw): the hash the node reports
   Address from{};
 

@@ -89,10 +89,12 @@ U256 U256::parse(std::string_view text, std::string_view what) {
   U256 r;
   for (char c : text) {
     if (c < '0' || c > '9') {
-      throw InvalidArgument(fmt::format("{} must be a decimal or 0x-hex integer, got '{}'", what, text));
+      throw InvalidArgument(
+          fmt::format("{} must be a decimal or 0x-hex integer, got '{}'", what, text));
     }
     U256 next = r * U256(10) + U256(static_cast<uint64_t>(c - '0'));
-    if (next.divSmall(10) != r) throw InvalidArgument(fmt::format("{} does not fit 256 bits", what));
+    if (next.divSmall(10) != r)
+      throw InvalidArgument(fmt::format("{} does not fit 256 bits", what));
     r = next;
   }
   return r;
@@ -120,7 +122,8 @@ U256 U256::parseAmount(std::string_view text, std::string_view what) {
     std::string frac = digits.substr(dot + 1);
     digits = digits.substr(0, dot);
     if (static_cast<int>(frac.size()) > decimals) {
-      throw InvalidArgument(fmt::format("{} '{}' has more decimals than its unit allows", what, text));
+      throw InvalidArgument(
+          fmt::format("{} '{}' has more decimals than its unit allows", what, text));
     }
     frac.append(static_cast<size_t>(decimals) - frac.size(), '0');
     digits += frac;

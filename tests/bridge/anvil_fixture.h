@@ -39,7 +39,8 @@ inline std::string chainTool(const std::string& var, std::string* why) {
   }
   size_t end = r.output.find('\n', pos);
   std::string value = r.output.substr(pos + key.size(), end - pos - key.size());
-  if (value.size() >= 2 && (value.front() == '\'' || value.front() == '"')) value = value.substr(1, value.size() - 2);
+  if (value.size() >= 2 && (value.front() == '\'' || value.front() == '"'))
+    value = value.substr(1, value.size() - 2);
   return value;
 }
 
@@ -48,8 +49,8 @@ class Anvil {
   // Starts a fresh anvil; returns nullptr and sets `why` when it cannot.
   static std::unique_ptr<Anvil> start(std::string* why, const std::string& extra_args = "") {
     auto a = std::unique_ptr<Anvil>(new Anvil());
-    CommandResult r =
-        runCommand(sourceDir() + "/bridge/scripts/anvil-start.sh " + a->dir_.path() + " " + extra_args + " 2>&1");
+    CommandResult r = runCommand(sourceDir() + "/bridge/scripts/anvil-start.sh " + a->dir_.path() +
+                                 " " + extra_args + " 2>&1");
     size_t u = r.output.find("MLCP_ANVIL_URL=");
     size_t p = r.output.find("MLCP_ANVIL_PID=");
     if (r.exit_code != 0 || u == std::string::npos || p == std::string::npos) {
@@ -92,7 +93,7 @@ std::string deadUrl();
 
 }  // namespace mlcp::test
 
-#define MLCP_START_ANVIL(var)                          \
-  std::string anvil_why_;                              \
-  auto var = ::mlcp::test::Anvil::start(&anvil_why_);  \
+#define MLCP_START_ANVIL(var)                         \
+  std::string anvil_why_;                             \
+  auto var = ::mlcp::test::Anvil::start(&anvil_why_); \
   if (!var) GTEST_SKIP() << anvil_why_

@@ -56,10 +56,11 @@ TEST(Chain, TransferEqualsCastMktxAndMovesBalancesToTheWei) {
   SignedTx ours = signTransaction(tx, alice);
 
   // The independent encoder: cast mktx with the same fields, offline.
-  test::CommandResult r = test::runCommand(
-      cast + " mktx --private-key " + kAnvilKeys[0] + " --chain 31337 --nonce " + std::to_string(tx.nonce) +
-      " --gas-limit 21000 --priority-gas-price 1000000000 --gas-price 5000000000 --value 123456789012345678 " +
-      checksumAddress(bob) + " 2>&1");
+  test::CommandResult r = test::runCommand(cast + " mktx --private-key " + kAnvilKeys[0] +
+                                           " --chain 31337 --nonce " + std::to_string(tx.nonce) +
+                                           " --gas-limit 21000 --priority-gas-price 1000000000 "
+                                           "--gas-price 5000000000 --value 123456789012345678 " +
+                                           checksumAddress(bob) + " 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::string theirs = r.output.substr(0, r.output.find_last_not_of("\n") + 1);
   EXPECT_EQ(toHex(ours.raw), theirs);
@@ -89,9 +90,10 @@ TEST(Chain, CallDataTransactionEqualsCastMktx) {
   tx.max_fee_per_gas = U256::parse("100000000000");
   tx.gas_limit = 90000;
   tx.to = parseAddress("0x5FbDB2315678afecb367f032d93F642f64180aa3");
-  tx.data = abi::encodeCall("transfer(address,uint256)",
-                            {abi::Value::address(parseAddress("0x000000000000000000000000000000000000bEEF")),
-                             abi::Value::uint(U256::parse("1000000000000000000000"))});
+  tx.data = abi::encodeCall(
+      "transfer(address,uint256)",
+      {abi::Value::address(parseAddress("0x000000000000000000000000000000000000bEEF")),
+       abi::Value::uint(U256::parse("1000000000000000000000"))});
   test::CommandResult r = test::runCommand(
       cast + " mktx --private-key " + kAnvilKeys[1] +
       " --chain 1 --nonce 300 --gas-limit 90000 --priority-gas-price 2 --gas-price 100000000000 "
@@ -108,11 +110,13 @@ TEST(Chain, CommitmentSignatureEqualsCastWalletSign) {
   std::string cast = test::chainTool("MLCP_CAST", &why);
   if (cast.empty()) GTEST_SKIP() << why;
   EthKey solver = EthKey::fromHex(kAnvilKeys[1]);
-  Commitment c{31337, parseAddress("0x5FbDB2315678afecb367f032d93F642f64180aa3"), U256(7), 3, keccak256("root 3")};
-  test::CommandResult r = test::runCommand(cast + " wallet sign --private-key " + kAnvilKeys[1] + " " +
-                                           toHex(checkpointMessage(c)) + " 2>&1");
+  Commitment c{31337, parseAddress("0x5FbDB2315678afecb367f032d93F642f64180aa3"), U256(7), 3,
+               keccak256("root 3")};
+  test::CommandResult r = test::runCommand(cast + " wallet sign --private-key " + kAnvilKeys[1] +
+                                           " " + toHex(checkpointMessage(c)) + " 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(toHex(signCommitment(c, solver).signature.toRsv()), r.output.substr(0, r.output.find('\n')));
+  EXPECT_EQ(toHex(signCommitment(c, solver).signature.toRsv()),
+            r.output.substr(0, r.output.find('\n')));
 }
 
 TEST(Chain, NonceManagementOverManySends) {
@@ -158,10 +162,11 @@ TEST(Chain, GasIsEstimatedAndPadded) {
   create.to = d.contract_address;
   create.value = U256::parseAmount("1ether");
   create.data = mlcpJobsAbi().encodeCall(
-      "createJob", {abi::Value::fixedBytes(keccak256("spec")), abi::Value::fixedBytes(keccak256("init")),
-                    abi::Value::uint(4), abi::Value::uint(10), abi::Value::uint(U256::parseAmount("0.5ether")),
-                    abi::Value::uint(U256::parseAmount("0.1ether")), abi::Value::uint(3600), abi::Value::uint(3600),
-                    abi::Value::uint(600), abi::Value::address(k.address())});
+      "createJob",
+      {abi::Value::fixedBytes(keccak256("spec")), abi::Value::fixedBytes(keccak256("init")),
+       abi::Value::uint(4), abi::Value::uint(10), abi::Value::uint(U256::parseAmount("0.5ether")),
+       abi::Value::uint(U256::parseAmount("0.1ether")), abi::Value::uint(3600),
+       abi::Value::uint(3600), abi::Value::uint(600), abi::Value::address(k.address())});
   uint64_t estimate = c.estimateGas(create);
   SignedTx tx = c.prepare(k, create);
   EXPECT_EQ(tx.tx.gas_limit, static_cast<uint64_t>(std::ceil(estimate * 1.25)));
@@ -170,7 +175,8 @@ TEST(Chain, GasIsEstimatedAndPadded) {
   EXPECT_TRUE(rc.success);
   EXPECT_LE(rc.gas_used, tx.tx.gas_limit);
   std::printf("gas: deploy MlcpJobs %llu, createJob %llu (estimate %llu)\n",
-              static_cast<unsigned long long>(d.gas_used), static_cast<unsigned long long>(rc.gas_used),
+              static_cast<unsigned long long>(d.gas_used),
+              static_cast<unsigned long long>(rc.gas_used),
               static_cast<unsigned long long>(estimate));
 }
 
@@ -199,10 +205,11 @@ TEST(Chain, ContractDeployCallEventsAndNamedReverts) {
   create.to = jobs;
   create.value = escrow;
   create.data = abi.encodeCall(
-      "createJob", {abi::Value::fixedBytes(keccak256("spec")), abi::Value::fixedBytes(keccak256("init")),
-                    abi::Value::uint(2), abi::Value::uint(5), abi::Value::uint(stake),
-                    abi::Value::uint(U256::parseAmount("0.1ether")), abi::Value::uint(3600), abi::Value::uint(3600),
-                    abi::Value::uint(600), abi::Value::address(submitter.address())});
+      "createJob",
+      {abi::Value::fixedBytes(keccak256("spec")), abi::Value::fixedBytes(keccak256("init")),
+       abi::Value::uint(2), abi::Value::uint(5), abi::Value::uint(stake),
+       abi::Value::uint(U256::parseAmount("0.1ether")), abi::Value::uint(3600),
+       abi::Value::uint(3600), abi::Value::uint(600), abi::Value::address(submitter.address())});
   U256 before = c.balance(submitter.address());
   Receipt rc = c.transact(submitter, create);
   EXPECT_EQ(c.balance(submitter.address()), before - escrow - rc.fee());
@@ -227,7 +234,9 @@ TEST(Chain, ContractDeployCallEventsAndNamedReverts) {
   } catch (const RevertError& e) {
     EXPECT_EQ(e.errorName(), "WrongValue");
     EXPECT_EQ(e.reason(), "WrongValue(expected=" + stake.toDecimal() + ")");
-    EXPECT_NE(std::string(e.what()).find("WrongValue(expected=500000000000000000)"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("WrongValue(expected=500000000000000000)"),
+              std::string::npos)
+        << e.what();
   }
   accept.data = abi.encodeCall("acceptJob", {abi::Value::uint(99)});
   accept.value = stake;
@@ -313,9 +322,7 @@ TEST(Chain, SilentServerTimesOutInsteadOfHanging) {
   ::close(s);
 }
 
-TEST(Chain, BadUrlIsAUsageError) {
-  EXPECT_THROW(JsonRpcClient("127.0.0.1:8545"), UsageError);
-}
+TEST(Chain, BadUrlIsAUsageError) { EXPECT_THROW(JsonRpcClient("127.0.0.1:8545"), UsageError); }
 
 }  // namespace
 }  // namespace mlcp::bridge

@@ -5,9 +5,8 @@
 //       submitter gets the escrow back; the dispute's total gas is measured;
 //   (2) a cheating challenger: the solver keeps the job, gains the bond, and is paid escrow +
 //       stake after the window.
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <cstdio>
 #include <map>
@@ -29,12 +28,15 @@ Hash32 h(const std::string& tag, uint64_t a, uint64_t b = 0) {
 // A party whose per-step state hashes are honest before global step `bad_step` and wrong from
 // it on, and whose operator hashes in that step are wrong from operator `bad_op` on (position
 // bad_op+1 onwards). bad_step = 0: fully honest.
-PartyHashes party(uint64_t steps_per_checkpoint, uint64_t bad_step, uint32_t bad_op, uint32_t num_ops) {
+PartyHashes party(uint64_t steps_per_checkpoint, uint64_t bad_step, uint32_t bad_op,
+                  uint32_t num_ops) {
   auto state = [=](uint64_t step) {  // the state hash after global step `step`
     return (bad_step != 0 && step >= bad_step) ? h("bad-state", step) : h("state", step);
   };
   PartyHashes p;
-  p.step_hash = [=](uint64_t k, uint64_t pos) { return state((k - 1) * steps_per_checkpoint + pos); };
+  p.step_hash = [=](uint64_t k, uint64_t pos) {
+    return state((k - 1) * steps_per_checkpoint + pos);
+  };
   p.num_ops = [=](uint64_t) { return num_ops; };
   p.operator_hash = [=](uint64_t step, uint64_t q, uint32_t n) {
     if (q == uint64_t(n) + 1) return state(step);  // the output of the step
@@ -65,7 +67,8 @@ int play(JobsClient& jobs, DisputePlayer& solver, DisputePlayer& challenger, con
   int moves = 0;
   for (int guard = 0; guard < 200; ++guard) {
     DisputeInfo d = jobs.dispute(id);
-    if (jobs.job(id).state != JobState::kDisputed || d.phase == DisputePhase::kVerdict) return moves;
+    if (jobs.job(id).state != JobState::kDisputed || d.phase == DisputePhase::kVerdict)
+      return moves;
     std::string m = solver.move();
     if (m.empty()) m = challenger.move();
     if (m.empty()) ADD_FAILURE() << "nobody could move in phase " << toString(d.phase);
@@ -88,7 +91,8 @@ TEST(Dispute, CheatingSolverOver1024StepsLosesStakeToTheChallenger) {
   PartyHashes honest = party(S, 0, 0, num_ops);
 
   std::map<Address, U256> before;
-  for (const EthKey* k : {&p.submitter, &p.solver, &p.challenger}) before[k->address()] = chain.balance(k->address());
+  for (const EthKey* k : {&p.submitter, &p.solver, &p.challenger})
+    before[k->address()] = chain.balance(k->address());
   Receipt dep;
   JobsClient jobs = JobsClient::deploy(chain, p.submitter, &dep);
   ledger(dep);
@@ -107,7 +111,8 @@ TEST(Dispute, CheatingSolverOver1024StepsLosesStakeToTheChallenger) {
   EXPECT_EQ(id, U256(1));
   ledger(jobs.acceptJob(p.solver, id));
   for (uint64_t k = 1; k <= 2; ++k) {
-    SignedCommitment c = signCommitment({chain.chainId(), jobs.address(), id, k, solver_hashes.step_hash(k, S)}, p.solver);
+    SignedCommitment c = signCommitment(
+        {chain.chainId(), jobs.address(), id, k, solver_hashes.step_hash(k, S)}, p.solver);
     ledger(jobs.commitCheckpoint(p.solver, c));
   }
   EXPECT_EQ(jobs.job(id).state, JobState::kCommitted);
@@ -121,13 +126,17 @@ TEST(Dispute, CheatingSolverOver1024StepsLosesStakeToTheChallenger) {
   ASSERT_EQ(d.phase, DisputePhase::kVerdict);
   EXPECT_EQ(d.step, bad_step);  // the first step whose output is disputed
   EXPECT_EQ(d.lo, bad_op);      // the operator whose outputs differ
-  EXPECT_EQ(d.hash_lo, h("op", bad_step, bad_op));  // its agreed inputs (prefix after ops 0..bad_op-1)
+  EXPECT_EQ(d.hash_lo,
+            h("op", bad_step, bad_op));  // its agreed inputs (prefix after ops 0..bad_op-1)
   Receipt verdict = ledger(jobs.resolve(p.referee, id, false));
   EXPECT_EQ(jobs.job(id).state, JobState::kSolverFailed);
   uint64_t dispute_gas = ch.gas_used + solver.gasUsed() + challenger.gasUsed() + verdict.gas_used;
-  std::printf("dispute over %llu steps and %u operators: %d moves, %llu gas in total (challenge %llu, resolve %llu)\n",
-              static_cast<unsigned long long>(S), num_ops, moves, static_cast<unsigned long long>(dispute_gas),
-              static_cast<unsigned long long>(ch.gas_used), static_cast<unsigned long long>(verdict.gas_used));
+  std::printf(
+      "dispute over %llu steps and %u operators: %d moves, %llu gas in total (challenge %llu, "
+      "resolve %llu)\n",
+      static_cast<unsigned long long>(S), num_ops, moves,
+      static_cast<unsigned long long>(dispute_gas), static_cast<unsigned long long>(ch.gas_used),
+      static_cast<unsigned long long>(verdict.gas_used));
   EXPECT_LE(dispute_gas, 1300000u);  // the target for a dispute over 1024 steps
 
   // Payouts: challenger bond + stake, submitter escrow, solver nothing.
@@ -146,9 +155,11 @@ TEST(Dispute, CheatingSolverOver1024StepsLosesStakeToTheChallenger) {
   // Every balance to the wei: payouts minus every fee each account paid.
   U256 solver_fees = ledger.fees[p.solver.address()] + solver.feesPaid();
   U256 challenger_fees = ledger.fees[p.challenger.address()] + challenger.feesPaid();
-  EXPECT_EQ(chain.balance(p.submitter.address()), before[p.submitter.address()] - ledger.fees[p.submitter.address()]);
+  EXPECT_EQ(chain.balance(p.submitter.address()),
+            before[p.submitter.address()] - ledger.fees[p.submitter.address()]);
   EXPECT_EQ(chain.balance(p.solver.address()), before[p.solver.address()] - jp.stake - solver_fees);
-  EXPECT_EQ(chain.balance(p.challenger.address()), before[p.challenger.address()] + jp.stake - challenger_fees);
+  EXPECT_EQ(chain.balance(p.challenger.address()),
+            before[p.challenger.address()] + jp.stake - challenger_fees);
   EXPECT_EQ(chain.balance(jobs.address()), U256(0));
 }
 
@@ -161,7 +172,8 @@ TEST(Dispute, CheatingChallengerLosesTheBondAndTheSolverIsPaid) {
   PartyHashes honest = party(S, 0, 0, 12);
   PartyHashes liar = party(S, 17, 4, 12);  // wrong from global step 17 (checkpoint 2), operator 4
   std::map<Address, U256> before;
-  for (const EthKey* k : {&p.submitter, &p.solver, &p.challenger}) before[k->address()] = chain.balance(k->address());
+  for (const EthKey* k : {&p.submitter, &p.solver, &p.challenger})
+    before[k->address()] = chain.balance(k->address());
   Receipt dep;
   JobsClient jobs = JobsClient::deploy(chain, p.submitter, &dep);
   ledger(dep);
@@ -180,11 +192,15 @@ TEST(Dispute, CheatingChallengerLosesTheBondAndTheSolverIsPaid) {
   ledger(jobs.acceptJob(p.solver, id));
   // All three roots in one batched transaction, sent by a relayer (the referee's account here).
   std::vector<SignedCommitment> batch;
-  for (uint64_t k = 1; k <= 3; ++k) batch.push_back(signCommitment({31337, jobs.address(), id, k, honest.step_hash(k, S)}, p.solver));
+  for (uint64_t k = 1; k <= 3; ++k)
+    batch.push_back(
+        signCommitment({31337, jobs.address(), id, k, honest.step_hash(k, S)}, p.solver));
   Receipt br = jobs.commitCheckpoints(p.referee, batch);
-  EXPECT_EQ(mlcpJobsAbi().decodeLogs(br.logs, &jobs.address()).size(), 4u);  // 3 x CheckpointCommitted + window
+  EXPECT_EQ(mlcpJobsAbi().decodeLogs(br.logs, &jobs.address()).size(),
+            4u);  // 3 x CheckpointCommitted + window
   for (uint64_t k = 1; k <= 3; ++k) EXPECT_EQ(jobs.root(id, k), honest.step_hash(k, S));
-  std::printf("commitCheckpoints batch of 3: %llu gas\n", static_cast<unsigned long long>(br.gas_used));
+  std::printf("commitCheckpoints batch of 3: %llu gas\n",
+              static_cast<unsigned long long>(br.gas_used));
   // Early settle is refused while the window is open.
   try {
     jobs.settle(p.submitter, id);
@@ -223,8 +239,10 @@ TEST(Dispute, CheatingChallengerLosesTheBondAndTheSolverIsPaid) {
   EXPECT_EQ(jobs.owed(p.solver.address()), U256(0));
   U256 solver_fees = ledger.fees[p.solver.address()] + solver.feesPaid();
   U256 challenger_fees = ledger.fees[p.challenger.address()] + challenger.feesPaid();
-  EXPECT_EQ(chain.balance(p.solver.address()), before[p.solver.address()] + jp.escrow + jp.bond - solver_fees);
-  EXPECT_EQ(chain.balance(p.challenger.address()), before[p.challenger.address()] - jp.bond - challenger_fees);
+  EXPECT_EQ(chain.balance(p.solver.address()),
+            before[p.solver.address()] + jp.escrow + jp.bond - solver_fees);
+  EXPECT_EQ(chain.balance(p.challenger.address()),
+            before[p.challenger.address()] - jp.bond - challenger_fees);
   EXPECT_EQ(chain.balance(p.submitter.address()),
             before[p.submitter.address()] - jp.escrow - ledger.fees[p.submitter.address()]);
   EXPECT_EQ(chain.balance(jobs.address()), U256(0));

@@ -12,13 +12,17 @@ namespace mlcp::bridge {
 namespace {
 
 std::string hexOf(const Bytes& b) { return toHex(b).substr(2); }
-std::string word(const std::string& hex_value) { return std::string(64 - hex_value.size(), '0') + hex_value; }
+std::string word(const std::string& hex_value) {
+  return std::string(64 - hex_value.size(), '0') + hex_value;
+}
 std::string rpad(const std::string& hex) { return hex + std::string(64 - hex.size(), '0'); }
 
 TEST(Keccak, EmptyAndKnownStrings) {
-  EXPECT_EQ(toHex(keccak256("")), "0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470");
+  EXPECT_EQ(toHex(keccak256("")),
+            "0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470");
   // Differs from NIST SHA3-256("abc") = 3a985da7...: Ethereum uses the original padding.
-  EXPECT_EQ(toHex(keccak256("abc")), "0x4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45");
+  EXPECT_EQ(toHex(keccak256("abc")),
+            "0x4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45");
 }
 
 TEST(Hex, RoundTripAndErrors) {
@@ -34,7 +38,8 @@ TEST(Hex, RoundTripAndErrors) {
 }
 
 TEST(U256, ParsePrintArithmetic) {
-  const std::string max = "115792089237316195423570985008687907853269984665640564039457584007913129639935";
+  const std::string max =
+      "115792089237316195423570985008687907853269984665640564039457584007913129639935";
   U256 m = U256::parse(max);
   EXPECT_EQ(m.toDecimal(), max);
   EXPECT_EQ((m + U256(1)).toDecimal(), "0");
@@ -48,7 +53,8 @@ TEST(U256, ParsePrintArithmetic) {
   EXPECT_THROW(U256::parseAmount("1.5wei"), InvalidArgument);
   EXPECT_THROW(U256::parse(max + "0"), InvalidArgument);
   EXPECT_THROW(U256::parse("12a"), InvalidArgument);
-  EXPECT_EQ((U256::parse("1000000000000000000000") * U256(3)).toDecimal(), "3000000000000000000000");
+  EXPECT_EQ((U256::parse("1000000000000000000000") * U256(3)).toDecimal(),
+            "3000000000000000000000");
   EXPECT_EQ(U256::fromInt64(-5).toSignedDecimal(), "-5");
   EXPECT_EQ(U256::fromInt64(-1), m);
   EXPECT_THROW(U256::checkedSub(U256(1), U256(2)), InvalidArgument);
@@ -57,7 +63,8 @@ TEST(U256, ParsePrintArithmetic) {
 
 TEST(Rlp, SpecVectors) {
   EXPECT_EQ(hexOf(rlp::encodeString("dog")), "83646f67");
-  EXPECT_EQ(hexOf(rlp::encodeList({rlp::encodeString("cat"), rlp::encodeString("dog")})), "c88363617483646f67");
+  EXPECT_EQ(hexOf(rlp::encodeList({rlp::encodeString("cat"), rlp::encodeString("dog")})),
+            "c88363617483646f67");
   EXPECT_EQ(hexOf(rlp::encodeString("")), "80");
   EXPECT_EQ(hexOf(rlp::encodeList({})), "c0");
   EXPECT_EQ(hexOf(rlp::encodeUint(U256(0))), "80");
@@ -105,43 +112,48 @@ TEST(Abi, SpecExamples) {
   using abi::Value;
   EXPECT_EQ(hexOf(abi::encodeCall("baz(uint32,bool)", {Value::uint(69), Value::boolean(true)})),
             "cdcd77c0" + word("45") + word("1"));
-  EXPECT_EQ(hexOf(abi::encodeCall("bar(bytes3[2])", {Value::list({Value::bytesValue(toBytes("abc")),
-                                                                  Value::bytesValue(toBytes("def"))})})),
-            "fce353f6" + rpad("616263") + rpad("646566"));
+  EXPECT_EQ(
+      hexOf(abi::encodeCall("bar(bytes3[2])", {Value::list({Value::bytesValue(toBytes("abc")),
+                                                            Value::bytesValue(toBytes("def"))})})),
+      "fce353f6" + rpad("616263") + rpad("646566"));
   EXPECT_EQ(hexOf(abi::encodeCall("sam(bytes,bool,uint256[])",
                                   {Value::bytesValue(toBytes("dave")), Value::boolean(true),
                                    Value::list({Value::uint(1), Value::uint(2), Value::uint(3)})})),
-            "a5643bf2" + word("60") + word("1") + word("a0") + word("4") + rpad("64617665") + word("3") +
-                word("1") + word("2") + word("3"));
-  EXPECT_EQ(hexOf(abi::encodeCall("f(uint256,uint32[],bytes10,bytes)",
-                                  {Value::uint(0x123), Value::list({Value::uint(0x456), Value::uint(0x789)}),
-                                   Value::bytesValue(toBytes("1234567890")),
-                                   Value::bytesValue(toBytes("Hello, world!"))})),
-            "8be65246" + word("123") + word("80") + rpad("31323334353637383930") + word("e0") + word("2") +
-                word("456") + word("789") + word("d") + rpad("48656c6c6f2c20776f726c6421"));
+            "a5643bf2" + word("60") + word("1") + word("a0") + word("4") + rpad("64617665") +
+                word("3") + word("1") + word("2") + word("3"));
+  EXPECT_EQ(
+      hexOf(abi::encodeCall(
+          "f(uint256,uint32[],bytes10,bytes)",
+          {Value::uint(0x123), Value::list({Value::uint(0x456), Value::uint(0x789)}),
+           Value::bytesValue(toBytes("1234567890")), Value::bytesValue(toBytes("Hello, world!"))})),
+      "8be65246" + word("123") + word("80") + rpad("31323334353637383930") + word("e0") +
+          word("2") + word("456") + word("789") + word("d") + rpad("48656c6c6f2c20776f726c6421"));
   Bytes g = abi::encodeCall(
       "g(uint256[][],string[])",
       {Value::list({Value::list({Value::uint(1), Value::uint(2)}), Value::list({Value::uint(3)})}),
        Value::list({Value::string("one"), Value::string("two"), Value::string("three")})});
-  EXPECT_EQ(hexOf(g), "2289b18c" + word("40") + word("140") + word("2") + word("40") + word("a0") + word("2") +
-                          word("1") + word("2") + word("1") + word("3") + word("3") + word("60") + word("a0") +
-                          word("e0") + word("3") + rpad("6f6e65") + word("3") + rpad("74776f") + word("5") +
-                          rpad("7468726565"));
+  EXPECT_EQ(hexOf(g), "2289b18c" + word("40") + word("140") + word("2") + word("40") + word("a0") +
+                          word("2") + word("1") + word("2") + word("1") + word("3") + word("3") +
+                          word("60") + word("a0") + word("e0") + word("3") + rpad("6f6e65") +
+                          word("3") + rpad("74776f") + word("5") + rpad("7468726565"));
 }
 
 TEST(Abi, DecodeInvertsEncode) {
   using abi::Type;
   using abi::Value;
-  std::vector<Type> types = {Type::parse("int256"), Type::parse("address"), Type::parse("string"),
-                             Type::parse("bytes32"), Type::parse("uint256[][]"), Type::parse("(uint64,bytes)")};
+  std::vector<Type> types = {Type::parse("int256"),      Type::parse("address"),
+                             Type::parse("string"),      Type::parse("bytes32"),
+                             Type::parse("uint256[][]"), Type::parse("(uint64,bytes)")};
   Address a{};
   a[19] = 0x42;
   Hash32 h{};
   h[0] = 0xee;
-  std::vector<Value> values = {
-      Value::int64(-7), Value::address(a), Value::string("héllo"), Value::fixedBytes(h),
-      Value::list({Value::list({Value::uint(5)}), Value::list({})}),
-      Value::list({Value::uint(9), Value::bytesValue(Bytes(33, 1))})};
+  std::vector<Value> values = {Value::int64(-7),
+                               Value::address(a),
+                               Value::string("héllo"),
+                               Value::fixedBytes(h),
+                               Value::list({Value::list({Value::uint(5)}), Value::list({})}),
+                               Value::list({Value::uint(9), Value::bytesValue(Bytes(33, 1))})};
   Bytes enc = abi::encode(types, values);
   EXPECT_EQ(hexOf(Bytes(enc.begin(), enc.begin() + 32)), std::string(64, 'f').substr(0, 63) + "9");
   std::vector<Value> back = abi::decode(types, enc);
@@ -164,7 +176,8 @@ TEST(Abi, RangeChecksAndMalformedData) {
   EXPECT_NO_THROW(abi::encode({Type::parse("uint8")}, {Value::uint(255)}));
   EXPECT_THROW(abi::encode({Type::parse("int8")}, {Value::int64(128)}), InvalidArgument);
   EXPECT_NO_THROW(abi::encode({Type::parse("int8")}, {Value::int64(-128)}));
-  EXPECT_THROW(abi::encode({Type::parse("bytes32")}, {Value::bytesValue(Bytes(31))}), InvalidArgument);
+  EXPECT_THROW(abi::encode({Type::parse("bytes32")}, {Value::bytesValue(Bytes(31))}),
+               InvalidArgument);
   EXPECT_THROW(Type::parse("uint7"), InvalidArgument);
   EXPECT_THROW(Type::parse("bytes33"), InvalidArgument);
   EXPECT_THROW(Type::parse("foo"), InvalidArgument);
@@ -177,7 +190,8 @@ TEST(Abi, RangeChecksAndMalformedData) {
 
 TEST(Abi, ParseValuesFromText) {
   using abi::Type;
-  EXPECT_EQ(abi::parseValue(Type::parse("uint256"), "2ether", "--amount").word.toDecimal(), "2000000000000000000");
+  EXPECT_EQ(abi::parseValue(Type::parse("uint256"), "2ether", "--amount").word.toDecimal(),
+            "2000000000000000000");
   EXPECT_EQ(abi::parseValue(Type::parse("int256"), "-3", "x").word.toSignedDecimal(), "-3");
   EXPECT_THROW(abi::parseValue(Type::parse("uint8"), "300", "x"), UsageError);
   EXPECT_THROW(abi::parseValue(Type::parse("bytes32"), "0x12", "--root"), UsageError);

@@ -25,13 +25,17 @@ TEST(EthKey, AnvilAccountZeroAddress) {
 TEST(EthKey, RejectsInvalidSecrets) {
   EXPECT_THROW(EthKey::fromHex("0x" + std::string(64, '0')), UsageError);
   // The curve order n itself is not a valid key.
-  EXPECT_THROW(EthKey::fromHex("0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141"), UsageError);
+  EXPECT_THROW(
+      EthKey::fromHex("0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141"),
+      UsageError);
   EXPECT_THROW(EthKey::fromHex("0x1234"), UsageError);
 }
 
 TEST(Address, Eip55Vectors) {
-  for (const char* a : {"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
-                        "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB", "0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb"}) {
+  for (const char* a :
+       {"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
+        "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB",
+        "0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb"}) {
     Address parsed = parseAddress(a);
     EXPECT_EQ(checksumAddress(parsed), a);
   }
@@ -109,9 +113,11 @@ TEST(KeyFile, MalformedOrInconsistentOrBareHex) {
   EXPECT_THROW(EthKey::load(dir.file("missing.key")), UsageError);
   EXPECT_THROW(EthKey::load(write("a", "private: 0x1234\n")), UsageError);
   EXPECT_THROW(EthKey::load(write("b", "colour: blue\n")), UsageError);
-  EXPECT_THROW(EthKey::load(write("c", std::string("address: 0x70997970C51812dc3A010C7d01b50e0d17dc79C8\nprivate: ") +
-                                           kAnvilKey0 + "\n")),
-               UsageError);
+  EXPECT_THROW(
+      EthKey::load(
+          write("c", std::string("address: 0x70997970C51812dc3A010C7d01b50e0d17dc79C8\nprivate: ") +
+                         kAnvilKey0 + "\n")),
+      UsageError);
   EXPECT_EQ(EthKey::load(write("d", std::string(kAnvilKey0) + "\n")).addressHex(),
             "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
 }

@@ -26,7 +26,9 @@ std::string readFile(const std::string& p) {
   ss << in.rdbuf();
   return ss.str();
 }
-void writeFile(const std::string& p, const std::string& text) { std::ofstream(p, std::ios::trunc) << text; }
+void writeFile(const std::string& p, const std::string& text) {
+  std::ofstream(p, std::ios::trunc) << text;
+}
 std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;
   std::stringstream ss(text);
@@ -49,7 +51,8 @@ TEST(Outbox, AppendsChainAndAssignsNonces) {
   test::TempDir dir("mlcp-outbox");
   EthKey k = EthKey::fromHex(kAnvilKeys[3]);
   Outbox ob(dir.file("outbox.jsonl"));
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(ob.queue(k, transfer(1 + i), "t" + std::to_string(i)).tx.tx.nonce, uint64_t(i));
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(ob.queue(k, transfer(1 + i), "t" + std::to_string(i)).tx.tx.nonce, uint64_t(i));
   Outbox again(dir.file("outbox.jsonl"), false);
   ASSERT_EQ(again.entries().size(), 3u);
   EXPECT_EQ(again.pendingCount(), 3u);
@@ -57,7 +60,8 @@ TEST(Outbox, AppendsChainAndAssignsNonces) {
   EXPECT_EQ(again.nextNonce(k.address(), 31337), 3u);
   EXPECT_EQ(again.nextNonce(k.address(), 1), 0u);  // per chain
   again.setNextNonce(k.address(), 31337, 10);
-  EXPECT_EQ(ob.queue(k, transfer(9), "after floor").tx.tx.nonce, 10u);  // `ob` re-reads under the lock
+  EXPECT_EQ(ob.queue(k, transfer(9), "after floor").tx.tx.nonce,
+            10u);  // `ob` re-reads under the lock
   EXPECT_THROW(ob.setNextNonce(k.address(), 31337, 4), UsageError);
   EXPECT_THROW(Outbox(dir.file("missing.jsonl"), false), UsageError);
 }
@@ -118,7 +122,8 @@ TEST(Outbox, BrokenChainInTheMiddleIsRefusedNamingTheRecord) {
   expectRefused(dropped, "record 2 (line 3) has seq 3");
   // Garbage in the middle.
   std::string garbage;
-  for (size_t i = 0; i < ls.size(); ++i) garbage += (i == 1 ? std::string("not json") : ls[i]) + "\n";
+  for (size_t i = 0; i < ls.size(); ++i)
+    garbage += (i == 1 ? std::string("not json") : ls[i]) + "\n";
   expectRefused(garbage, "record 1 (line 2) is not a JSON record");
   writeFile(path, good);
   EXPECT_EQ(Outbox(path, false).entries().size(), 4u);
@@ -160,8 +165,9 @@ struct Job {
     using abi::Value;
     return mlcpJobsAbi().encodeCall(
         "createJob", {Value::fixedBytes(keccak256("spec")), Value::fixedBytes(keccak256("init")),
-                      Value::uint(checkpoints), Value::uint(10), Value::uint(stake), Value::uint(U256::parseAmount("0.1ether")),
-                      Value::uint(3600), Value::uint(3600), Value::uint(600), Value::address(submitter.address())});
+                      Value::uint(checkpoints), Value::uint(10), Value::uint(stake),
+                      Value::uint(U256::parseAmount("0.1ether")), Value::uint(3600),
+                      Value::uint(3600), Value::uint(600), Value::address(submitter.address())});
   }
   Bytes acceptCall() const { return mlcpJobsAbi().encodeCall("acceptJob", {abi::Value::uint(1)}); }
 };
@@ -184,7 +190,8 @@ void queueWholeJobOffline(Outbox& ob, const Job& job, int n) {
   p.gas_limit = 150000;
   ob.queue(job.solver, p, "accept job 1");
   for (int i = 1; i <= n; ++i) {
-    SignedCommitment sc = signCommitment({31337, job.contract, U256(1), static_cast<uint64_t>(i), rootOf(i)}, job.solver);
+    SignedCommitment sc = signCommitment(
+        {31337, job.contract, U256(1), static_cast<uint64_t>(i), rootOf(i)}, job.solver);
     p.value = U256(0);
     p.data = commitCheckpointCalldata(sc);
     p.gas_limit = 120000;
@@ -195,7 +202,8 @@ void queueWholeJobOffline(Outbox& ob, const Job& job, int n) {
 Hash32 rootOnChain(ChainClient& c, const Job& job, int i) {
   CallRequest req;
   req.to = job.contract;
-  req.data = mlcpJobsAbi().encodeCall("roots", {abi::Value::uint(1), abi::Value::uint(static_cast<uint64_t>(i))});
+  req.data = mlcpJobsAbi().encodeCall(
+      "roots", {abi::Value::uint(1), abi::Value::uint(static_cast<uint64_t>(i))});
   return mlcpJobsAbi().decodeReturn("roots", c.call(req))[0].asBytes32();
 }
 
@@ -225,7 +233,8 @@ TEST(OutboxChain, CommitmentsMadeOfflineAreSentLaterExactlyOnce) {
   EXPECT_EQ(again.sent_now + again.already_on_chain, 0u);
   EXPECT_EQ(again.previously_marked, 6u);
   EXPECT_EQ(c.transactionCount(job.solver.address(), "latest"), 4u);
-  std::printf("offline job: 6 transactions flushed, %llu gas\n", static_cast<unsigned long long>(r.gas_used));
+  std::printf("offline job: 6 transactions flushed, %llu gas\n",
+              static_cast<unsigned long long>(r.gas_used));
 }
 
 TEST(OutboxChain, FlushInterruptedAfterKSendsResumesWithoutResending) {
@@ -249,7 +258,8 @@ TEST(OutboxChain, FlushInterruptedAfterKSendsResumesWithoutResending) {
     EXPECT_EQ(first.sent_now, k);
     // Exactly k transactions reach the chain (the node mines the k-th shortly after the send).
     auto onChain = [&] {
-      return c.transactionCount(job.submitter.address(), "latest") + c.transactionCount(job.solver.address(), "latest");
+      return c.transactionCount(job.submitter.address(), "latest") +
+             c.transactionCount(job.solver.address(), "latest");
     };
     EXPECT_TRUE(test::waitUntil(10, [&] { return onChain() >= k; }));
     EXPECT_EQ(onChain(), k);
@@ -280,7 +290,9 @@ TEST(OutboxChain, NonceTakenByAnotherTransactionIsRefusedNamingTheRecord) {
     ob.flush(c);
     FAIL() << "flushed a transaction whose nonce was taken";
   } catch (const ChainError& e) {
-    EXPECT_NE(std::string(e.what()).find("record 1 (queued transfer) can never be mined"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("record 1 (queued transfer) can never be mined"),
+              std::string::npos)
+        << e.what();
   }
 }
 
@@ -306,8 +318,10 @@ TEST(Publisher, DigestMatchesTheContract) {
   Commitment cm{31337, job.contract, U256(1), 2, rootOf(2)};
   CallRequest req;
   req.to = job.contract;
-  req.data = mlcpJobsAbi().encodeCall("checkpointDigest", {abi::Value::uint(1), abi::Value::uint(2), abi::Value::fixedBytes(rootOf(2))});
-  EXPECT_EQ(mlcpJobsAbi().decodeReturn("checkpointDigest", c.call(req))[0].asBytes32(), checkpointDigest(cm));
+  req.data = mlcpJobsAbi().encodeCall("checkpointDigest", {abi::Value::uint(1), abi::Value::uint(2),
+                                                           abi::Value::fixedBytes(rootOf(2))});
+  EXPECT_EQ(mlcpJobsAbi().decodeReturn("checkpointDigest", c.call(req))[0].asBytes32(),
+            checkpointDigest(cm));
   SignedCommitment sc = signCommitment(cm, job.solver);
   EXPECT_EQ(SignedCommitment::fromJson(sc.toJson()).signer, job.solver.address());
   nlohmann::json forged = sc.toJson();
@@ -333,7 +347,8 @@ TEST(Publisher, DirectRouteSendsAndNamesContractErrors) {
     ASSERT_FALSE(ev.empty());
     EXPECT_EQ(ev[0].name(), "CheckpointCommitted");
     EXPECT_EQ(ev[0]["root"].asBytes32(), rootOf(i));
-    std::printf("gas: commitCheckpoint #%d %llu\n", i, static_cast<unsigned long long>(r.receipt->gas_used));
+    std::printf("gas: commitCheckpoint #%d %llu\n", i,
+                static_cast<unsigned long long>(r.receipt->gas_used));
   }
   try {
     pub.publish(U256(1), 1, rootOf(1));
@@ -376,7 +391,8 @@ TEST(Publisher, OutboxRouteQueuesWhileTheNodeIsDownAndSendsOnce) {
   }
   test::TempDir dir2("mlcp-outbox");
   cfg.outbox_path = dir2.file("commitments.jsonl");
-  Outbox(cfg.outbox_path).setNextNonce(job.solver.address(), 31337, c.transactionCount(job.solver.address()));
+  Outbox(cfg.outbox_path)
+      .setNextNonce(job.solver.address(), 31337, c.transactionCount(job.solver.address()));
   // 2. an RPC URL that is down, with the outbox as the fallback: queued, the note names the URL.
   cfg.rpc_url = test::deadUrl();
   cfg.rpc.max_attempts = 2;
