@@ -179,8 +179,13 @@ sign_checkpoint() {
 }
 
 # ---- the parties' hashes (synthetic but distinct: the game only compares them) ----
-# hash_of TAG N: 32 bytes = TAG (2 hex digits) followed by N
-hash_of() { printf '0x%s%062x' "$1" "$2"; }
+# hash_of TAG N: 32 bytes = TAG (2 hex digits), then N's 31 hex digits each as a byte 0x1d: no
+# zero byte, so calldata costs what real hashes cost (16 gas per byte, not 4).
+hash_of() {
+  local h
+  printf -v h '%031x' "$2"
+  echo "0x$1$(sed 's/./1&/g' <<<"$h")"
+}
 # A party's view: "honest", or "fault:STEP:OP" (its state after global step STEP differs, first in
 # operator OP of that step; OP = the step's operator count: every operator agrees, only the
 # step's output hash is wrong). root_of VIEW K; state_of VIEW STEP; ops_of VIEW STEP Q (position
