@@ -276,6 +276,33 @@ TEST(OutboxChain, FlushInterruptedAfterKSendsResumesWithoutResending) {
   }
 }
 
+TEST(OutboxChain, BytesARelayerSentFirstAreOnlyMarked) {
+  // The same signed bytes are valid whichever way they reach the chain: an independent relayer
+  // (the pinned `cast publish`) sends the first queued commitment; flush finds it mined and
+  // sends only the rest.
+  std::string why;
+  std::string cast = test::chainTool("MLCP_CAST", &why);
+  if (cast.empty()) GTEST_SKIP() << why;
+  test::TempDir dir("mlcp-outbox");
+  Job job;
+  Outbox ob(dir.file("o.jsonl"));
+  queueWholeJobOffline(ob, job, 2);  // deploy, create, accept, commit 1, commit 2
+  MLCP_START_ANVIL(anvil);
+  ChainClient c(anvil->url());
+  for (size_t i = 0; i < 4; ++i) {
+    test::CommandResult r = test::runCommand(cast + " publish --rpc-url " + anvil->url() + " " +
+                                             toHex(ob.entries()[i].tx.raw) + " 2>&1");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  ASSERT_TRUE(test::waitUntil(10, [&] { return c.receipt(ob.entries()[3].tx.hash).has_value(); }));
+  FlushReport r = ob.flush(c);
+  EXPECT_EQ(r.already_on_chain, 4u);
+  EXPECT_EQ(r.sent_now, 1u);
+  EXPECT_EQ(c.transactionCount(job.solver.address(), "latest"), 3u);
+  EXPECT_EQ(rootOnChain(c, job, 1), rootOf(1));
+  EXPECT_EQ(rootOnChain(c, job, 2), rootOf(2));
+}
+
 TEST(OutboxChain, NonceTakenByAnotherTransactionIsRefusedNamingTheRecord) {
   MLCP_START_ANVIL(anvil);
   ChainClient c(anvil->url());
