@@ -139,6 +139,9 @@ std::shared_ptr<LayerModel> buildGptTp(const jobs::ModelSpec& spec, int64_t voca
 
 torch::Tensor gptTpLoss(const torch::Tensor& logits_shard, const torch::Tensor& target,
                         collectives::Communicator& tp) {
+  // One rank holds the whole vocabulary: the unsharded model's own loss, so tp = 1 runs the
+  // same ops as models/gpt.cc and gives its bits.
+  if (tp.size() == 1) return LayerModel::loss(logits_shard, target);
   return vocabParallelCrossEntropy(logits_shard, target, tp).mean();
 }
 

@@ -79,7 +79,8 @@ std::shared_ptr<LayerModel> buildGptTp(const jobs::ModelSpec& spec, int64_t voca
                                        collectives::Communicator& tp);
 
 // Mean cross-entropy over all tokens of vocabulary-sharded logits [..., V/p] against global
-// targets [...]: equal on every tp rank (bitwise).
+// targets [...]: equal on every tp rank (bitwise). With tp = 1 it is LayerModel::loss, so a
+// tp = 1 model gives the bits of models/gpt.cc's GPT (tested).
 torch::Tensor gptTpLoss(const torch::Tensor& logits_shard, const torch::Tensor& target,
                         collectives::Communicator& tp);
 

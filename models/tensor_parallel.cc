@@ -272,6 +272,17 @@ std::vector<std::pair<std::string, torch::Tensor>> gatherLogicalParameters(
   return out;
 }
 
+std::vector<float> logicalGradNorms(torch::nn::Module& model, Communicator& comm) {
+  std::vector<float> out;
+  for (const auto& p : parameterShards(model)) {
+    // Every rank takes part in every gather, so a gradient missing on one rank cannot
+    // desynchronise the group: a missing gradient gathers as zeros.
+    auto g = p.shard.grad().defined() ? p.shard.grad() : torch::zeros_like(p.shard);
+    out.push_back(gatherLogical(g, p.spec, comm).norm(2).item<float>());
+  }
+  return out;
+}
+
 // ---- Layers -----------------------------------------------------------------------------------
 // Parameters are allocated uninitialised (no draws from the generator): their values come from
 // the unsharded model through loadLogicalParameters.

@@ -102,6 +102,12 @@ void loadLogicalParameters(torch::nn::Module& model,
 std::vector<std::pair<std::string, torch::Tensor>> gatherLogicalParameters(
     torch::nn::Module& model, collectives::Communicator& comm);
 
+// Collective: the L2 norm of every parameter's logical gradient, in registration order (0 for a
+// parameter without a gradient). Each norm is taken on the gathered logical tensor — the same
+// op on the same shape as at tp = 1 — so it equals the unsharded model's norm bit for bit
+// whenever the gradient does (always at tp = 1), and the same value on every tp rank.
+std::vector<float> logicalGradNorms(torch::nn::Module& model, collectives::Communicator& comm);
+
 // ---- Layers ---------------------------------------------------------------------------------
 
 // Y = X A^T + b with A = [A_1; ...; A_p] split by output rows (and b = [b_1; ...; b_p]):
