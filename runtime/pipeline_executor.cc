@@ -60,7 +60,8 @@ std::vector<int64_t> PipelineExecutor::shapeOf(int64_t layer, int64_t batch) con
 
 std::vector<std::optional<double>> PipelineExecutor::runStep(const partition::PipelineSchedule& schedule,
                                               const PipelineCallbacks& cb,
-                                              const collectives::CollectiveOptions& opts) {
+                                              const collectives::CollectiveOptions& opts,
+                                              partition::TraceRecorder* timeline) {
   const auto& actions = schedule.actions.at(static_cast<size_t>(layout_.stage));
   std::vector<std::optional<double>> losses(static_cast<size_t>(schedule.micro_batches));
   using Key = std::pair<int, int>;  // (micro-batch, chunk)
@@ -105,6 +106,11 @@ std::vector<std::optional<double>> PipelineExecutor::runStep(const partition::Pi
   for (const auto& a : actions) {
     Slot& slot = slots[{a.micro_batch, a.chunk}];
     const auto& [first, end] = layout_.chunks.at(static_cast<size_t>(a.chunk));
+    const int span = timeline == nullptr
+                         ? -1
+                         : timeline->begin(partition::toString(a, layout_.virtual_stages > 1),
+                                           partition::toString(a.kind), a.chunk,
+                                           {{"micro_batch", a.micro_batch}, {"chunk", a.chunk}});
     switch (a.kind) {
       case ActionKind::kRecvActivation:
         slot.activation_recv->wait(opts);
@@ -149,6 +155,7 @@ std::vector<std::optional<double>> PipelineExecutor::runStep(const partition::Pi
         slot.activation_buffer = torch::Tensor();
         break;
     }
+    if (span >= 0) timeline->end(span);
   }
   for (auto& s : sends) s.work->wait(opts);
   return losses;

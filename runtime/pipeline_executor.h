@@ -31,6 +31,7 @@
 #include "data/dataset.h"
 #include "models/layer_model.h"
 #include "partition/schedule.h"
+#include "partition/trace.h"
 
 namespace mlcp::runtime {
 
@@ -71,9 +72,12 @@ class PipelineExecutor {
 
   // Runs this stage's actions of `schedule` (local micro-batch indices 0..m-1). Returns the
   // loss of every micro-batch whose last virtual stage is here (empty for the others).
+  // With `timeline`, every action is recorded as a span (lane = chunk; a receive's span is
+  // the time spent waiting for its message).
   std::vector<std::optional<double>> runStep(const partition::PipelineSchedule& schedule,
-                              const PipelineCallbacks& callbacks,
-                              const collectives::CollectiveOptions& opts);
+                                             const PipelineCallbacks& callbacks,
+                                             const collectives::CollectiveOptions& opts,
+                                             partition::TraceRecorder* timeline = nullptr);
 
   // Forward only (evaluation, no gradient) of one batch of `batch_size` samples through every
   // virtual stage in order; `input` is used on the first stage. Returns the logits on the last

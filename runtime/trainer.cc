@@ -426,6 +426,16 @@ TrainResult Trainer::run() {
     pending.record["state_chain"] = chain.hex();
     metrics.write("step", std::move(pending.record));
   };
+  partition::TraceRecorder* const timeline = s.options.timeline;
+  constexpr int kStepLane = 100;  // reduction, update, checkpoints; lanes 0.. are chunks
+  if (timeline) {
+    timeline->nameProcess(rank, fmt::format("rank {} (replica {}, stage {})", rank, s.coord.dp, s.coord.pp));
+    timeline->nameThread(rank, 0, s.pipeline ? "chunk 0" : "micro-batches");
+    for (int c = 1; c < static_cast<int>(spec.parallel.virtual_stages) && s.pipeline; ++c) {
+      timeline->nameThread(rank, c, fmt::format("chunk {}", c));
+    }
+    timeline->nameThread(rank, kStepLane, "reduce / update / checkpoint");
+  }
   Checkpointer checkpointer(s.run_dir, s.world,
                             rank == 0 ? loadOrCreateNodeKey(spec.checkpoint.key_file, !s.options.quiet)
                                       : verify::KeyPair::generate(),
@@ -433,6 +443,7 @@ TrainResult Trainer::run() {
   auto checkpoint = [&](int64_t step) {
     finishPendingHash();  // the checkpoint stores the chain up to this step
     if (!s.options.write_checkpoints) return;
+    const int span = timeline ? timeline->begin(fmt::format("checkpoint {}", step), "checkpoint", kStepLane) : -1;
     auto state = collectTrainingState(s.owned, *s.optimizer, step);
     auto chain_bytes = torch::empty({static_cast<int64_t>(chain.bytes.size())}, torch::kUInt8);
     std::memcpy(chain_bytes.data_ptr(), chain.bytes.data(), chain.bytes.size());
@@ -463,6 +474,7 @@ TrainResult Trainer::run() {
         throw ChainError(fmt::format("rank 0 could not publish checkpoint {} (its error is above)", step));
       }
     }
+    if (timeline) timeline->end(span);
     result.checkpoint_root = root.hex();
     result.checkpoint_dir = verify::checkpointDir(s.run_dir, step);
     progress.message(fmt::format("checkpoint step {}: root {}", step, root.hex()));
@@ -553,7 +565,7 @@ TrainResult Trainer::run() {
       cb.before_layer = [&](int mb, int64_t l) { seedLayer(spec.seed, step, mb_begin + mb, l); };
       cb.after_layer = [&](int mb, int64_t l, torch::Tensor& h) { plantFault(mb_begin + mb, l, h); };
       cb.after_backward = [&](int mb, int chunk) { keepGradients(mb_begin + mb, chunk_owned[static_cast<size_t>(chunk)]); };
-      const auto losses = s.pipeline->runStep(s.pipeline_schedule, cb, s.coll);
+      const auto losses = s.pipeline->runStep(s.pipeline_schedule, cb, s.coll, timeline);
       for (size_t k = 0; k < losses.size(); ++k) {
         if (losses[k]) loss_slots[static_cast<size_t>(mb_begin) + k] = *losses[k];
       }
@@ -564,6 +576,7 @@ TrainResult Trainer::run() {
       std::vector<torch::Tensor> outputs;  // each layer's output (traced step only)
       if (trace != nullptr) trace->record({OperatorKind::kData, j}, {{"input", batch.input}, {"target", batch.target}});
       // Layer by layer: LayerModel::forward's kernels, with counter-based seeds.
+      int span = timeline ? timeline->begin(fmt::format("F{}", j), "forward", 0, {{"micro_batch", j}}) : -1;
       torch::Tensor h = batch.input;
       for (int64_t l = 0; l < s.model->numLayers(); ++l) {
         seedLayer(spec.seed, step, j, l);
@@ -577,7 +590,12 @@ TrainResult Trainer::run() {
       }
       const torch::Tensor logits = h;
       auto loss = models::LayerModel::loss(logits, batch.target);
+      if (timeline) {
+        timeline->end(span);
+        span = timeline->begin(fmt::format("B{}", j), "backward", 0, {{"micro_batch", j}});
+      }
       loss.backward();
+      if (timeline) timeline->end(span);
       loss_slots[static_cast<size_t>(j)] = loss.item<double>();
       if (trace != nullptr) {
         trace->record({OperatorKind::kLoss, j}, {{"loss", loss}, {"grad_logits", logits.grad()}});
@@ -595,6 +613,7 @@ TrainResult Trainer::run() {
       keepGradients(j, all_owned);
     }
     // 3. exact mean gradient over all M micro-batches
+    const int reduce_span = timeline ? timeline->begin("reduce", "reduce", kStepLane) : -1;
     std::vector<const float*> local;
     for (auto& c : contributions) local.push_back(c.data());
     bool finite = reducer.reduce(local, m, 1.0 / static_cast<double>(m), mean_grad.data(), s.coll);
@@ -609,7 +628,9 @@ TrainResult Trainer::run() {
     double loss_sum = 0;
     for (int64_t j = 0; j < m; ++j) loss_sum += loss_slots[static_cast<size_t>(j)];
     const double step_loss = loss_sum / static_cast<double>(m);
+    if (timeline) timeline->end(reduce_span);
     finishPendingHash();  // the previous step's hash must be done before parameters change
+    const int update_span = timeline ? timeline->begin("update", "update", kStepLane) : -1;
     // 4. update
     const double lr = s.schedule.at(step);
     if (finite) {
@@ -652,6 +673,7 @@ TrainResult Trainer::run() {
         trace->record({OperatorKind::kUpdate, -1, static_cast<int64_t>(l)}, updated);
       }
     }
+    if (timeline) timeline->end(update_span);
     const double dt =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
     const double sps = static_cast<double>(spec.train.global_batch) / dt;

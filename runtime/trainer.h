@@ -26,6 +26,7 @@
 
 #include "collectives/communicator.h"
 #include "jobs/job_spec.h"
+#include "partition/trace.h"
 #include "runtime/operator_trace.h"
 
 namespace mlcp::runtime {
@@ -90,6 +91,10 @@ struct TrainerOptions {
   // publishes commitments from here). An exception it throws fails the run on every rank —
   // after the checkpoint is safely on disk — and reaches the caller on rank 0.
   std::function<void(int64_t step, const verify::Hash256& root)> on_checkpoint;
+  // Records this rank's timeline (`mlcp run --trace`): pipeline actions, or each micro-batch's
+  // forward and backward, then the reduction, the update and checkpoints, one lane each.
+  // Borrowed; nullptr = none.
+  partition::TraceRecorder* timeline = nullptr;
   // false: no per-step state hashes (bench_step --overhead measures what they cost; a run
   // without them cannot be replayed or disputed step by step).
   bool state_hashes = true;

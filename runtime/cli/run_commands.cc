@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -125,7 +126,7 @@ runtime::PlantedFault parseFault(const std::string& text) {
 }
 
 void runJob(const std::string& job_path, const std::string& output, int64_t max_steps,
-            bool no_progress, bool resume, const std::string& fault) {
+            bool no_progress, bool resume, const std::string& fault, bool trace) {
   const LaunchEnv env = detectLaunchEnv();
   jobs::JobSpec spec;
   const std::string job_error = loadJob(job_path, env, &spec);
@@ -150,6 +151,23 @@ void runJob(const std::string& job_path, const std::string& output, int64_t max_
     opts.show_progress = !no_progress;
     opts.fault = parseFault(fault);
     if (spec.bridge.enabled && rank == 0) opts.on_checkpoint = bridgeHook(spec);
+    partition::TraceRecorder timeline(rank);
+    if (trace) opts.timeline = &timeline;
+    // Written however the run ends (finished, stopped on a signal, failed), for a post-mortem.
+    struct TimelineWriter {
+      partition::TraceRecorder* t;
+      std::string path;
+      ~TimelineWriter() {
+        if (t == nullptr) return;
+        try {
+          std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+          t->write(path);
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "mlcp: could not write the timeline %s: %s\n", path.c_str(), e.what());
+        }
+      }
+    } timeline_writer{trace ? &timeline : nullptr,
+                      fmt::format("{}/trace/rank-{:05d}.json", output.empty() ? spec.output_dir : output, rank)};
     if (resume) {
       const std::string dir = output.empty() ? spec.output_dir : output;
       const auto latest = verify::latestValidCheckpoint(dir);
@@ -271,7 +289,11 @@ void addRunCommands(CLI::App& app) {
   run->add_option("--fault", *fault,
                   "Faulty solver for tests and demos: STEP:LAYER:RANK corrupts that layer's "
                   "forward output at that step on that rank");
-  run->callback([=] { runJob(*job, *output, *max_steps, *no_progress, *resume, *fault); });
+  auto trace = std::make_shared<bool>(false);
+  run->add_flag("--trace", *trace,
+                "Write each rank's timeline (Chrome trace / Perfetto JSON) to "
+                "RUN_DIR/trace/rank-NNNNN.json");
+  run->callback([=] { runJob(*job, *output, *max_steps, *no_progress, *resume, *fault, *trace); });
 
   auto* validate = app.add_subcommand("validate", "Check a job file without running it");
   auto vjob = std::make_shared<std::string>();
