@@ -44,7 +44,7 @@ contract MlcpJobs {
     /// Verdict: one operator left; waiting for the referee.
     enum Phase { None, Steps, OperatorCount, Operators, Verdict }
 
-    /// Why a dispute ended (DisputeResolved.reason).
+    /// Why a dispute ended (DisputeResolved.outcome, SolverFailed.outcome).
     enum Outcome { Verdict, SolverTimedOut, ChallengerTimedOut, RefereeTimedOut }
 
     struct Job {
