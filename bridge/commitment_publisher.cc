@@ -58,6 +58,42 @@ PublishResult CommitmentPublisher::publish(const U256& job_id, uint64_t checkpoi
   const std::string label =
       fmt::format("commit job {} checkpoint {}", job_id.toDecimal(), checkpoint_index);
 
+  // Idempotent: a commitment already on its way (a resumed run publishing its last checkpoint
+  // again) is not sent twice. On chain: roots(job, index) already holds this root.
+  if (reachable) {
+    CallRequest view;
+    view.to = config_.contract;
+    view.data = mlcpJobsAbi().encodeCall(
+        "roots", {abi::Value::uint(job_id), abi::Value::uint(U256(checkpoint_index))});
+    if (mlcpJobsAbi().decodeReturn("roots", chain_->call(view))[0].asBytes32() == root) {
+      res.route = PublishResult::Route::kSent;
+      res.note = "already on chain";
+      return res;
+    }
+  }
+  // In the outbox: a queued commitment of the same job and index.
+  std::optional<OutboxEntry> existing;
+  if (outbox_) {
+    outbox_->reload();
+    for (const OutboxEntry& e : outbox_->entries()) {
+      const nlohmann::json& pl = e.payload;
+      if (!pl.is_object() || pl.value("type", "") != "checkpoint-commitment") continue;
+      if (pl.value("contract", "") != checksumAddress(config_.contract) ||
+          pl.value("chain_id", uint64_t{0}) != chain_id ||
+          pl.value("job_id", "") != job_id.toDecimal() ||
+          pl.value("index", uint64_t{0}) != checkpoint_index) {
+        continue;
+      }
+      if (pl.value("root", "") != toHex(root)) {
+        throw VerificationError(fmt::format(
+            "outbox {} record {} already holds root {} for job {} checkpoint {}, not {}",
+            outbox_->path(), e.seq, pl.value("root", ""), job_id.toDecimal(), checkpoint_index,
+            toHex(root)));
+      }
+      existing = e;
+    }
+  }
+
   if (!outbox_) {  // direct
     CallRequest req;
     req.to = config_.contract;
@@ -77,7 +113,9 @@ PublishResult CommitmentPublisher::publish(const U256& job_id, uint64_t checkpoi
   p.gas_limit = config_.commit_gas_limit;
   p.max_fee_per_gas = config_.max_fee_per_gas;
   p.max_priority_fee_per_gas = config_.max_priority_fee_per_gas;
-  if (reachable) {
+  if (existing) {
+    res.note = "already queued";
+  } else if (reachable) {
     // Online: the chain's nonce is the floor (unless the outbox still holds unsent ones of this
     // key, whose nonces come first), and the estimate refuses a doomed commitment early. Gas
     // can only be estimated when nothing of this key is queued ahead (it would run against the
@@ -101,9 +139,9 @@ PublishResult CommitmentPublisher::publish(const U256& job_id, uint64_t checkpoi
       p.max_priority_fee_per_gas = f.max_priority_fee_per_gas;
     }
   }
-  OutboxEntry e = outbox_->queue(key_, p, label, res.commitment.toJson());
+  OutboxEntry e = existing ? *existing : outbox_->queue(key_, p, label, res.commitment.toJson());
   res.tx_hash = e.tx.hash;
-  res.route = PublishResult::Route::kQueued;
+  res.route = e.sent ? PublishResult::Route::kSent : PublishResult::Route::kQueued;
   if (!reachable) return res;
   try {
     FlushOptions fo;

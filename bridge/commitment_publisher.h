@@ -17,6 +17,11 @@
 // (which also refuses a commitment the contract would reject, before it is queued) and the
 // outbox's nonce floor is raised to the chain's count for the key.
 //
+// Idempotent: publishing (job, index) again with the same root sends nothing — when the chain
+// already holds it (`note` = "already on chain") or the outbox already holds it ("already
+// queued"; a different root for a queued index is refused with VerificationError). A resumed
+// run may therefore publish its last checkpoint again safely.
+//
 // Not thread-safe: one publisher per process (rank 0), called from one thread.
 #pragma once
 

@@ -138,7 +138,7 @@ TEST(BridgeCli, WholeJobOnAnvilPaysTheSolverToTheWei) {
   expectOneSentence(again, 1, "BadJobState(state=2)");
   ok("commit --key " + cli.sol + rpc + c + " --job 1 --index 1 --root " + hash32('3'), true);
   expectOneSentence(
-      cli.run("commit --key " + cli.sol + rpc + c + " --job 1 --index 1 --root " + hash32('3')), 1,
+      cli.run("commit --key " + cli.sol + rpc + c + " --job 1 --index 1 --root " + hash32('9')), 1,
       "WrongIndex(expected=2)");
   ok("commit --key " + cli.sol + rpc + c + " --job 1 --index 2 --root " + hash32('4'), true);
   std::string status = ok("status" + rpc + c + " --job 1 --key " + cli.sol, false);

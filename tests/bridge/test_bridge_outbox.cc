@@ -378,7 +378,7 @@ TEST(Publisher, DirectRouteSendsAndNamesContractErrors) {
                 static_cast<unsigned long long>(r.receipt->gas_used));
   }
   try {
-    pub.publish(U256(1), 1, rootOf(1));
+    pub.publish(U256(1), 1, rootOf(7));  // another root for a committed index
     FAIL() << "a repeated index was accepted";
   } catch (const RevertError& e) {
     EXPECT_EQ(e.reason(), "WrongIndex(expected=3)") << e.what();
@@ -392,6 +392,35 @@ TEST(Publisher, DirectRouteSendsAndNamesContractErrors) {
     EXPECT_EQ(e.errorName(), "BadSignature") << e.what();
   }
   EXPECT_EQ(rootOnChain(c, job, 2), rootOf(2));
+  // Publishing an index again with the same root (a resumed run) sends nothing.
+  uint64_t count = c.transactionCount(job.solver.address(), "latest");
+  PublishResult again = pub.publish(U256(1), 2, rootOf(2));
+  EXPECT_EQ(again.route, PublishResult::Route::kSent);
+  EXPECT_EQ(again.note, "already on chain");
+  EXPECT_EQ(c.transactionCount(job.solver.address(), "latest"), count);
+}
+
+TEST(Publisher, RepublishingOfflineQueuesOnceAndRefusesAnotherRoot) {
+  test::TempDir dir("mlcp-outbox");
+  Job job;
+  PublisherConfig cfg;
+  cfg.outbox_path = dir.file("c.jsonl");
+  cfg.contract = job.contract;
+  cfg.chain_id = 31337;
+  CommitmentPublisher pub(cfg, job.solver);
+  Hash32 first = pub.publish(U256(1), 1, rootOf(1)).tx_hash;
+  PublishResult again = pub.publish(U256(1), 1, rootOf(1));
+  EXPECT_EQ(again.tx_hash, first);
+  EXPECT_EQ(again.note, "already queued");
+  EXPECT_EQ(Outbox(cfg.outbox_path, false).entries().size(), 1u);
+  try {
+    pub.publish(U256(1), 1, rootOf(9));
+    FAIL() << "a second root for the same checkpoint was queued";
+  } catch (const VerificationError& e) {
+    EXPECT_NE(std::string(e.what()).find("already holds root"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(pub.publish(U256(1), 2, rootOf(2)).route, PublishResult::Route::kQueued);
+  EXPECT_EQ(Outbox(cfg.outbox_path, false).entries().size(), 2u);
 }
 
 TEST(Publisher, OutboxRouteQueuesWhileTheNodeIsDownAndSendsOnce) {
