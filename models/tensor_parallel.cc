@@ -94,7 +94,14 @@ struct VocabParallelCrossEntropyFn : torch::autograd::Function<VocabParallelCros
     if (t.size(0) != z.size(0))
       throw InvalidArgument("vocabParallelCrossEntropy: " + std::to_string(t.size(0)) +
                             " targets for " + std::to_string(z.size(0)) + " rows of logits");
-    const int64_t begin = comm->rank() * local_v;
+    const int64_t begin = comm->rank() * local_v, vocab = local_v * comm->size();
+    if (t.numel() > 0) {
+      const int64_t lo = t.min().item<int64_t>(), hi = t.max().item<int64_t>();
+      if (lo < 0 || hi >= vocab)
+        throw InvalidArgument("vocabParallelCrossEntropy: target " +
+                              std::to_string(lo < 0 ? lo : hi) + " is outside the vocabulary [0, " +
+                              std::to_string(vocab) + ")");
+    }
     auto m = allreduceMax(std::get<0>(z.max(-1)), *comm);
     auto shifted = z - m.unsqueeze(1);
     auto e = shifted.exp();

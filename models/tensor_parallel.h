@@ -180,7 +180,7 @@ class VocabParallelEmbedding : public torch::nn::Module, public ShardedModule {
 //   the exp-sum and the target logit each summed over tp (fixed order; the target logit has
 //   one non-zero contribution, so its sum is exact).
 // Backward: d loss / d z_v = softmax_v - [v == t], computed on each rank's own columns; no
-// communication.
+// communication. A target outside [0, V) is refused (InvalidArgument; there is no ignore_index).
 torch::Tensor vocabParallelCrossEntropy(const torch::Tensor& logits, const torch::Tensor& target,
                                         collectives::Communicator& comm);
 

@@ -247,6 +247,12 @@ TEST_F(TensorParallelTest, VocabParallelCrossEntropyMatchesTorch) {
     auto tp_per_token = vocabParallelCrossEntropy(shard, target, *g);
     ASSERT_TRUE(tp_per_token.sizes().equals(target.sizes()));
     expectClose(tp_per_token, per_token.reshape(target.sizes()), tp, "vocab cross-entropy tokens");
+    // Targets outside the vocabulary are refused on every rank, before any collective.
+    auto bad_target = target.clone();
+    bad_target[1][2] = 256;
+    EXPECT_THROW(vocabParallelCrossEntropy(shard, bad_target, *g), InvalidArgument);
+    bad_target[1][2] = -1;
+    EXPECT_THROW(vocabParallelCrossEntropy(shard, bad_target, *g), InvalidArgument);
     auto tp_loss = tp_per_token.mean();
     expectClose(tp_loss, loss, tp, "vocab cross-entropy loss");
     tp_loss.backward();
@@ -291,6 +297,12 @@ TEST_F(TensorParallelTest, GptBlockMatchesUnshardedBlock) {
     for (const auto& p : parameterShards(*blk))
       expectClose(gatherLogical(p.shard.grad(), p.spec, *g), ref_params.at(p.name).grad(), tp,
                   "block d" + p.name);
+    // Odd sizes: one sample of one token, and of 3 tokens (shorter than the context).
+    for (int64_t t : {1, 3}) {
+      auto xs = torch::randn({1, t, 32});
+      auto small_ref = ref->forward(xs), small = blk->forward(xs);
+      expectClose(small, small_ref, tp, "block forward, 1 x " + std::to_string(t));
+    }
   }
 }
 
