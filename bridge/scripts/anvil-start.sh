@@ -12,6 +12,8 @@
 #   - If an anvil of DIR is already running and answering, prints its line and starts nothing.
 #   - Fails (exit 1) with one sentence naming the log if anvil dies or does not answer in time;
 #     it then stops what it started, keeping the log.
+#   - MLCP_ANVIL_OWNER_PID=PID (optional): a detached watchdog runs anvil-stop.sh DIR when that
+#     process exits, however it exits (a test killed by a ctest timeout leaks no anvil).
 #   - Chain: anvil's defaults (chain id 31337, 10 accounts of 10000 ETH from the mnemonic
 #     "test test test test test test test test test test test junk"; account 0 is
 #     0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266 with key
@@ -70,4 +72,10 @@ while :; do
   sleep 0.02   # poll interval, not a synchronisation
 done
 echo "$url" >"$dir/anvil.url"
+if [[ -n ${MLCP_ANVIL_OWNER_PID:-} ]]; then
+  [[ $MLCP_ANVIL_OWNER_PID =~ ^[0-9]+$ ]] || fail "MLCP_ANVIL_OWNER_PID wants a pid, got '$MLCP_ANVIL_OWNER_PID'"
+  # Orphaned at once (the subshell exits), so a kill of the owner's process tree misses it.
+  ( setsid bash -c 'tail --pid="$1" -f /dev/null; exec "$2" "$3"' _ "$MLCP_ANVIL_OWNER_PID" \
+      "$here/anvil-stop.sh" "$dir" </dev/null >/dev/null 2>&1 & )
+fi
 echo "MLCP_ANVIL_URL=$url MLCP_ANVIL_PID=$pid"

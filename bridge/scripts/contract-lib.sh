@@ -47,7 +47,8 @@ _lib_cleanup() {
   if ((rc == 0)); then rm -rf "$LIB_WORK"; else echo "(anvil log kept in $LIB_WORK/anvil.log)" >&2; fi
 }
 trap _lib_cleanup EXIT
-_line=$("$_lib_here/anvil-start.sh" "$LIB_WORK") || fail "anvil did not start"
+trap 'exit 143' TERM INT   # run the EXIT trap on these too (SIGKILL: anvil-start's watchdog)
+_line=$(MLCP_ANVIL_OWNER_PID=$$ "$_lib_here/anvil-start.sh" "$LIB_WORK") || fail "anvil did not start"
 eval "$_line"
 export ETH_RPC_URL=$MLCP_ANVIL_URL
 CHAIN_ID=$(cast chain-id)
