@@ -1,7 +1,7 @@
 # GoogleTest binaries for the C++ chain client (issue #5). Offline tests use published vectors;
 # the chain tests start a real anvil through bridge/scripts/anvil-start.sh and skip with a
 # reason when the pinned chain tools are not installed (bridge/scripts/install-chain-tools.sh).
-foreach(concept encoding eth_key transaction)
+foreach(concept encoding eth_key transaction json_rpc)
   mlcp_add_test(test_bridge_${concept} SOURCES test_bridge_${concept}.cc DEPS mlcp_bridge LABELS bridge)
 endforeach()
 foreach(concept chain outbox dispute)
