@@ -30,7 +30,6 @@ row "createJob (any later job)" "$TX_GAS"
 VALUE=$STAKE tx "$SOLVER" "acceptJob(uint256)" "$JOB"
 row "acceptJob" "$TX_GAS"
 commit_all "$SOLVER" honest "$JOB" 7 "$RELAYER"
-first_commit=$(py "$COMMIT_GAS_TOTAL")
 C="commitCheckpoint(uint256,uint256,bytes32,uint8,bytes32,bytes32)"
 # gas of the 2nd..7th commits, then the final (8th), which also opens the challenge window
 row "commitCheckpoint (mean of roots 1..7, by a relayer)" "$((COMMIT_GAS_TOTAL / 7))" "ecrecover-checked signature"

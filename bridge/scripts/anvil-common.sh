@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # anvil-common.sh — helpers shared by anvil-start.sh and anvil-stop.sh (sourced, not run).
 
 # anvil_pid DIR: print the pid from DIR/anvil.pid if that process is alive and is anvil.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034,SC2154  # names set here for (or by) the scripts that source it
 # contract-lib.sh — bash helpers to drive MlcpJobs on a real anvil with the pinned cast; sourced
 # by the contract tests (tests/bridge/contract/*.sh) and the gas benchmark (bench/bench_gas.sh).
 #   source bridge/scripts/contract-lib.sh     # starts anvil in a temporary directory, deploys

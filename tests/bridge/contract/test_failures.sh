@@ -6,7 +6,7 @@ source "$(dirname "$0")/../../../bridge/scripts/contract-lib.sh"
 
 ETHER=1000000000000000000
 ESCROW=$ETHER STAKE=$(py "$ETHER // 2") BOND=$(py "$ETHER // 5")
-N=3 STEPS=64 NUM_OPS=10
+N=3 STEPS=64
 deploy
 C=commitCheckpoint\(uint256,uint256,bytes32,uint8,bytes32,bytes32\)
 
