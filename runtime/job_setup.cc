@@ -1,5 +1,7 @@
 #include "runtime/job_setup.h"
 
+#include <thread>
+
 #include "data/fashion_mnist.h"
 #include "data/sample_order.h"
 #include "models/layer_model.h"
@@ -52,6 +54,12 @@ LrSchedule makeSchedule(const jobs::JobSpec& spec, int64_t job_steps) {
   s.total_steps = job_steps;
   s.min_lr_ratio = spec.lr_schedule.min_lr_ratio;
   return s;
+}
+
+void emulateSlowdown(double slowdown, std::chrono::steady_clock::time_point start) {
+  if (slowdown <= 1.0) return;
+  const auto took = std::chrono::steady_clock::now() - start;
+  std::this_thread::sleep_for(std::chrono::duration_cast<std::chrono::nanoseconds>(took * (slowdown - 1.0)));
 }
 
 void seedLayer(uint64_t seed, int64_t step, int64_t micro_batch, int64_t layer) {

@@ -5,6 +5,7 @@
 
 #include <torch/torch.h>
 
+#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -40,6 +41,10 @@ void clipGradNorm(const std::vector<torch::Tensor>& params, const std::vector<fl
 // CPU generator seeded with (seed, step, j, l) — so a pipeline stage that runs only some of the
 // layers, or a referee that recomputes one, draws exactly what a one-process run draws there.
 void seedLayer(uint64_t seed, int64_t step, int64_t micro_batch, int64_t layer);
+
+// A declared slower device (DEVICES.toml `slowdown`): after a computation that started at
+// `start`, sleeps (slowdown - 1) times its duration, so it takes `slowdown` times as long.
+void emulateSlowdown(double slowdown, std::chrono::steady_clock::time_point start);
 
 // Steps the job runs (train.steps, or epochs x steps per epoch of `train_samples`).
 int64_t jobSteps(const jobs::JobSpec& spec, int64_t train_samples);

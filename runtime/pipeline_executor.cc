@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "runtime/error.h"
+#include "runtime/job_setup.h"
 
 namespace mlcp::runtime {
 
@@ -117,6 +118,7 @@ std::vector<std::optional<double>> PipelineExecutor::runStep(const partition::Pi
         slot.input = slot.activation_buffer.requires_grad_(true);
         break;
       case ActionKind::kForward: {
+        const auto start = std::chrono::steady_clock::now();
         torch::Tensor h = layout_.isFirst(a.chunk) ? batchOf(a.micro_batch).input : slot.input;
         for (int64_t l = first; l < end; ++l) {
           cb.before_layer(a.micro_batch, l);
@@ -128,6 +130,7 @@ std::vector<std::optional<double>> PipelineExecutor::runStep(const partition::Pi
           slot.loss = models::LayerModel::loss(h, batchOf(a.micro_batch).target);
           losses[static_cast<size_t>(a.micro_batch)] = slot.loss.item<double>();
         }
+        emulateSlowdown(slowdown_, start);
         break;
       }
       case ActionKind::kSendActivation:
@@ -137,12 +140,14 @@ std::vector<std::optional<double>> PipelineExecutor::runStep(const partition::Pi
         slot.gradient_recv->wait(opts);
         break;
       case ActionKind::kBackward: {
+        const auto start = std::chrono::steady_clock::now();
         for (auto& p : chunk_params_.at(static_cast<size_t>(a.chunk))) p.mutable_grad().reset();
         if (layout_.isLast(a.chunk)) {
           slot.loss.backward();
         } else {
           torch::autograd::backward({slot.output}, {slot.gradient_buffer});
         }
+        emulateSlowdown(slowdown_, start);
         cb.after_backward(a.micro_batch, a.chunk);
         slot.output = torch::Tensor();
         slot.loss = torch::Tensor();

@@ -86,6 +86,8 @@ class PipelineExecutor {
                             const collectives::CollectiveOptions& opts);
 
   const StageLayout& layout() const { return layout_; }
+  // A declared device slowdown: every forward and backward takes this many times as long.
+  void setSlowdown(double slowdown) { slowdown_ = slowdown; }
 
  private:
   std::vector<int64_t> shapeOf(int64_t layer, int64_t batch) const;
@@ -95,6 +97,7 @@ class PipelineExecutor {
   StageLayout layout_;
   ActivationShapes shapes_;
   int64_t micro_batch_size_;
+  double slowdown_ = 1.0;
   std::vector<std::vector<torch::Tensor>> chunk_params_;
 };
 

@@ -97,6 +97,9 @@ struct Trainer::State {
   std::vector<int64_t> offsets;
   int64_t flat_size = 0;
   std::string plan_text;  // the placement, as the checkpoint manifest records it
+  // [replica] -> its logical micro-batches [begin, end), contiguous, in replica order.
+  std::vector<std::pair<int64_t, int64_t>> replica_micro_batches;
+  double slowdown = 1.0;  // this rank's declared device slowdown (runtime.devices_file)
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   LrSchedule schedule;
   int64_t total_steps = 0;
@@ -144,6 +147,25 @@ Trainer::Trainer(const jobs::JobSpec& spec, Communicator& world, const TrainerOp
   const partition::MeshLayout layout(s.mesh, world_size);
   s.coord = layout.coords(world.rank());
   s.param_stage.assign(s.params.size(), 0);
+  // The partitioner's plan (identical devices unless runtime.devices_file says otherwise; any
+  // plan gives the same numbers, it only moves work): layer ranges per stage, and micro-batch
+  // shares per replica proportional to speed. Without pipelining or devices: equal shares.
+  std::optional<partition::Plan> plan;
+  if (pp > 1 || !spec.runtime.devices_file.empty()) {
+    auto input = planInputFor(spec, *s.model, world_size);
+    input.balance = options.balance_plan;
+    plan = partition::makePlan(input);
+    if (!spec.runtime.devices_file.empty()) {
+      s.slowdown = input.devices.at(static_cast<size_t>(world.rank())).slowdown;
+    }
+  }
+  for (int d = 0, begin = 0; d < s.mesh.dp; ++d) {
+    const int count = plan ? plan->replicas.at(static_cast<size_t>(d)).micro_batches
+                           : static_cast<int>(microBatchRange(spec.train.micro_batches, d, s.mesh.dp).second -
+                                              microBatchRange(spec.train.micro_batches, d, s.mesh.dp).first);
+    s.replica_micro_batches.emplace_back(begin, begin + count);
+    begin += count;
+  }
   if (pp == 1) {
     s.dp = &world;
     s.plan_text = fmt::format("data-parallel over {} ranks", world_size);
@@ -154,17 +176,13 @@ Trainer::Trainer(const jobs::JobSpec& spec, Communicator& world, const TrainerOp
     s.pp_owned = world.split(q.color, q.key);
     s.dp = s.dp_owned.get();
     s.pp = s.pp_owned.get();
-    // Layer ranges from the partitioner: identical devices unless runtime.devices_file says
-    // otherwise. Any plan gives the same numbers; it only moves work.
-    const auto input = planInputFor(spec, *s.model, world_size);
-    const auto plan = partition::makePlan(input);
     StageLayout stage;
     stage.stage = s.coord.pp;
     stage.stages = pp;
     stage.virtual_stages = static_cast<int>(spec.parallel.virtual_stages);
     std::vector<int> layer_stage(static_cast<size_t>(s.model->numLayers()), 0);
     std::string ranges;
-    for (const auto& sp : plan.stages) {
+    for (const auto& sp : plan->stages) {
       for (int l = sp.first_layer; l < sp.end_layer; ++l) layer_stage[static_cast<size_t>(l)] = sp.stage;
       if (sp.stage == s.coord.pp) stage.chunks.emplace_back(sp.first_layer, sp.end_layer);
       ranges += fmt::format("{}layers {}..{} on stage {}", ranges.empty() ? "" : ", ",
@@ -179,6 +197,7 @@ Trainer::Trainer(const jobs::JobSpec& spec, Communicator& world, const TrainerOp
     for (int64_t i = 0; i < mb_size; ++i) probe_idx.push_back(i);
     auto shapes = probeActivationShapes(*s.model, s.data.train->batch(probe_idx).input);
     s.pipeline = std::make_unique<PipelineExecutor>(*s.model, *s.pp, stage, std::move(shapes), mb_size);
+    s.pipeline->setSlowdown(s.slowdown);
     s.plan_text = fmt::format("dp {} x pp {} ({} schedule, {} virtual stages): {}", s.mesh.dp, pp,
                               spec.parallel.schedule, stage.virtual_stages, ranges);
   }
@@ -354,7 +373,7 @@ TrainResult Trainer::run() {
   const int64_t m = spec.train.micro_batches;
   data::MicroBatchPlan plan(spec.seed, s.data.train->size(), spec.train.global_batch, m);
   // This replica's share of the micro-batches (all pipeline stages of a replica run the same).
-  const auto [mb_begin, mb_end] = microBatchRange(m, s.coord.dp, s.mesh.dp);
+  const auto [mb_begin, mb_end] = s.replica_micro_batches.at(static_cast<size_t>(s.coord.dp));
   if (s.pipeline) {
     s.pipeline_schedule = partition::scheduleFor(spec.parallel.schedule, s.mesh.pp,
                                                  static_cast<int>(mb_end - mb_begin),
@@ -501,7 +520,7 @@ TrainResult Trainer::run() {
     }
     fault_mb = fault.micro_batch >= 0
                    ? fault.micro_batch
-                   : microBatchRange(m, partition::MeshLayout(s.mesh).coords(fault.rank).dp, s.mesh.dp).first;
+                   : s.replica_micro_batches.at(static_cast<size_t>(partition::MeshLayout(s.mesh).coords(fault.rank).dp)).first;
     progress.message(fmt::format(
         "mlcp: FAULTY SOLVER (--fault): micro-batch {} (rank {}) corrupts layer {}'s forward "
         "output at step {}",
@@ -572,6 +591,7 @@ TrainResult Trainer::run() {
     }
     for (int64_t j = mb_begin; j < mb_end && !s.pipeline; ++j) {
       auto batch = s.data.train->batch(plan.microBatch(step, j));
+      const auto compute_start = std::chrono::steady_clock::now();
       s.optimizer->zero_grad();
       std::vector<torch::Tensor> outputs;  // each layer's output (traced step only)
       if (trace != nullptr) trace->record({OperatorKind::kData, j}, {{"input", batch.input}, {"target", batch.target}});
@@ -595,6 +615,7 @@ TrainResult Trainer::run() {
         span = timeline->begin(fmt::format("B{}", j), "backward", 0, {{"micro_batch", j}});
       }
       loss.backward();
+      emulateSlowdown(s.slowdown, compute_start);
       if (timeline) timeline->end(span);
       loss_slots[static_cast<size_t>(j)] = loss.item<double>();
       if (trace != nullptr) {

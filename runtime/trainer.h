@@ -95,6 +95,9 @@ struct TrainerOptions {
   // forward and backward, then the reduction, the update and checkpoints, one lane each.
   // Borrowed; nullptr = none.
   partition::TraceRecorder* timeline = nullptr;
+  // false: plan with equal layer counts and equal shares whatever the devices (the baseline a
+  // balanced plan is compared with in bench_pipeline); the numbers are the same either way.
+  bool balance_plan = true;
   // false: no per-step state hashes (bench_step --overhead measures what they cost; a run
   // without them cannot be replayed or disputed step by step).
   bool state_hashes = true;
