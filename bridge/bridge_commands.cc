@@ -267,6 +267,18 @@ void addCommands(CLI::App& app) {
                 "accept job " + id.toDecimal(), 150000);
   });
 
+  auto cj = std::make_shared<JobOpts>();
+  CLI::App* cancel = job->add_subcommand(
+      "cancel", "Take back an unaccepted job; the escrow is credited (the submitter)");
+  addSend(cancel, *cj, true);
+  cancel->add_option("--job", cj->job, "Job id")->required();
+  cancel->callback([cj] {
+    U256 id = parseUint(cj->job, "--job");
+    sendOrQueue(*cj, contractOf(*cj), U256(0),
+                mlcpJobsAbi().encodeCall("cancelJob", {Value::uint(id)}),
+                "cancel job " + id.toDecimal(), 100000);
+  });
+
   // ---- commit (what the runtime does on rank 0 per checkpoint)
   auto cm = std::make_shared<JobOpts>();
   CLI::App* commit =
@@ -329,6 +341,38 @@ void addCommands(CLI::App& app) {
                 mlcpJobsAbi().encodeCall("settle", {Value::uint(id)}),
                 "settle job " + id.toDecimal(), 150000);
   });
+  auto to = std::make_shared<JobOpts>();
+  CLI::App* tmo = bridge->add_subcommand(
+      "timeout",
+      "End what is overdue: a silent party's dispute move, a missed commit deadline (anyone)");
+  addSend(tmo, *to, true);
+  tmo->add_option("--job", to->job, "Job id")->required();
+  tmo->callback([to] {
+    U256 id = parseUint(to->job, "--job");
+    sendOrQueue(*to, contractOf(*to), U256(0),
+                mlcpJobsAbi().encodeCall("timeout", {Value::uint(id)}),
+                "timeout job " + id.toDecimal(), 150000);
+  });
+  struct ResolveOpts : JobOpts {
+    std::string verdict;
+  };
+  auto rs = std::make_shared<ResolveOpts>();
+  CLI::App* res =
+      bridge->add_subcommand("resolve", "Post the verdict on the disputed operator (the referee)");
+  addSend(res, *rs, true);
+  res->add_option("--job", rs->job, "Job id")->required();
+  res->add_option("--solver-correct", rs->verdict,
+                  "true: the solver computed the operator correctly")
+      ->required()
+      ->check(CLI::IsMember({"true", "false"}));
+  res->callback([rs] {
+    U256 id = parseUint(rs->job, "--job");
+    sendOrQueue(*rs, contractOf(*rs), U256(0),
+                mlcpJobsAbi().encodeCall("resolve",
+                                         {Value::uint(id), Value::boolean(rs->verdict == "true")}),
+                "resolve job " + id.toDecimal(), 150000);
+  });
+
   auto wd = std::make_shared<Common>();
   CLI::App* withdraw =
       bridge->add_subcommand("withdraw", "Withdraw what the contract owes the key's address");
@@ -394,6 +438,22 @@ void addCommands(CLI::App& app) {
       if (outs[i].name == "state")
         v += std::string(" (") + toString(static_cast<JobState>(fields[i].word.toU64())) + ")";
       fmt::print("  {:<20} {}\n", outs[i].name, v);
+    }
+    JobsClient jobs(*chain, c);
+    DisputeInfo d = jobs.dispute(id);
+    if (d.phase != DisputePhase::kNone) {
+      fmt::print(
+          "dispute:\n  {:<20} {}\n  {:<20} {}\n  {:<20} {}\n  {:<20} {}\n  {:<20} [{}, {}]\n",
+          "challenger", checksumAddress(d.challenger), "phase", toString(d.phase), "to move",
+          d.phase == DisputePhase::kVerdict
+              ? "referee"
+              : (d.solver_turn || d.phase == DisputePhase::kOperatorCount ? "solver"
+                                                                          : "challenger"),
+          "checkpoint", d.checkpoint, "interval", d.lo, d.hi);
+      if (d.phase == DisputePhase::kOperators || d.phase == DisputePhase::kVerdict) {
+        fmt::print("  {:<20} {}\n  {:<20} {}\n", "step", d.step, "operators", d.num_ops);
+      }
+      fmt::print("  {:<20} {}\n", "deadline", d.deadline);
     }
   });
 

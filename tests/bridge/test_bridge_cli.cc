@@ -156,6 +156,54 @@ TEST(BridgeCli, WholeJobOnAnvilPaysTheSolverToTheWei) {
   EXPECT_EQ(chain.balance(parseAddress(contract)), U256(0));
 }
 
+TEST(BridgeCli, ChallengeAndASilentSolverTimedOut) {
+  MLCP_START_ANVIL(anvil);
+  Cli cli;
+  std::string verifier = cli.keyFile("verifier.key", kAnvilKeys[3]);  // not the referee (account 2)
+  ChainClient chain(anvil->url());
+  const std::string rpc = " --rpc " + anvil->url();
+  const std::string contract =
+      checksumAddress(contractAddress(EthKey::fromHex(kAnvilKeys[0]).address(), 0));
+  const std::string c = " --contract " + contract;
+  auto ok = [&](const std::string& args) {
+    CommandResult r = cli.run(args);
+    EXPECT_EQ(r.exit_code, 0) << args << "\n" << r.output;
+    return r;
+  };
+  ok("deploy --key " + cli.sub + rpc);
+  // One step per checkpoint: a challenge goes straight to the solver's operator count.
+  ok("job create --key " + cli.sub + rpc + c + " --spec-hash " + hash32('1') + " --initial-root " +
+     hash32('2') + " --checkpoints 1 --steps-per-checkpoint 1 --escrow 1ether --stake 0.4ether" +
+     " --bond 0.1ether --referee 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC --move-timeout 100");
+  ok("job accept --key " + cli.sol + rpc + c + " --job 1");
+  ok("commit --key " + cli.sol + rpc + c + " --job 1 --index 1 --root " + hash32('3'));
+  expectOneSentence(cli.run("challenge --key " + verifier + rpc + c +
+                            " --job 1 --checkpoint 1 --root " + hash32('3')),
+                    1, "NoDisagreement()");
+  CommandResult ch =
+      ok("challenge --key " + verifier + rpc + c + " --job 1 --checkpoint 1 --root " + hash32('4'));
+  std::string st = ok("status" + rpc + c + " --job 1").output;
+  EXPECT_NE(st.find("phase                OperatorCount"), std::string::npos) << st;
+  EXPECT_NE(st.find("to move" + std::string(14, ' ') + "solver"), std::string::npos) << st;
+  expectOneSentence(cli.run("timeout --key " + verifier + rpc + c + " --job 1"), 1,
+                    "DeadlineNotPassed()");
+  expectOneSentence(
+      cli.run("resolve --key " + verifier + rpc + c + " --job 1 --solver-correct true"), 1,
+      "NotReferee()");
+  chain.rpc().call("evm_increaseTime", nlohmann::json::array({101}));
+  chain.rpc().call("evm_mine");
+  Address v = EthKey::fromHex(kAnvilKeys[3]).address();
+  U256 before = chain.balance(v);
+  CommandResult t = ok("timeout --key " + verifier + rpc + c + " --job 1");
+  EXPECT_NE(t.output.find("SolverFailed(jobId=1"), std::string::npos) << t.output;
+  CommandResult w = ok("withdraw --key " + verifier + rpc + c);
+  U256 fees = chain.receipt(txHashIn(t.output))->fee() + chain.receipt(txHashIn(w.output))->fee();
+  // The silent solver's stake and the bond back to the challenger, to the wei.
+  EXPECT_EQ(chain.balance(v), before + U256::parseAmount("0.5ether") - fees);
+  st = ok("status" + rpc + c + " --job 1").output;
+  EXPECT_NE(st.find("6 (SolverFailed)"), std::string::npos) << st;
+}
+
 TEST(BridgeCli, OfflineOutboxFlushKilledMidwayThenRerunSendsNothingTwice) {
   Cli cli;
   const std::string ob = " --outbox " + cli.dir.file("gateway.jsonl") + " --chain-id 31337";
