@@ -71,9 +71,13 @@ std::unique_ptr<ChainClient> connect(const Common& o) {
 }
 
 // Sends now (--rpc), queues (--outbox), or both: queue then flush.
-std::optional<Receipt> sendOrQueue(const Common& o, std::optional<Address> to, const U256& value,
-                                   const Bytes& data, const std::string& label,
-                                   uint64_t offline_gas) {
+struct Outcome {
+  std::optional<Receipt> receipt;     // mined (sent now, or queued and flushed at once)
+  std::optional<OutboxEntry> queued;  // queued in the outbox
+};
+
+Outcome sendOrQueue(const Common& o, std::optional<Address> to, const U256& value,
+                    const Bytes& data, const std::string& label, uint64_t offline_gas) {
   if (o.rpc.empty() && o.outbox.empty()) {
     throw UsageError(
         "give --rpc URL to send now, or --outbox FILE (with --chain-id) to queue offline");
@@ -89,7 +93,7 @@ std::optional<Receipt> sendOrQueue(const Common& o, std::optional<Address> to, c
     opts.receipt_timeout_s = o.timeout_s;
     Receipt r = chain->transact(key, req, opts);
     printReceipt(r);
-    return r;
+    return {r, std::nullopt};
   }
   Outbox ob(o.outbox);
   OutboxTxParams p;
@@ -112,13 +116,13 @@ std::optional<Receipt> sendOrQueue(const Common& o, std::optional<Address> to, c
   OutboxEntry e = ob.queue(key, p, label);
   fmt::print("queued:      {} (outbox {} record {}, nonce {}, gas limit {})\n", toHex(e.tx.hash),
              o.outbox, e.seq, e.tx.tx.nonce, p.gas_limit);
-  if (!chain) return std::nullopt;
+  if (!chain) return {std::nullopt, e};
   FlushOptions fo;
   fo.receipt_timeout_s = o.timeout_s;
   ob.flush(*chain, fo);
   Receipt r = chain->waitForReceipt(e.tx.hash, o.timeout_s, true);
   printReceipt(r);
-  return r;
+  return {r, e};
 }
 
 std::vector<Value> view(ChainClient& c, const Address& contract, const std::string& fn,
@@ -194,15 +198,14 @@ void addCommands(CLI::App& app) {
       "deploy", fmt::format("Deploy the MlcpJobs contract ({})", mlcpJobsCompiler()));
   addSend(deploy, *dep, false);
   deploy->callback([dep] {
-    EthKey key = EthKey::load(dep->key);
-    std::optional<Receipt> r =
+    Outcome r =
         sendOrQueue(*dep, std::nullopt, U256(0), mlcpJobsBytecode(), "deploy MlcpJobs", 3000000);
-    if (r) {
-      fmt::print("contract:    {}\n", checksumAddress(*r->contract_address));
+    if (r.receipt) {
+      fmt::print("contract:    {}\n", checksumAddress(*r.receipt->contract_address));
     } else {
-      Outbox ob(dep->outbox, false);
+      // Known before it is sent: the sender and the nonce fix a contract's address.
       fmt::print("contract:    {} (once flushed)\n",
-                 checksumAddress(contractAddress(key.address(), ob.entries().back().tx.tx.nonce)));
+                 checksumAddress(contractAddress(r.queued->tx.from, r.queued->tx.tx.nonce)));
     }
   });
 

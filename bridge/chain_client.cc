@@ -87,6 +87,18 @@ std::string ChainClient::describeRevert(const Bytes& data) const {
   return "unknown error " + toHex(data);
 }
 
+std::string ChainClient::describeCall(const CallRequest& req, const std::string& fallback) const {
+  if (!req.to) return "the deployment";
+  if (req.data.size() < 4) return fallback;
+  for (auto it = error_abis_.rbegin(); it != error_abis_.rend(); ++it) {
+    for (const AbiFunction& f : it->second.functions()) {
+      if (std::equal(f.selector.begin(), f.selector.end(), req.data.begin()))
+        return it->first + "." + f.name;
+    }
+  }
+  return fallback;
+}
+
 RevertError ChainClient::revertFrom(const JsonRpcError& e, const std::string& context) const {
   std::optional<Bytes> data = revertData(e.data());
   std::string reason = data ? describeRevert(*data) : e.nodeMessage();
@@ -133,7 +145,7 @@ Bytes ChainClient::call(const CallRequest& req, const std::string& block) {
   } catch (const JsonRpcError& e) {
     if (revertData(e.data()) || e.code() == 3 ||
         e.nodeMessage().find("revert") != std::string::npos) {
-      throw revertFrom(e, "call");
+      throw revertFrom(e, describeCall(req, "call"));
     }
     throw;
   }
@@ -146,7 +158,7 @@ uint64_t ChainClient::estimateGas(const CallRequest& req) {
   } catch (const JsonRpcError& e) {
     if (revertData(e.data()) || e.code() == 3 ||
         e.nodeMessage().find("revert") != std::string::npos) {
-      throw revertFrom(e, "the transaction");
+      throw revertFrom(e, describeCall(req, "the transaction"));
     }
     throw;
   }
@@ -291,7 +303,8 @@ Receipt ChainClient::waitForReceipt(const Hash32& tx_hash, double timeout_s, boo
           data = e.data();
         } catch (const ChainError&) {
         }
-        throw RevertError(fmt::format("transaction {} reverted in block {}: {}", toHex(tx_hash),
+        throw RevertError(fmt::format("{} (transaction {}) reverted in block {}: {}",
+                                      describeCall(req, "the transaction"), toHex(tx_hash),
                                       r->block_number, reason),
                           data, reason);
       }

@@ -128,6 +128,8 @@ class ChainClient {
 
   // A readable reason for revert data, by the registered ABIs.
   std::string describeRevert(const Bytes& data) const;
+  // "MlcpJobs.acceptJob" for call data of a registered ABI's function, else `fallback`.
+  std::string describeCall(const CallRequest& req, const std::string& fallback) const;
 
  private:
   RevertError revertFrom(const JsonRpcError& e, const std::string& context) const;
