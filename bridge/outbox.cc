@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <map>
 
 #include "bridge/file_util.h"
@@ -44,6 +45,14 @@ std::string nonceKey(const Address& from, uint64_t chain_id) {
 class Outbox::Lock {
  public:
   Lock(const std::string& path, bool create) : path_(path) {
+    if (create) {
+      std::filesystem::path parent = std::filesystem::path(path).parent_path();
+      std::error_code ec;
+      if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+      if (ec)
+        throw IoError(fmt::format("cannot create folder {} for outbox {}: {}", parent.string(),
+                                  path, ec.message()));
+    }
     fd_ = FileDescriptor(::open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644));
     if (!fd_.valid()) {
       if (errno == ENOENT) throw UsageError(fmt::format("outbox {} does not exist", path));

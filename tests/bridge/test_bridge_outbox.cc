@@ -64,6 +64,7 @@ TEST(Outbox, AppendsChainAndAssignsNonces) {
             10u);  // `ob` re-reads under the lock
   EXPECT_THROW(ob.setNextNonce(k.address(), 31337, 4), UsageError);
   EXPECT_THROW(Outbox(dir.file("missing.jsonl"), false), UsageError);
+  EXPECT_EQ(Outbox(dir.file("new/folder/o.jsonl")).entries().size(), 0u);  // folders created
 }
 
 TEST(Outbox, TornLastLineIsIgnoredThenCut) {
