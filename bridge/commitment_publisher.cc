@@ -28,28 +28,40 @@ CommitmentPublisher::CommitmentPublisher(PublisherConfig config, EthKey solver_k
 
 PublishResult CommitmentPublisher::publish(const U256& job_id, uint64_t checkpoint_index,
                                            const Hash32& root) {
-  PublishResult res;
-  // The chain id: configured, or asked of the node (and then checked against the configuration).
-  bool reachable = false;
-  uint64_t chain_id = config_.chain_id;
-  if (chain_) {
+  if (chain_ && outbox_) {
+    // The node may go away at any call: then the commitment is queued (or found queued).
     try {
-      uint64_t node_chain = chain_->chainId();
-      if (chain_id != 0 && node_chain != chain_id) {
-        throw UsageError(
-            fmt::format("the node at {} is chain {}, but the bridge is configured for chain {}",
-                        chain_->url(), node_chain, chain_id));
-      }
-      chain_id = node_chain;
-      reachable = true;
+      return publishOnce(job_id, checkpoint_index, root, true, "");
     } catch (const RpcUnreachable& e) {
-      if (!outbox_) throw;
-      if (chain_id == 0) {
-        throw UsageError(fmt::format(
-            "{}; and without the chain id configured the commitment cannot be signed offline",
-            e.what()));
-      }
-      res.note = e.what();
+      return publishOnce(job_id, checkpoint_index, root, false, e.what());
+    }
+  }
+  return publishOnce(job_id, checkpoint_index, root, chain_ != nullptr, "");
+}
+
+PublishResult CommitmentPublisher::publishOnce(const U256& job_id, uint64_t checkpoint_index,
+                                               const Hash32& root, bool use_node,
+                                               const std::string& unreachable) {
+  PublishResult res;
+  res.note = unreachable;
+  // The chain id: configured, or asked of the node (and then checked against the configuration).
+  const bool reachable = use_node;
+  uint64_t chain_id = config_.chain_id;
+  if (use_node) {
+    uint64_t node_chain = chain_->chainId();
+    if (chain_id != 0 && node_chain != chain_id) {
+      throw UsageError(
+          fmt::format("the node at {} is chain {}, but the bridge is configured for chain {}",
+                      chain_->url(), node_chain, chain_id));
+    }
+    chain_id = node_chain;
+    node_chain_id_ = node_chain;
+  } else if (chain_id == 0) {
+    chain_id = node_chain_id_;  // learnt from the node while it was reachable
+    if (chain_id == 0) {
+      throw UsageError(fmt::format(
+          "{}; and without bridge.chain_id configured the commitment cannot be signed offline",
+          unreachable));
     }
   }
   Commitment c{chain_id, config_.contract, job_id, checkpoint_index, root};

@@ -66,8 +66,12 @@ class CommitmentPublisher {
   const PublisherConfig& config() const { return config_; }
 
  private:
+  PublishResult publishOnce(const U256& job_id, uint64_t checkpoint_index, const Hash32& root,
+                            bool use_node, const std::string& unreachable);
+
   PublisherConfig config_;
   EthKey key_;
+  uint64_t node_chain_id_ = 0;  // the node's chain id, once it answered
   std::unique_ptr<ChainClient> chain_;
   std::unique_ptr<Outbox> outbox_;
 };

@@ -401,6 +401,32 @@ TEST(Publisher, DirectRouteSendsAndNamesContractErrors) {
   EXPECT_EQ(c.transactionCount(job.solver.address(), "latest"), count);
 }
 
+TEST(Publisher, NodeLostBetweenCheckpointsQueuesTheNextOne) {
+  MLCP_START_ANVIL(anvil);
+  ChainClient c(anvil->url());
+  Job job;
+  setUpJobOnline(c, job);
+  test::TempDir dir("mlcp-outbox");
+  PublisherConfig cfg;  // no chain id configured: it is learnt from the node
+  cfg.rpc_url = anvil->url();
+  cfg.outbox_path = dir.file("c.jsonl");
+  cfg.contract = job.contract;
+  cfg.rpc.max_attempts = 2;
+  cfg.rpc.backoff_initial_s = 0.05;
+  CommitmentPublisher pub(cfg, job.solver);
+  EXPECT_EQ(pub.publish(U256(1), 1, rootOf(1)).route, PublishResult::Route::kSent);
+  anvil->stop();  // the gateway goes away
+  PublishResult r = pub.publish(U256(1), 2, rootOf(2));
+  EXPECT_EQ(r.route, PublishResult::Route::kQueued);
+  EXPECT_NE(r.note.find("cannot reach the chain node at " + cfg.rpc_url), std::string::npos)
+      << r.note;
+  Outbox ob(cfg.outbox_path, false);
+  ASSERT_EQ(ob.entries().size(), 2u);
+  EXPECT_EQ(ob.pendingCount(), 1u);
+  EXPECT_EQ(ob.entries()[1].tx.tx.chain_id, 31337u);
+  EXPECT_EQ(ob.entries()[1].tx.tx.nonce, ob.entries()[0].tx.tx.nonce + 1);
+}
+
 TEST(Publisher, RepublishingOfflineQueuesOnceAndRefusesAnotherRoot) {
   test::TempDir dir("mlcp-outbox");
   Job job;
