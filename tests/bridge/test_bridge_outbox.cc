@@ -91,6 +91,30 @@ TEST(Outbox, TornLastLineIsIgnoredThenCut) {
   EXPECT_EQ(readFile(path), good);
 }
 
+TEST(Outbox, ACrashAtEveryByteOfTheLastAppendLeavesAValidOutbox) {
+  // Sweep every length the file can have when a crash cuts the last append short.
+  test::TempDir dir("mlcp-outbox");
+  std::string path = dir.file("o.jsonl");
+  EthKey k = EthKey::fromHex(kAnvilKeys[3]);
+  std::string before;
+  {
+    Outbox ob(path);
+    ob.queue(k, transfer(1), "a");
+    before = readFile(path);
+    ob.queue(k, transfer(2), "b");
+  }
+  const std::string full = readFile(path);
+  for (size_t len = before.size(); len < full.size(); ++len) {
+    writeFile(path, full.substr(0, len));
+    Outbox ob(path);
+    ASSERT_EQ(ob.entries().size(), 1u) << "cut at byte " << len;
+    ASSERT_EQ(readFile(path), before) << "cut at byte " << len;
+    ASSERT_EQ(ob.nextNonce(k.address(), 31337), 1u);
+  }
+  writeFile(path, full);
+  EXPECT_EQ(Outbox(path).entries().size(), 2u);
+}
+
 TEST(Outbox, BrokenChainInTheMiddleIsRefusedNamingTheRecord) {
   test::TempDir dir("mlcp-outbox");
   std::string path = dir.file("o.jsonl");
