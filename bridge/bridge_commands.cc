@@ -194,8 +194,9 @@ void addCommands(CLI::App& app) {
 
   // ---- deploy
   auto dep = std::make_shared<Common>();
-  CLI::App* deploy = bridge->add_subcommand(
-      "deploy", fmt::format("Deploy the MlcpJobs contract ({})", mlcpJobsCompiler()));
+  CLI::App* deploy =
+      bridge->add_subcommand("deploy", "Deploy the MlcpJobs contract (the build embedded in mlcp)");
+  deploy->footer(fmt::format("Compiled by {}.", mlcpJobsCompiler()));
   addSend(deploy, *dep, false);
   deploy->callback([dep] {
     Outcome r =
@@ -210,7 +211,7 @@ void addCommands(CLI::App& app) {
   });
 
   // ---- job create | accept
-  CLI::App* job = bridge->add_subcommand("job", "Create or accept a job");
+  CLI::App* job = bridge->add_subcommand("job", "Create, accept or cancel a job");
   job->require_subcommand(1);
   struct CreateOpts : Common {
     std::string spec_hash, initial_root, escrow, stake, bond, referee;
