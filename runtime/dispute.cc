@@ -200,6 +200,12 @@ DisputeOutcome runDispute(const std::string& run_a, const std::string& run_b,
   o.step = st.first_difference;
   // 4.
   auto spec = jobs::parseJobSpec(a.job_text, a.job_path);
+  if (spec.parallel.tp > 1) {
+    throw UsageError(fmt::format("{} is a tensor-parallel run (parallel.tp = {}): the dispute "
+                                 "re-executes and referees on one process, which tp > 1 runs "
+                                 "cannot do yet; use mlcp verify replay on {} ranks",
+                                 run_a, spec.parallel.tp, spec.parallel.tp));
+  }
   spec.parallel = jobs::ParallelSpec{};  // re-executed on this one process, whatever the runs used
   const auto ra = reexecute(a, spec, k1, o.step, work_dir, self);
   const auto rb = reexecute(b, spec, k1, o.step, work_dir, self);

@@ -127,7 +127,7 @@ std::vector<std::optional<double>> PipelineExecutor::runStep(const partition::Pi
         }
         slot.output = h;
         if (layout_.isLast(a.chunk)) {
-          slot.loss = models::LayerModel::loss(h, batchOf(a.micro_batch).target);
+          slot.loss = loss_(h, batchOf(a.micro_batch).target);
           losses[static_cast<size_t>(a.micro_batch)] = slot.loss.item<double>();
         }
         emulateSlowdown(slowdown_, start);

@@ -88,6 +88,11 @@ class PipelineExecutor {
   const StageLayout& layout() const { return layout_; }
   // A declared device slowdown: every forward and backward takes this many times as long.
   void setSlowdown(double slowdown) { slowdown_ = slowdown; }
+  // The last stage's loss of a micro-batch (default LayerModel::loss; vocabulary-parallel
+  // cross-entropy under tensor parallelism).
+  void setLoss(std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)> loss) {
+    loss_ = std::move(loss);
+  }
 
  private:
   std::vector<int64_t> shapeOf(int64_t layer, int64_t batch) const;
@@ -98,6 +103,7 @@ class PipelineExecutor {
   ActivationShapes shapes_;
   int64_t micro_batch_size_;
   double slowdown_ = 1.0;
+  std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)> loss_ = models::LayerModel::loss;
   std::vector<std::vector<torch::Tensor>> chunk_params_;
 };
 

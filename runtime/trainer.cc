@@ -15,7 +15,9 @@
 
 #include "collectives/exact_sum.h"
 #include "data/sample_order.h"
+#include "models/gpt_tp.h"
 #include "models/layer_model.h"
+#include "models/tensor_parallel.h"
 #include "partition/device_profile.h"
 #include "partition/mesh.h"
 #include "partition/partitioner.h"
@@ -82,9 +84,11 @@ struct Trainer::State {
   // group is the world and every rank holds every parameter.
   partition::MeshShape mesh;
   partition::MeshCoord coord;
-  std::unique_ptr<Communicator> dp_owned, pp_owned;
+  std::unique_ptr<Communicator> dp_owned, pp_owned, tp_owned;
   Communicator* dp = nullptr;  // this rank's data-parallel group
   Communicator* pp = nullptr;  // this replica's pipeline stages, rank = stage (pp > 1)
+  Communicator* tp = nullptr;  // this stage's tensor-parallel group (tp > 1)
+  std::vector<models::ShardSpec> param_spec;  // [param] -> how tp slices it (replicated at tp 1)
   std::unique_ptr<PipelineExecutor> pipeline;  // pp > 1
   partition::PipelineSchedule pipeline_schedule;
   std::vector<int> param_stage;   // [param] -> the pipeline stage that holds it
@@ -108,26 +112,50 @@ struct Trainer::State {
       : spec(s), world(w), options(o) {}
 
   EvalResult evaluate(int64_t step);
+  // The mean loss of a micro-batch's logits (vocabulary-sharded under tp).
+  torch::Tensor loss(const torch::Tensor& logits, const torch::Tensor& target) {
+    return tp ? models::gptTpLoss(logits, target, *tp) : models::LayerModel::loss(logits, target);
+  }
+  // A tensor of param i's (or of its optimizer state) in the logical layout: gathered over the
+  // tp group (collective: every tp rank of the stage calls it in the same order).
+  torch::Tensor logical(size_t i, const torch::Tensor& t) {
+    if (!tp || t.dim() == 0 || param_spec[i].replicated()) return t;
+    return models::gatherLogical(t.contiguous(), param_spec[i], *tp);
+  }
+  // This rank's slice of a logical tensor of param i.
+  torch::Tensor slice(size_t i, const torch::Tensor& t) const {
+    if (!tp || t.dim() == 0 || param_spec[i].replicated()) return t;
+    return models::shardOf(t, param_spec[i], tp->rank(), tp->size());
+  }
+  // The parameter a state entry ("params/<p>", "optim/<p>/<x>") belongs to; -1 for others.
+  int64_t paramOfEntry(const std::string& entry) const {
+    for (size_t i = 0; i < params.size(); ++i) {
+      const auto& n = params[i].first;
+      if (entry == "params/" + n || entry.rfind("optim/" + n + "/", 0) == 0) return static_cast<int64_t>(i);
+    }
+    return -1;
+  }
+  // The tensors the per-step hash covers that this rank owns (logical layout), by param index.
+  std::vector<torch::Tensor> hashSources();
+  std::vector<int64_t> logicalShape(size_t i) const {
+    std::vector<int64_t> shape(params[i].second.sizes().begin(), params[i].second.sizes().end());
+    if (tp && !param_spec[i].replicated()) shape[static_cast<size_t>(param_spec[i].dim)] *= tp->size();
+    return shape;
+  }
   // Clips the owned gradients to the job's global norm over every parameter (all stages);
   // the same float operations as torch::nn::utils::clip_grad_norm_, on any placement.
   void clipGradients();
   // The per-step state digest, in two parts: this rank's share of the parameter hashes (no
   // communication: it may run on a helper thread), then their combination (collective).
-  std::string localParameterHashes() const;
+  static std::string localParameterHashes(const std::vector<torch::Tensor>& sources);
   verify::Hash256 combineParameterHashes(const std::string& mine);
-  verify::Hash256 stateDigest() { return combineParameterHashes(localParameterHashes()); }
+  verify::Hash256 stateDigest() { return combineParameterHashes(localParameterHashes(hashSources())); }
   std::string writeFinalState(const std::string& path);
 };
 
 Trainer::Trainer(const jobs::JobSpec& spec, Communicator& world, const TrainerOptions& options)
     : s_(std::make_unique<State>(spec, world, options)) {
   auto& s = *s_;
-  if (spec.parallel.tp != 1) {
-    throw UsageError(fmt::format(
-        "{}: parallel.tp = {}: tensor parallelism is not wired into the trainer yet (the "
-        "tensor-parallel layers are in models/); use tp = 1",
-        spec.source_path, spec.parallel.tp));
-  }
   s.coll.timeout = std::chrono::milliseconds(
       static_cast<int64_t>(spec.runtime.collective_timeout_s * 1000.0));
   s.run_dir = options.output_dir.empty() ? spec.output_dir : options.output_dir;
@@ -137,15 +165,27 @@ Trainer::Trainer(const jobs::JobSpec& spec, Communicator& world, const TrainerOp
   torch::set_num_threads(static_cast<int>(spec.runtime.intra_op_threads));
 
   s.data = loadJobData(spec);
-  s.model = models::buildModel(spec.model, s.data.num_classes, spec.seed);
-  for (const auto& item : s.model->named_parameters()) s.params.emplace_back(item.key(), item.value());
 
   // The mesh, its communicators and the layers of this rank's pipeline stage.
   const int world_size = world.size(), pp = static_cast<int>(spec.parallel.pp);
+  const int tp = static_cast<int>(spec.parallel.tp);
   jobs::checkWorldSize(spec, world_size);
-  s.mesh = {world_size / pp, pp, 1};
+  s.mesh = {world_size / (pp * tp), pp, tp};
   const partition::MeshLayout layout(s.mesh, world_size);
   s.coord = layout.coords(world.rank());
+  if (tp > 1) {
+    // Tensor parallelism: each rank of a tp group holds slices of the GPT's matrices
+    // (models/gpt_tp.h); the slices are exact pieces of the tp = 1 initial parameters.
+    models::checkGptTensorParallel(spec.model, s.data.num_classes, tp);
+    const auto t = layout.split(partition::MeshDim::kTensor, world.rank());
+    s.tp_owned = world.split(t.color, t.key);
+    s.tp = s.tp_owned.get();
+    s.model = models::buildGptTp(spec.model, s.data.num_classes, spec.seed, *s.tp);
+  } else {
+    s.model = models::buildModel(spec.model, s.data.num_classes, spec.seed);
+  }
+  for (const auto& item : s.model->named_parameters()) s.params.emplace_back(item.key(), item.value());
+  for (const auto& shard : models::parameterShards(*s.model)) s.param_spec.push_back(shard.spec);
   s.param_stage.assign(s.params.size(), 0);
   // The partitioner's plan (identical devices unless runtime.devices_file says otherwise; any
   // plan gives the same numbers, it only moves work): layer ranges per stage, and micro-batch
@@ -166,15 +206,18 @@ Trainer::Trainer(const jobs::JobSpec& spec, Communicator& world, const TrainerOp
     s.replica_micro_batches.emplace_back(begin, begin + count);
     begin += count;
   }
-  if (pp == 1) {
+  if (pp == 1 && tp == 1) {
     s.dp = &world;
     s.plan_text = fmt::format("data-parallel over {} ranks", world_size);
   } else {
     const auto d = layout.split(partition::MeshDim::kData, world.rank());
-    const auto q = layout.split(partition::MeshDim::kPipeline, world.rank());
     s.dp_owned = world.split(d.color, d.key);
-    s.pp_owned = world.split(q.color, q.key);
     s.dp = s.dp_owned.get();
+    s.plan_text = fmt::format("dp {} x tp {}", s.mesh.dp, tp);
+  }
+  if (pp > 1) {
+    const auto q = layout.split(partition::MeshDim::kPipeline, world.rank());
+    s.pp_owned = world.split(q.color, q.key);
     s.pp = s.pp_owned.get();
     StageLayout stage;
     stage.stage = s.coord.pp;
@@ -198,8 +241,11 @@ Trainer::Trainer(const jobs::JobSpec& spec, Communicator& world, const TrainerOp
     auto shapes = probeActivationShapes(*s.model, s.data.train->batch(probe_idx).input);
     s.pipeline = std::make_unique<PipelineExecutor>(*s.model, *s.pp, stage, std::move(shapes), mb_size);
     s.pipeline->setSlowdown(s.slowdown);
-    s.plan_text = fmt::format("dp {} x pp {} ({} schedule, {} virtual stages): {}", s.mesh.dp, pp,
-                              spec.parallel.schedule, stage.virtual_stages, ranges);
+    if (tp > 1) s.pipeline->setLoss([&s](const torch::Tensor& logits, const torch::Tensor& target) {
+      return models::gptTpLoss(logits, target, *s.tp);
+    });
+    s.plan_text = fmt::format("dp {} x pp {} x tp {} ({} schedule, {} virtual stages): {}", s.mesh.dp, pp,
+                              tp, spec.parallel.schedule, stage.virtual_stages, ranges);
   }
   s.param_owner.resize(s.params.size());
   s.owned_index.assign(s.params.size(), -1);
@@ -245,6 +291,8 @@ EvalResult Trainer::State::evaluate(int64_t step) {
       auto logits = pipeline ? pipeline->evalForward(batch.input, static_cast<int64_t>(idx.size()), coll)
                              : model->forward(batch.input);
       if (!logits.defined()) continue;
+      if (tp) logits = models::allgatherLastDim(logits, *tp);  // vocabulary-sharded
+      if (coord.tp != 0) continue;  // one writer per slot
       auto flat = logits.reshape({-1, logits.size(-1)});
       auto target = batch.target.reshape({-1});
       auto loss = torch::nn::functional::cross_entropy(
@@ -276,11 +324,20 @@ EvalResult Trainer::State::evaluate(int64_t step) {
 // combines them in the same order. The run records the chain
 // c_s = BLAKE2b(c_{s-1} || digest_s), c_0 = digest of the initial state, so a replay can name
 // the first step whose state differs.
-std::string Trainer::State::localParameterHashes() const {
-  std::string mine;
+std::vector<torch::Tensor> Trainer::State::hashSources() {
+  std::vector<torch::Tensor> out(params.size());
   for (size_t i = 0; i < params.size(); ++i) {
-    if (param_owner[i] != world.rank()) continue;
-    const auto& t = params[i].second;
+    if (param_stage[i] != coord.pp) continue;
+    auto t = logical(i, params[i].second.detach());
+    if (param_owner[i] == world.rank()) out[i] = t;
+  }
+  return out;
+}
+
+std::string Trainer::State::localParameterHashes(const std::vector<torch::Tensor>& sources) {
+  std::string mine;
+  for (const auto& t : sources) {
+    if (!t.defined()) continue;
     const auto h = verify::hashTensor(verify::DType::kFloat32,
                                       std::vector<int64_t>(t.sizes().begin(), t.sizes().end()),
                                       t.data_ptr(), static_cast<size_t>(t.nbytes()));
@@ -304,20 +361,22 @@ verify::Hash256 Trainer::State::combineParameterHashes(const std::string& mine) 
 std::string Trainer::State::writeFinalState(const std::string& path) {
   // Format (little-endian): "MLCPPAR1", u64 count, then per parameter: u64 name length, name,
   // u64 ndim, i64 dims..., u64 byte count, float32 data. The hash is BLAKE2b-256 of the file.
-  // Rank 0 writes it; a parameter held by another pipeline stage comes from its owner.
+  // Rank 0 writes it; a parameter held by another pipeline stage comes from its owner. Under
+  // tp every parameter is gathered to its logical layout first.
   constexpr int kFinalStateTag = 0x5A20;
   std::string bytes = "MLCPPAR1";
   auto put64 = [&bytes](uint64_t v) { bytes.append(reinterpret_cast<const char*>(&v), 8); };
   put64(params.size());
   for (size_t i = 0; i < params.size(); ++i) {
-    const auto& [name, t] = params[i];
-    auto c = t.detach().contiguous();
+    const auto& name = params[i].first;
+    auto c = param_stage[i] == coord.pp ? logical(i, params[i].second.detach()).contiguous()
+                                        : torch::Tensor();
     if (param_stage[i] != 0) {  // rank 0 (stage 0) does not hold it
       if (world.rank() == param_owner[i]) {
         world.send(c.data_ptr(), c.numel(), DataType::kFloat32, 0, kFinalStateTag, coll);
       }
       if (world.rank() == 0) {
-        c = torch::empty_like(c);
+        c = torch::empty(logicalShape(i), torch::kFloat32);
         world.recv(c.data_ptr(), c.numel(), DataType::kFloat32, param_owner[i], kFinalStateTag, coll);
       }
     }
@@ -348,8 +407,16 @@ void Trainer::State::clipGradients() {
   // Per-parameter norms in global parameter order; within a replica each stage writes its own
   // slots and the others are zero, so the SUM over the pipeline group is exact.
   std::vector<float> norms(params.size(), 0.0f);
-  for (size_t k = 0; k < owned.size(); ++k) {
-    norms[static_cast<size_t>(owned_global[k])] = owned[k].second.grad().norm(2).item<float>();
+  if (tp) {
+    // Norms of the logical gradients (gathered over tp): zeros for other stages' parameters.
+    norms = models::logicalGradNorms(*model, *tp);
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (param_stage[i] != coord.pp) norms[i] = 0.0f;
+    }
+  } else {
+    for (size_t k = 0; k < owned.size(); ++k) {
+      norms[static_cast<size_t>(owned_global[k])] = owned[k].second.grad().norm(2).item<float>();
+    }
   }
   if (pp != nullptr) {
     pp->allreduce(norms.data(), static_cast<int64_t>(norms.size()), DataType::kFloat32, ReduceOp::kSum, coll);
@@ -414,7 +481,9 @@ TrainResult Trainer::run() {
     auto reader = verify::CheckpointReader::open(s.options.start_checkpoint);
     resumed_chain = readCheckpointTensor(reader, "train/state_chain");
     start = restoreTrainingState(s.owned, *s.optimizer, [&](const std::string& name) {
-      return readCheckpointTensor(reader, name);
+      const int64_t pi = s.paramOfEntry(name);
+      auto t = readCheckpointTensor(reader, name);
+      return pi >= 0 && t.defined() ? s.slice(static_cast<size_t>(pi), t) : t;
     });
     progress.message(fmt::format("mlcp: resumed from {} (step {}, root {})",
                                  s.options.start_checkpoint, start, reader.root().hex()));
@@ -469,8 +538,12 @@ TrainResult Trainer::run() {
     state.push_back({"train/state_chain", chain_bytes});
     // This rank writes tensor i of its stage's state when i mod dp is its replica index; the
     // job-wide tensors (train/...) come from stage 0 only. Every tensor is written once.
+    for (auto& e : state) {  // the logical layout (collective over tp, same order everywhere)
+      const int64_t pi = s.paramOfEntry(e.name);
+      if (pi >= 0) e.tensor = s.logical(static_cast<size_t>(pi), e.tensor);
+    }
     std::vector<NamedTensor> mine;
-    for (size_t i = 0; i < state.size(); ++i) {
+    for (size_t i = 0; i < state.size() && s.coord.tp == 0; ++i) {
       if (static_cast<int>(i % static_cast<size_t>(s.mesh.dp)) != s.coord.dp) continue;
       if (state[i].name.rfind("train/", 0) == 0 && s.coord.pp != 0) continue;
       mine.push_back(state[i]);
@@ -586,7 +659,7 @@ TrainResult Trainer::run() {
       cb.after_backward = [&](int mb, int chunk) { keepGradients(mb_begin + mb, chunk_owned[static_cast<size_t>(chunk)]); };
       const auto losses = s.pipeline->runStep(s.pipeline_schedule, cb, s.coll, timeline);
       for (size_t k = 0; k < losses.size(); ++k) {
-        if (losses[k]) loss_slots[static_cast<size_t>(mb_begin) + k] = *losses[k];
+        if (losses[k] && s.coord.tp == 0) loss_slots[static_cast<size_t>(mb_begin) + k] = *losses[k];
       }
     }
     for (int64_t j = mb_begin; j < mb_end && !s.pipeline; ++j) {
@@ -609,7 +682,7 @@ TrainResult Trainer::run() {
         }
       }
       const torch::Tensor logits = h;
-      auto loss = models::LayerModel::loss(logits, batch.target);
+      auto loss = s.loss(logits, batch.target);
       if (timeline) {
         timeline->end(span);
         span = timeline->begin(fmt::format("B{}", j), "backward", 0, {{"micro_batch", j}});
@@ -617,7 +690,7 @@ TrainResult Trainer::run() {
       loss.backward();
       emulateSlowdown(s.slowdown, compute_start);
       if (timeline) timeline->end(span);
-      loss_slots[static_cast<size_t>(j)] = loss.item<double>();
+      if (s.coord.tp == 0) loss_slots[static_cast<size_t>(j)] = loss.item<double>();
       if (trace != nullptr) {
         trace->record({OperatorKind::kLoss, j}, {{"loss", loss}, {"grad_logits", logits.grad()}});
         for (int64_t l = s.model->numLayers() - 1; l >= 0; --l) {
@@ -638,7 +711,7 @@ TrainResult Trainer::run() {
     std::vector<const float*> local;
     for (auto& c : contributions) local.push_back(c.data());
     bool finite = reducer.reduce(local, m, 1.0 / static_cast<double>(m), mean_grad.data(), s.coll);
-    if (s.pipeline) {  // every stage skips the update together, as a one-process run would
+    if (s.pipeline || s.tp) {  // every stage and shard skips the update together
       int32_t ok = finite ? 1 : 0;
       s.world.allreduce(&ok, 1, DataType::kInt32, ReduceOp::kMin, s.coll);
       finite = ok == 1;
@@ -704,7 +777,9 @@ TrainResult Trainer::run() {
     progress.step(step, step_loss, lr, sps);
     if (s.options.state_hashes) {
       pending.record = std::move(record);
-      pending.local = std::async(std::launch::async, [&s] { return s.localParameterHashes(); });
+      pending.local = std::async(std::launch::async, [sources = s.hashSources()] {
+        return State::localParameterHashes(sources);
+      });
       pending.active = true;
     } else {
       metrics.write("step", std::move(record));

@@ -52,8 +52,11 @@ void replay(const std::string& run_dir, int64_t from, int64_t to, std::string ou
   std::string job_path = m.plan_text.substr(m.plan_text.rfind("source ") + 7);
   auto spec = jobs::parseJobSpec(m.job_spec_text, job_path);
   // The placement is this command's (launched on any number of processes), not the run's: the
-  // numbers do not depend on it.
+  // numbers do not depend on dp or pp. The tensor-parallel degree is part of the numbers
+  // (splitting a matmul changes its float sums): a tp run replays on a multiple of tp ranks.
+  const int64_t tp = spec.parallel.tp;
   spec.parallel = jobs::ParallelSpec{};
+  spec.parallel.tp = tp;
   // 2.
   if (out.empty()) out = fmt::format("{}/replay-{}-{}", run_dir, from, to);
   runtime::TrainerOptions opts;
