@@ -64,6 +64,24 @@ TEST(BridgeCli, HelpEverywhere) {
   }
 }
 
+TEST(BridgeCli, KeyNewWritesAPrivateFileAndShowReadsIt) {
+  Cli cli;
+  std::string path = cli.dir.file("keys/new.key");
+  CommandResult made = cli.run("key new --key " + path);
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  std::string address = EthKey::load(path).addressHex();
+  EXPECT_NE(made.output.find("address:  " + address), std::string::npos) << made.output;
+  CommandResult shown = cli.run("key show --key " + path);
+  EXPECT_EQ(shown.exit_code, 0);
+  EXPECT_NE(shown.output.find(address), std::string::npos) << shown.output;
+  expectOneSentence(cli.run("key new --key " + path), 2, "already exists (use --force");
+  EXPECT_EQ(cli.run("key new --force --key " + path).exit_code, 0);
+  EXPECT_NE(EthKey::load(path).addressHex(), address);
+}
+
 TEST(BridgeCli, UserMistakesAreOneSentenceAndExitTwo) {
   Cli cli;
   const std::string c = " --contract 0x5FbDB2315678afecb367f032d93F642f64180aa3";
