@@ -14,7 +14,10 @@
 //     (TimeoutError); a mined revert (status 0) throws RevertError with the decoded reason.
 //
 // Revert data is decoded by the ABIs registered with `addErrorAbi` into the contract's named
-// custom errors ("MlcpJobs reverted: WrongIndex(expected=2)").
+// custom errors ("MlcpJobs.commitCheckpoint reverted: WrongIndex(expected=2)").
+//
+// Threading: one ChainClient per thread (its nonce cache is not synchronised); several clients
+// may send for one key only when their sends are not concurrent (step 1 reads the node).
 #pragma once
 
 #include <functional>
