@@ -88,7 +88,8 @@ struct TrainerOptions {
   // false: no checkpoints at all (a dispute's re-execution needs only the trace and hashes).
   bool write_checkpoints = true;
   // Called on rank 0 after each committed checkpoint with its step and root (the bridge
-  // publishes commitments from here). An exception it throws fails the run on every rank —
+  // publishes commitments from here). It must be set on every rank (any callable elsewhere):
+  // all ranks then agree whether it failed. An exception it throws fails the run on every rank —
   // after the checkpoint is safely on disk — and reaches the caller on rank 0.
   std::function<void(int64_t step, const verify::Hash256& root)> on_checkpoint;
   // Records this rank's timeline (`mlcp run --trace`): pipeline actions, or each micro-batch's

@@ -150,7 +150,10 @@ void runJob(const std::string& job_path, const std::string& output, int64_t max_
     opts.max_steps = max_steps;
     opts.show_progress = !no_progress;
     opts.fault = parseFault(fault);
-    if (spec.bridge.enabled && rank == 0) opts.on_checkpoint = bridgeHook(spec);
+    // Every rank takes part in the hook's agreement; only rank 0 publishes (trainer.h).
+    if (spec.bridge.enabled) {
+      opts.on_checkpoint = rank == 0 ? bridgeHook(spec) : [](int64_t, const verify::Hash256&) {};
+    }
     partition::TraceRecorder timeline(rank);
     if (trace) opts.timeline = &timeline;
     // Written however the run ends (finished, stopped on a signal, failed), for a post-mortem.
