@@ -19,28 +19,56 @@ namespace {
 
 using verify::Hash256;
 
-// What one party committed to: its checkpoints (step -> root) and per-step state chain.
-struct Party {
-  std::string name;  // "A" or "B"
-  std::string run_dir;
-  std::map<int64_t, Hash256> roots;
-  std::map<int64_t, std::string> dirs;
-  std::map<int64_t, nlohmann::json> steps;
-  std::string job_text, job_path;
-  PlantedFault fault;  // as the run recorded it (a faulty party re-executes its fault)
+void writeClaims(const std::string& path, const DisputeOutcome& o) {
+  std::ofstream out(path, std::ios::trunc);
+  int round = 0;
+  for (const auto& r : o.rounds) {
+    ++round;
+    for (const auto& [party, hash] : {std::pair{"A", r.claim_a}, std::pair{"B", r.claim_b}}) {
+      nlohmann::json j = {{"type", "claim"}, {"round", round}, {"phase", r.phase},
+                          {"position", r.position}, {"party", party}, {"hash", hash}};
+      if (!r.label.empty()) j["operator"] = r.label;
+      out << j.dump() << '\n';
+    }
+  }
+  out << nlohmann::json{{"type", "verdict"}, {"step", o.step}, {"operator_index", o.operator_index},
+                        {"operator", o.operator_name}, {"referee", o.referee}, {"wrong", o.wrong},
+                        {"reason", o.reason}}
+             .dump()
+      << '\n';
+  if (!out) throw IoError("cannot write " + path);
+}
 
-  Hash256 chainAt(int64_t step) const {
+}  // namespace
+
+Hash256 DisputeParty::chainAt(int64_t step) const {
     auto it = steps.find(step);
     if (it == steps.end() || !it->second.contains("state_chain")) {
       throw UsageError(fmt::format("{} has no state hash for step {} in {}", run_dir, step,
                                    metricsPath(run_dir, 0)));
     }
     return Hash256::fromHex(it->second.at("state_chain").get<std::string>());
-  }
-};
+}
 
-Party openParty(const std::string& name, const std::string& run_dir) {
-  Party p;
+Hash256 DisputeParty::hashAfter(int64_t step) const {
+  auto it = roots.find(step);
+  return it != roots.end() ? it->second : chainAt(step);
+}
+
+jobs::JobSpec DisputeParty::spec() const {
+  auto spec = jobs::parseJobSpec(job_text, job_path);
+  if (spec.parallel.tp > 1) {
+    throw UsageError(fmt::format("{} is a tensor-parallel run (parallel.tp = {}): the dispute "
+                                 "re-executes and referees on one process, which tp > 1 runs "
+                                 "cannot do yet; use mlcp verify replay on {} ranks",
+                                 run_dir, spec.parallel.tp, spec.parallel.tp));
+  }
+  spec.parallel = jobs::ParallelSpec{};  // re-executed on this one process, whatever the run used
+  return spec;
+}
+
+DisputeParty openDisputeParty(const std::string& name, const std::string& run_dir) {
+  DisputeParty p;
   p.name = name;
   p.run_dir = run_dir;
   for (const auto& info : verify::listCheckpoints(run_dir)) {
@@ -66,16 +94,10 @@ Party openParty(const std::string& name, const std::string& run_dir) {
   return p;
 }
 
-// Step 4: re-executes steps from..step of `p` on this process, tracing step `step`.
-// Returns the trace and the re-executed state chain at step-1 and step.
-struct Reexecution {
-  OperatorTrace trace;
-  std::map<int64_t, std::string> chain;
-};
-
-Reexecution reexecute(const Party& p, const jobs::JobSpec& spec, int64_t from, int64_t step,
-                      const std::string& work_dir, collectives::Communicator& self) {
-  Reexecution r;
+StepReexecution reexecuteStep(const DisputeParty& p, const jobs::JobSpec& spec, int64_t from,
+                              int64_t step, const std::string& work_dir,
+                              collectives::Communicator& self) {
+  StepReexecution r;
   TrainerOptions opts;
   opts.output_dir = fmt::format("{}/reexecution-{}", work_dir, p.name);
   std::filesystem::remove_all(opts.output_dir);
@@ -94,28 +116,6 @@ Reexecution reexecute(const Party& p, const jobs::JobSpec& spec, int64_t from, i
   }
   return r;
 }
-
-void writeClaims(const std::string& path, const DisputeOutcome& o) {
-  std::ofstream out(path, std::ios::trunc);
-  int round = 0;
-  for (const auto& r : o.rounds) {
-    ++round;
-    for (const auto& [party, hash] : {std::pair{"A", r.claim_a}, std::pair{"B", r.claim_b}}) {
-      nlohmann::json j = {{"type", "claim"}, {"round", round}, {"phase", r.phase},
-                          {"position", r.position}, {"party", party}, {"hash", hash}};
-      if (!r.label.empty()) j["operator"] = r.label;
-      out << j.dump() << '\n';
-    }
-  }
-  out << nlohmann::json{{"type", "verdict"}, {"step", o.step}, {"operator_index", o.operator_index},
-                        {"operator", o.operator_name}, {"referee", o.referee}, {"wrong", o.wrong},
-                        {"reason", o.reason}}
-             .dump()
-      << '\n';
-  if (!out) throw IoError("cannot write " + path);
-}
-
-}  // namespace
 
 nlohmann::json DisputeOutcome::toJson() const {
   nlohmann::json rs = nlohmann::json::array();
@@ -142,10 +142,10 @@ DisputeOutcome runDispute(const std::string& run_a, const std::string& run_b,
   o.run_a = run_a;
   o.run_b = run_b;
   // 1.
-  const Party a = openParty("A", run_a), b = openParty("B", run_b);
-  if (a.job_text != b.job_text) {
+  const DisputeParty a = openDisputeParty("A", run_a), b = openDisputeParty("B", run_b);
+  if (a.spec().canonicalText() != b.spec().canonicalText()) {
     throw UsageError(fmt::format("{} and {} are not runs of the same job: their checkpoints "
-                                 "carry different job files",
+                                 "describe different logical programs",
                                  run_a, run_b));
   }
   std::vector<int64_t> common;
@@ -199,17 +199,10 @@ DisputeOutcome runDispute(const std::string& run_a, const std::string& run_b,
   o.step_rounds = static_cast<int64_t>(st.rounds.size());
   o.step = st.first_difference;
   // 4.
-  auto spec = jobs::parseJobSpec(a.job_text, a.job_path);
-  if (spec.parallel.tp > 1) {
-    throw UsageError(fmt::format("{} is a tensor-parallel run (parallel.tp = {}): the dispute "
-                                 "re-executes and referees on one process, which tp > 1 runs "
-                                 "cannot do yet; use mlcp verify replay on {} ranks",
-                                 run_a, spec.parallel.tp, spec.parallel.tp));
-  }
-  spec.parallel = jobs::ParallelSpec{};  // re-executed on this one process, whatever the runs used
-  const auto ra = reexecute(a, spec, k1, o.step, work_dir, self);
-  const auto rb = reexecute(b, spec, k1, o.step, work_dir, self);
-  auto contradicts = [&](const Party& p, const Reexecution& r) {
+  const auto spec = a.spec();
+  const auto ra = reexecuteStep(a, spec, k1, o.step, work_dir, self);
+  const auto rb = reexecuteStep(b, spec, k1, o.step, work_dir, self);
+  auto contradicts = [&](const DisputeParty& p, const StepReexecution& r) {
     for (int64_t s : {o.step - 1, o.step}) {
       if (s <= k1) continue;  // the agreed checkpoint itself
       auto it = r.chain.find(s);

@@ -22,10 +22,15 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "collectives/communicator.h"
+#include "jobs/job_spec.h"
+#include "runtime/operator_trace.h"
+#include "runtime/trainer.h"
+#include "verify/hash.h"
 
 namespace mlcp::runtime {
 
@@ -55,6 +60,37 @@ struct DisputeOutcome {
 
   nlohmann::json toJson() const;
 };
+
+// One party of a dispute as its run directory shows it: checkpoint roots (verified), the per-step
+// state chain it recorded, the fault it planted (so its re-execution reproduces it).
+struct DisputeParty {
+  std::string name;  // "A", "B", "solver", ...
+  std::string run_dir;
+  std::map<int64_t, verify::Hash256> roots;  // step -> checkpoint root
+  std::map<int64_t, std::string> dirs;       // step -> checkpoint folder
+  std::map<int64_t, nlohmann::json> steps;   // step -> rank 0's step record
+  std::string job_text, job_path;
+  PlantedFault fault;
+
+  // The recorded state chain after `step`; UsageError naming the file when missing.
+  verify::Hash256 chainAt(int64_t step) const;
+  // The checkpoint root at a checkpoint step, the recorded state chain elsewhere (the on-chain
+  // game's position hashes).
+  verify::Hash256 hashAfter(int64_t step) const;
+  // The job, placed on this one process (UsageError for tp > 1 runs).
+  jobs::JobSpec spec() const;
+};
+DisputeParty openDisputeParty(const std::string& name, const std::string& run_dir);
+
+// A party's re-execution of steps from+1..step from its checkpoint `from`, on `self` (one
+// process), with the operators of `step` traced and the state chain of every step.
+struct StepReexecution {
+  OperatorTrace trace;
+  std::map<int64_t, std::string> chain;
+};
+StepReexecution reexecuteStep(const DisputeParty& p, const jobs::JobSpec& spec, int64_t from,
+                              int64_t step, const std::string& work_dir,
+                              collectives::Communicator& self);
 
 // Plays the dispute between RUN_A and RUN_B. `work_dir` receives the re-executions and
 // claims.jsonl (one JSON message per claim and the verdict). `self` must be a one-process

@@ -13,5 +13,5 @@ mlcp_add_test(test_bridge_cli SOURCES test_bridge_cli.cc anvil_fixture.cc DEPS m
 add_dependencies(test_bridge_cli mlcp)
 # The honest job with real training under mpirun (the lead's part of issue #5's test a).
 mlcp_add_test(test_bridge_training SOURCES test_bridge_training.cc anvil_fixture.cc DEPS mlcp_bridge
-              LABELS "bridge;chain;e2e" TIMEOUT 300)
+              LABELS "bridge;chain;e2e" TIMEOUT 600)
 add_dependencies(test_bridge_training mlcp)
