@@ -14,7 +14,7 @@
 #include <fstream>
 #include <memory>
 
-#include "bridge/file_util.h"
+#include "runtime/durable_file.h"
 #include "bridge/keccak.h"
 #include "runtime/error.h"
 
@@ -54,12 +54,6 @@ Address addressOf(const secp256k1_pubkey& pub) {
   Address a{};
   std::copy(h.begin() + 12, h.end(), a.begin());
   return a;
-}
-
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
 }
 
 }  // namespace
@@ -170,42 +164,19 @@ EthKey EthKey::fromHex(std::string_view hex, std::string_view what) {
 }
 
 EthKey EthKey::load(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    throw UsageError(
-        fmt::format("cannot read key file {}: {} (create one with `mlcp bridge key new`)", path,
-                    std::strerror(errno)));
-  }
-  if (!S_ISREG(st.st_mode))
-    throw UsageError(fmt::format("key file {} is not a regular file", path));
-  if ((st.st_mode & 077) != 0) {
-    throw UsageError(
-        fmt::format("key file {} has mode {:04o}: it must not be accessible by group or others "
-                    "(run `chmod 600 {}`)",
-                    path, st.st_mode & 07777, path));
-  }
-  std::ifstream in(path);
-  if (!in) throw UsageError(fmt::format("cannot open key file {}", path));
-  std::string line, addr_text, secret_hex;
-  while (std::getline(in, line)) {
-    line = trim(line);
-    if (line.empty() || line[0] == '#') continue;
-    size_t colon = line.find(':');
-    if (colon == std::string::npos) {
+  std::string addr_text, secret_hex, field, value;
+  for (auto& line : readPrivateFileLines(path, "mlcp bridge key new")) {
+    if (!splitField(line, &field, &value)) {
       secret_hex = line;  // the bare one-line form
-      continue;
-    }
-    std::string field = trim(line.substr(0, colon));
-    std::string value = trim(line.substr(colon + 1));
-    if (field == "address") {
+    } else if (field == "address") {
       addr_text = value;
     } else if (field == "private") {
       secret_hex = value;
     } else {
       throw UsageError(fmt::format("key file {} has an unknown field '{}'", path, field));
     }
+    wipe(line.data(), line.size());
   }
-  wipe(line.data(), line.size());
   if (secret_hex.empty()) throw UsageError(fmt::format("key file {} has no 'private:' line", path));
   EthKey k = fromHex(secret_hex, fmt::format("the private key in {}", path));
   wipe(secret_hex.data(), secret_hex.size());

@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <map>
 
-#include "bridge/file_util.h"
+#include "runtime/durable_file.h"
 #include "bridge/keccak.h"
 
 namespace mlcp::bridge {

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "runtime/durable_file.h"
 #include "runtime/error.h"
 
 namespace mlcp::verify {
@@ -24,23 +25,6 @@ void initSodium() {
   std::call_once(once, [] {
     if (sodium_init() < 0) throw Error("libsodium failed to initialise (sodium_init)");
   });
-}
-
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-}
-
-void writeAllOrThrow(int fd, const std::string& text, const std::string& path) {
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0)
-      throw IoError(fmt::format("cannot write key file {}: {}", path, std::strerror(errno)));
-    done += static_cast<size_t>(n);
-  }
 }
 
 }  // namespace
@@ -105,37 +89,18 @@ KeyPair::~KeyPair() {
 }
 
 KeyPair KeyPair::load(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    throw UsageError(fmt::format("cannot read key file {}: {} (create one with `mlcp keys new`)",
-                                 path, std::strerror(errno)));
-  }
-  if (!S_ISREG(st.st_mode))
-    throw UsageError(fmt::format("key file {} is not a regular file", path));
-  if ((st.st_mode & 077) != 0) {
-    throw UsageError(
-        fmt::format("key file {} has mode {:04o}: it must not be accessible by group or others "
-                    "(run `chmod 600 {}`)",
-                    path, st.st_mode & 07777, path));
-  }
-  std::ifstream in(path);
-  if (!in) throw UsageError(fmt::format("cannot open key file {}", path));
-  std::string line, pub_hex, seed_hex;
-  while (std::getline(in, line)) {
-    line = trim(line);
-    if (line.empty() || line[0] == '#') continue;
-    size_t colon = line.find(':');
-    if (colon == std::string::npos) {
+  std::string pub_hex, seed_hex, field, value;
+  for (auto& line : readPrivateFileLines(path, "mlcp keys new")) {
+    if (!splitField(line, &field, &value)) {
       throw UsageError(fmt::format("key file {} has a line without 'field:': '{}'", path, line));
     }
-    std::string field = trim(line.substr(0, colon));
-    std::string value = trim(line.substr(colon + 1));
     if (field == "public")
       pub_hex = value;
     else if (field == "seed")
       seed_hex = value;
     else
       throw UsageError(fmt::format("key file {} has an unknown field '{}'", path, field));
+    sodium_memzero(line.data(), line.size());
   }
   if (seed_hex.empty()) throw UsageError(fmt::format("key file {} has no 'seed:' line", path));
   std::array<uint8_t, 32> seed{};
@@ -155,50 +120,18 @@ KeyPair KeyPair::load(const std::string& path) {
 }
 
 void KeyPair::save(const std::string& path, bool overwrite) const {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (fs::exists(path, ec) && !overwrite) {
-    throw UsageError(fmt::format("key file {} already exists (use --force to replace it)", path));
-  }
-  fs::path parent = fs::path(path).parent_path();
-  if (!parent.empty() && !fs::exists(parent, ec)) {
-    fs::create_directories(parent, ec);
-    if (ec)
-      throw IoError(fmt::format("cannot create folder {}: {}", parent.string(), ec.message()));
-    ::chmod(parent.c_str(), 0700);
-  }
+  // Written beside the target with mode 0600, fsynced, renamed over it: the key on disk is
+  // never half-written, and never briefly readable by others.
   std::string text =
       fmt::format("# mlcp node key (ed25519). Keep this file private.\npublic: {}\nseed: {}\n",
                   publicKeyHex(), toHex(seed_.data(), seed_.size()));
-  // 1. write a new 0600 file beside the target, 2. fsync it, 3. rename it over the target:
-  //    the key on disk is never half-written, and never briefly readable by others.
-  std::string tmp = path + ".tmp";
-  ::unlink(tmp.c_str());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0)
-    throw IoError(fmt::format("cannot create key file {}: {}", tmp, std::strerror(errno)));
   try {
-    writeAllOrThrow(fd, text, tmp);
-    if (::fchmod(fd, 0600) != 0 || ::fsync(fd) != 0) {
-      throw IoError(fmt::format("cannot fsync key file {}: {}", tmp, std::strerror(errno)));
-    }
+    writeFileAtomic(path, text, 0600, overwrite, "key file");
   } catch (...) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
     sodium_memzero(text.data(), text.size());
     throw;
   }
-  ::close(fd);
   sodium_memzero(text.data(), text.size());
-  if (!overwrite && fs::exists(path, ec)) {
-    ::unlink(tmp.c_str());
-    throw UsageError(fmt::format("key file {} already exists (use --force to replace it)", path));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    throw IoError(fmt::format("cannot rename {} to {}: {}", tmp, path, std::strerror(err)));
-  }
 }
 
 std::string KeyPair::publicKeyHex() const { return toHex(public_.data(), public_.size()); }

@@ -1,11 +1,13 @@
-// Small POSIX file helpers for the bridge's durable files (key files, the outbox): an owning
-// file descriptor, full writes, fsync of a file and of its folder, atomic replacement.
+// Small POSIX helpers for durable and private files (node keys, chain keys, the bridge's
+// outbox): an owning file descriptor, full writes, fsync of a file and of its folder, atomic
+// replacement, and reading a private key file.
 #pragma once
 
 #include <string>
 #include <string_view>
+#include <vector>
 
-namespace mlcp::bridge {
+namespace mlcp {
 
 // Owns one file descriptor; closes it on destruction. Move-only.
 class FileDescriptor {
@@ -43,4 +45,12 @@ void syncParentDir(const std::string& path);
 void writeFileAtomic(const std::string& path, std::string_view text, unsigned mode, bool overwrite,
                      std::string_view what);
 
-}  // namespace mlcp::bridge
+// The content lines of a private key file — trimmed, without blank lines and '#' comments —
+// after checking that it is a regular file that group and others cannot access. UsageError
+// names the file and the fix (`create_hint`: the command that makes one, e.g. "mlcp keys new").
+std::vector<std::string> readPrivateFileLines(const std::string& path, std::string_view create_hint);
+
+// Splits "field: value" (both trimmed); false when there is no ':'.
+bool splitField(const std::string& line, std::string* field, std::string* value);
+
+}  // namespace mlcp

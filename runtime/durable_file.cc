@@ -1,4 +1,4 @@
-#include "bridge/file_util.h"
+#include "runtime/durable_file.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -8,10 +8,11 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "runtime/error.h"
 
-namespace mlcp::bridge {
+namespace mlcp {
 
 FileDescriptor& FileDescriptor::operator=(FileDescriptor&& o) noexcept {
   if (this != &o) {
@@ -93,4 +94,46 @@ void writeFileAtomic(const std::string& path, std::string_view text, unsigned mo
   syncParentDir(path);
 }
 
-}  // namespace mlcp::bridge
+namespace {
+
+std::string trimmed(const std::string& s) {
+  const size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
+}
+
+}  // namespace
+
+std::vector<std::string> readPrivateFileLines(const std::string& path, std::string_view create_hint) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    throw UsageError(fmt::format("cannot read key file {}: {} (create one with `{}`)", path,
+                                 std::strerror(errno), create_hint));
+  }
+  if (!S_ISREG(st.st_mode)) throw UsageError(fmt::format("key file {} is not a regular file", path));
+  if ((st.st_mode & 077) != 0) {
+    throw UsageError(
+        fmt::format("key file {} has mode {:04o}: it must not be accessible by group or others "
+                    "(run `chmod 600 {}`)",
+                    path, st.st_mode & 07777, path));
+  }
+  std::ifstream in(path);
+  if (!in) throw UsageError(fmt::format("cannot open key file {}", path));
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) {
+    line = trimmed(line);
+    if (!line.empty() && line[0] != '#') lines.push_back(line);
+  }
+  return lines;
+}
+
+bool splitField(const std::string& line, std::string* field, std::string* value) {
+  const size_t colon = line.find(':');
+  if (colon == std::string::npos) return false;
+  *field = trimmed(line.substr(0, colon));
+  *value = trimmed(line.substr(colon + 1));
+  return true;
+}
+
+}  // namespace mlcp
