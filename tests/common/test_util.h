@@ -63,6 +63,8 @@ std::string mlcpBinary();  // <build>/mlcp
 std::string mpiexec(int ranks);
 std::string readFile(const std::string& path);
 void writeFile(const std::string& path, const std::string& text);
+// The lines of `text` without their '\n' (a last line without one counts too).
+std::vector<std::string> splitLines(const std::string& text);
 // Single-quotes `s` for /bin/sh.
 std::string shellQuote(const std::string& s);
 

@@ -13,20 +13,6 @@
 namespace mlcp::test {
 namespace {
 
-std::vector<std::string> readLines(const std::string& path) {
-  std::vector<std::string> lines;
-  std::string text = readFile(path), line;
-  for (char c : text) {
-    if (c == '\n') {
-      lines.push_back(line);
-      line.clear();
-    } else {
-      line += c;
-    }
-  }
-  return lines;
-}
-
 int64_t ceilLog2(int64_t n) {
   int64_t r = 0;
   while ((int64_t{1} << r) < n) ++r;
@@ -76,7 +62,7 @@ class DisputeTest : public ::testing::Test {
                         o.at("operator_rounds").get<size_t>();
     EXPECT_EQ(o.at("rounds").size(), rounds);
     // The claims file: two claims per round and the verdict, each a JSON message.
-    const auto lines = readLines(dir_->file(out) + "/claims.jsonl");
+    const auto lines = splitLines(readFile(dir_->file(out) + "/claims.jsonl"));
     ASSERT_EQ(lines.size(), 2 * rounds + 1);
     const auto verdict = nlohmann::json::parse(lines.back());
     EXPECT_EQ(verdict.at("type"), "verdict");

@@ -60,20 +60,6 @@ class PipelineTest : public ::testing::Test {
     return out;
   }
 
-  static std::vector<std::string> splitLines(const std::string& text) {
-    std::vector<std::string> lines;
-    std::string line;
-    for (char c : text) {
-      if (c == '\n') {
-        lines.push_back(line);
-        line.clear();
-      } else {
-        line += c;
-      }
-    }
-    return lines;
-  }
-
   static void expectSameAsOneProcess(const std::string& run, int ranks, const std::string& parallel) {
     const auto r = train(run, ranks, parallel);
     ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -166,14 +152,8 @@ TEST_F(PipelineTest, ImpossiblePipelinesAreRefusedWithTheNumbers) {
 // step -> loss of a run.
 std::map<int64_t, double> lossCurve(const std::string& metrics) {
   std::map<int64_t, double> out;
-  std::string line;
-  for (char c : metrics + "\n") {
-    if (c != '\n') {
-      line += c;
-      continue;
-    }
+  for (const auto& line : splitLines(metrics)) {
     auto j = nlohmann::json::parse(line, nullptr, false);
-    line.clear();
     if (!j.is_discarded() && j.value("kind", "") == "step") out[j.at("step")] = j.at("loss");
   }
   return out;
