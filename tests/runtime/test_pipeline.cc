@@ -90,6 +90,10 @@ TEST_F(PipelineTest, Pp4With1F1BMatchesOneProcessBitForBit) {
   expectSameAsOneProcess("pp4-1f1b", 4, "pp = 4\nschedule = \"1f1b\"\n");
 }
 
+TEST_F(PipelineTest, Pp4GPipeMatchesOneProcessBitForBit) {
+  expectSameAsOneProcess("pp4-gpipe", 4, "pp = 4\nschedule = \"gpipe\"\n");
+}
+
 TEST_F(PipelineTest, Dp2TimesPp2MatchesOneProcessBitForBit) {
   expectSameAsOneProcess("dp2-pp2", 4, "pp = 2\n");
 }
