@@ -1,6 +1,7 @@
 #include "runtime/job_setup.h"
 
 #include <thread>
+#include <fstream>
 
 #include "data/fashion_mnist.h"
 #include "data/sample_order.h"
@@ -83,6 +84,38 @@ void clipGradNorm(const std::vector<torch::Tensor>& params, const std::vector<fl
   for (const auto& p : params) {
     if (p.grad().defined()) p.grad().data().mul_(clamped);
   }
+}
+
+// Achieved float32 matmul GFLOP/s of this process at a square size near the model's width,
+// best of a few repetitions (the default device profile when no DEVICES.toml is given).
+double measureMatmulGflops(int64_t width) {
+  const int64_t n = std::max<int64_t>(64, std::min<int64_t>(width, 1024));
+  auto a = torch::randn({n, n}), b = torch::randn({n, n});
+  torch::Tensor c = torch::matmul(a, b);  // warm-up
+  double best = 1e30;
+  for (int rep = 0; rep < 5; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < 4; ++i) c = torch::matmul(a, b);
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 4);
+  }
+  return 2.0 * static_cast<double>(n * n * n) / best / 1e9;
+}
+
+int64_t availableMemoryBytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  int64_t kib = 0;
+  std::string unit;
+  while (in >> key >> kib >> unit) {
+    if (key == "MemAvailable:") return kib * 1024;
+  }
+  return int64_t{16} << 30;
+}
+
+int64_t modelWidth(const jobs::ModelSpec& m) {
+  if (m.kind == "gpt") return m.d_model;
+  if (m.kind == "mlp" && !m.hidden.empty()) return m.hidden.front();
+  return 256;
 }
 
 partition::PlanInput planInputFor(const jobs::JobSpec& spec, const models::LayerModel& model, int ranks) {

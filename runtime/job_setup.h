@@ -52,6 +52,13 @@ int64_t jobSteps(const jobs::JobSpec& spec, int64_t train_samples);
 // The schedule over the job's whole horizon (`job_steps`), whatever --max-steps a run uses.
 LrSchedule makeSchedule(const jobs::JobSpec& spec, int64_t job_steps);
 
+// Achieved float32 matmul GFLOP/s of this process at a square size near `width` (best of a few
+// repetitions), and the memory the system reports available: a device profile measured at start.
+double measureMatmulGflops(int64_t width);
+int64_t availableMemoryBytes();
+// The width the model's matmuls mostly have (d_model, the first hidden layer, ...).
+int64_t modelWidth(const jobs::ModelSpec& model);
+
 // The partitioner's input for this job on `ranks` ranks: the mesh, the model's layer costs,
 // the micro-batching and schedule, and the devices of runtime.devices_file (identical devices
 // when there is none — every rank must plan alike, so nothing measured per rank enters).

@@ -3,6 +3,7 @@
 #include <sodium.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -193,6 +194,28 @@ Trainer::Trainer(const jobs::JobSpec& spec, Communicator& world, const TrainerOp
   std::optional<partition::Plan> plan;
   if (pp > 1 || !spec.runtime.devices_file.empty()) {
     auto input = planInputFor(spec, *s.model, world_size);
+    if (spec.runtime.devices_file.empty() && world_size > 1) {
+      // Each rank measures its device at start; every rank plans with all the measurements.
+      // Speeds within 25% of the median count as the median, so identical machines (whose
+      // measurements differ by noise) plan alike, while a 2x slower device is seen.
+      std::vector<double> gflops(static_cast<size_t>(world_size), 0.0);
+      gflops[static_cast<size_t>(world.rank())] = measureMatmulGflops(modelWidth(spec.model));
+      world.allreduce(gflops.data(), world_size, DataType::kFloat64, ReduceOp::kSum, s.coll);
+      auto sorted = gflops;
+      std::sort(sorted.begin(), sorted.end());
+      const double median = sorted[sorted.size() / 2];
+      const int64_t memory = availableMemoryBytes() / world_size;
+      int64_t least_memory = memory;
+      world.allreduce(&least_memory, 1, DataType::kInt64, ReduceOp::kMin, s.coll);
+      input.devices.clear();
+      for (double g : gflops) {
+        partition::DeviceProfile d;
+        d.name = "measured";
+        d.gflops = std::abs(g / median - 1.0) <= 0.25 ? median : g;
+        d.memory_bytes = least_memory;
+        input.devices.push_back(d);
+      }
+    }
     input.balance = options.balance_plan;
     plan = partition::makePlan(input);
     if (!spec.runtime.devices_file.empty()) {
