@@ -22,9 +22,9 @@ namespace {
 
 // 4 layers (embedding, 2 blocks, head), 4 micro-batches of 8 sequences, checkpoints every 2.
 // 4 heads, so tp = 4 splits them.
-std::string pipelineJob(const std::string& parallel) {
+std::string pipelineJob(const std::string& parallel, int blocks = 2) {
   return "[job]\nname = \"pipeline\"\nseed = 11\n"
-         "[model]\nkind = \"gpt\"\nd_model = 32\nlayers = 2\nheads = 4\ncontext = 16\ndropout = 0.1\n"
+         "[model]\nkind = \"gpt\"\nd_model = 32\nlayers = " + std::to_string(blocks) + "\nheads = 4\ncontext = 16\ndropout = 0.1\n"
          "[data]\nkind = \"text\"\npath = \"/usr/share/games/fortunes\"\ntrain_limit = 20000\n"
          "eval_limit = 200\n"
          "[optimizer]\nkind = \"adamw\"\nlr = 0.003\ngrad_clip = 0.5\n"
@@ -44,8 +44,8 @@ class PipelineTest : public ::testing::Test {
   static void TearDownTestSuite() { delete dir_; }
 
   static CommandResult train(const std::string& run, int ranks, const std::string& parallel,
-                             const std::string& extra = "") {
-    writeFile(dir_->file(run + ".toml"), pipelineJob(parallel));
+                             const std::string& extra = "", int blocks = 2) {
+    writeFile(dir_->file(run + ".toml"), pipelineJob(parallel, blocks));
     return runCommand(mpiexec(ranks) + " " + mlcpBinary() + " run " + dir_->file(run + ".toml") +
                       " --no-progress --output " + dir_->file(run) + " " + extra);
   }
@@ -92,6 +92,16 @@ TEST_F(PipelineTest, Pp4With1F1BMatchesOneProcessBitForBit) {
 
 TEST_F(PipelineTest, Pp4GPipeMatchesOneProcessBitForBit) {
   expectSameAsOneProcess("pp4-gpipe", 4, "pp = 4\nschedule = \"gpipe\"\n");
+}
+
+TEST_F(PipelineTest, Pp4InterleavedMatchesOneProcessBitForBit) {
+  // 4 stages x 2 chunks need 8 layers: embedding, 6 blocks, head.
+  auto r = train("one-8", 1, "pp = 1\n", "", 6);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = train("pp4-interleaved", 4, "pp = 4\nschedule = \"interleaved\"\nvirtual_stages = 2\n", "", 6);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(readFile(dir_->file("pp4-interleaved") + "/final_state.bin"), readFile(dir_->file("one-8") + "/final_state.bin"));
+  EXPECT_EQ(roots("pp4-interleaved"), roots("one-8"));
 }
 
 TEST_F(PipelineTest, Dp2TimesPp2MatchesOneProcessBitForBit) {
