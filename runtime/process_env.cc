@@ -33,6 +33,23 @@ LaunchEnv detectLaunchEnv() {
   } else if (readInt("PMIX_RANK", &env.rank)) {
     env.launcher = "pmix";
   }
+  for (const char* var : {"CUDA_VISIBLE_DEVICES", "SLURM_STEP_GPUS", "SLURM_JOB_GPUS"}) {
+    const char* v = std::getenv(var);
+    if (v == nullptr || *v == '\0') continue;
+    std::string item;
+    for (const char* c = v;; ++c) {
+      if (*c == ',' || *c == '\0') {
+        if (!item.empty()) env.visible_gpus.push_back(item);
+        item.clear();
+        if (*c == '\0') break;
+      } else {
+        item += *c;
+      }
+    }
+    env.gpus_from = var;
+    break;
+  }
+  if (!env.visible_gpus.empty()) env.gpu = env.local_rank % static_cast<int>(env.visible_gpus.size());
   char host[256] = {0};
   if (gethostname(host, sizeof(host) - 1) == 0) env.hostname = host;
   return env;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace mlcp {
 
@@ -13,9 +14,16 @@ struct LaunchEnv {
   int local_rank = 0;       // rank on this host
   std::string launcher;     // "standalone", "mpirun", "srun"
   std::string hostname;
+  // GPU binding: the devices this process may use — CUDA_VISIBLE_DEVICES, else Slurm's
+  // SLURM_STEP_GPUS / SLURM_JOB_GPUS (srun --gpus-per-task sets CUDA_VISIBLE_DEVICES to one
+  // device per task) — and the one it binds to: local rank mod their count, -1 when none.
+  std::vector<std::string> visible_gpus;
+  std::string gpus_from;  // the variable they came from
+  int gpu = -1;           // index into visible_gpus
 };
 
-// Reads OMPI_COMM_WORLD_*, SLURM_PROCID/SLURM_NTASKS/SLURM_LOCALID, PMIX_RANK.
+// Reads OMPI_COMM_WORLD_*, SLURM_PROCID/SLURM_NTASKS/SLURM_LOCALID, PMIX_RANK, and the GPU
+// variables above.
 LaunchEnv detectLaunchEnv();
 
 }  // namespace mlcp

@@ -14,6 +14,7 @@
 #include <string>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "bridge/commitment_publisher.h"
 #include "bridge/eth_key.h"
@@ -245,9 +246,12 @@ void printInfo() {
   collectives::MpiCommunicator world(MPI_COMM_WORLD);
   // Every rank contributes one fixed-size line; rank 0 prints them in rank order.
   constexpr int64_t kLine = 256;
-  std::string mine = fmt::format("rank {:>3}  host {}  pid {}  local rank {}  cores {}  threads {}",
-                                 world.rank(), env.hostname, getpid(), env.local_rank,
-                                 sysconf(_SC_NPROCESSORS_ONLN), torch::get_num_threads());
+  std::string mine = fmt::format(
+      "rank {:>3}  host {}  pid {}  local rank {}  cores {}  threads {}  gpu {}", world.rank(),
+      env.hostname, getpid(), env.local_rank, sysconf(_SC_NPROCESSORS_ONLN), torch::get_num_threads(),
+      env.gpu < 0 ? std::string("none")
+                  : fmt::format("{} (of {}={})", env.visible_gpus[static_cast<size_t>(env.gpu)],
+                                env.gpus_from, fmt::join(env.visible_gpus, ",")));
   mine.resize(kLine, '\0');
   std::string all(static_cast<size_t>(kLine * world.size()), '\0');
   world.allgather(mine.data(), all.data(), kLine, collectives::DataType::kUInt8);
