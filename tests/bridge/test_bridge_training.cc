@@ -130,7 +130,7 @@ TEST(BridgeTraining, HonestJobCommitsTheRootsOfTheHdf5FilesAndIsPaidToTheWei) {
   EXPECT_NE(r.output.find("ChallengeWindowOpen()"), std::string::npos) << r.output;
   chain.rpc().call("evm_increaseTime", nlohmann::json::array({120}));
   chain.rpc().call("evm_mine");
-  for (const std::string cmd : {"settle --key " + sol + " --contract " + contract + " --job 1",
+  for (const std::string& cmd : {"settle --key " + sol + " --contract " + contract + " --job 1",
                                 "withdraw --key " + sol + " --contract " + contract}) {
     r = cli(cmd);
     ASSERT_EQ(r.exit_code, 0) << r.output;
