@@ -84,7 +84,9 @@ TEST(JobFailures, KilledRankEndsTheJobWithoutAHang) {
   const int code = job.waitFor(60);
   EXPECT_NE(code, -1) << "the job still runs 60 s after a rank was killed:\n" << job.log();
   EXPECT_NE(code, 0) << job.log();
-  EXPECT_NE(job.log().find("signal 9"), std::string::npos) << job.log();
+  // mpiexec names the first process it saw die: usually the killed rank ("exited on signal 9"),
+  // sometimes a peer whose UCX transport aborted on the dead rank first ("... signal 6").
+  EXPECT_NE(job.log().find("exited on signal"), std::string::npos) << job.log();
 }
 
 TEST(JobFailures, StalledRankTimesOutTheCollective) {
