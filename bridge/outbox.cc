@@ -260,19 +260,7 @@ OutboxEntry Outbox::queue(const EthKey& key, const OutboxTxParams& p, const std:
   tx.value = p.value;
   tx.data = p.data;
   SignedTx s = signTransaction(tx, key);
-  json rec = {{"kind", "tx"},          {"hash", toHex(s.hash)},
-              {"from", toHex(s.from)}, {"chain_id", tx.chain_id},
-              {"nonce", tx.nonce},     {"raw", toHex(s.raw)},
-              {"label", label}};
-  if (!payload.is_null()) rec["payload"] = payload;
-  appendLine(rec);
-  OutboxEntry e;
-  e.seq = next_seq_ - 1;
-  e.tx = s;
-  e.label = label;
-  e.payload = payload;
-  entries_.push_back(e);
-  return e;
+  return appendTx(s, label, payload);
 }
 
 OutboxEntry Outbox::append(const SignedTx& s, const std::string& label, const json& payload) {
@@ -283,6 +271,10 @@ OutboxEntry Outbox::append(const SignedTx& s, const std::string& label, const js
     throw UsageError(fmt::format("outbox {} already holds nonce {} of {} (next free: {})", path_,
                                  s.tx.nonce, checksumAddress(s.from), next));
   }
+  return appendTx(s, label, payload);
+}
+
+OutboxEntry Outbox::appendTx(const SignedTx& s, const std::string& label, const json& payload) {
   json rec = {{"kind", "tx"},          {"hash", toHex(s.hash)},
               {"from", toHex(s.from)}, {"chain_id", s.tx.chain_id},
               {"nonce", s.tx.nonce},   {"raw", toHex(s.raw)},

@@ -108,6 +108,8 @@ class Outbox {
   class Lock;
   void load(bool repair);
   void appendLine(nlohmann::json record);  // caller holds the lock and has reloaded
+  // Records signed transaction `s` as the next entry (caller holds the lock and has reloaded).
+  OutboxEntry appendTx(const SignedTx& s, const std::string& label, const nlohmann::json& payload);
 
   std::string path_;
   std::vector<OutboxEntry> entries_;
