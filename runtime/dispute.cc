@@ -111,6 +111,7 @@ StepReexecution reexecuteStep(const DisputeParty& p, const jobs::JobSpec& spec, 
   opts.trace_step = step;
   Trainer trainer(spec, self, opts);
   trainer.run();
+  r.prefix = r.trace.prefixChain();
   for (const auto& [s, j] : stepRecords(opts.output_dir)) {
     r.chain[s] = j.value("state_chain", "");
   }
@@ -233,7 +234,8 @@ DisputeOutcome runDispute(const std::string& run_a, const std::string& run_b,
                                           o.step, ops_a[i].name, ops_b[i].name));
     }
   }
-  const auto pa = ra.trace.prefixChain(), pb = rb.trace.prefixChain();
+  const auto& pa = ra.prefix;
+  const auto& pb = rb.prefix;
   const int64_t count = static_cast<int64_t>(ops_a.size());
   if (count == 0 || pa.back() == pb.back()) {
     throw VerificationError(fmt::format(

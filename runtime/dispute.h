@@ -86,6 +86,7 @@ DisputeParty openDisputeParty(const std::string& name, const std::string& run_di
 // process), with the operators of `step` traced and the state chain of every step.
 struct StepReexecution {
   OperatorTrace trace;
+  std::vector<verify::Hash256> prefix;  // trace.prefixChain(), computed once
   std::map<int64_t, std::string> chain;
 };
 StepReexecution reexecuteStep(const DisputeParty& p, const jobs::JobSpec& spec, int64_t from,

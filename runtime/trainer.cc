@@ -223,11 +223,11 @@ Trainer::Trainer(const jobs::JobSpec& spec, Communicator& world, const TrainerOp
     }
   }
   for (int d = 0, begin = 0; d < s.mesh.dp; ++d) {
-    const int count = plan ? plan->replicas.at(static_cast<size_t>(d)).micro_batches
-                           : static_cast<int>(microBatchRange(spec.train.micro_batches, d, s.mesh.dp).second -
-                                              microBatchRange(spec.train.micro_batches, d, s.mesh.dp).first);
+    const auto equal = microBatchRange(spec.train.micro_batches, d, s.mesh.dp);
+    const int64_t count = plan ? plan->replicas.at(static_cast<size_t>(d)).micro_batches
+                               : equal.second - equal.first;
     s.replica_micro_batches.emplace_back(begin, begin + count);
-    begin += count;
+    begin += static_cast<int>(count);
   }
   if (pp == 1 && tp == 1) {
     s.dp = &world;

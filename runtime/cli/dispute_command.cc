@@ -148,7 +148,7 @@ void chainDispute(const std::string& solver_run, const std::string& challenger_r
       const int64_t s = static_cast<int64_t>(step);
       if (q == 0) return toHash32(p.hashAfter(s - 1));
       if (q == n + 1u) return toHash32(p.hashAfter(s));
-      return toHash32(traceOf(p, s).trace.prefixChain().at(q - 1));
+      return toHash32(traceOf(p, s).prefix.at(q - 1));
     };
     return h;
   };
@@ -178,8 +178,9 @@ void chainDispute(const std::string& solver_run, const std::string& challenger_r
         "but not on the step's output hash, so there is no single operator to recompute",
         d.step, q, d.num_ops + 1));
   }
-  const auto& agreed = traceOf(challenger, d.step).trace;
-  const auto prefix = agreed.prefixChain();
+  const auto& agreed_run = traceOf(challenger, d.step);
+  const auto& agreed = agreed_run.trace;
+  const auto& prefix = agreed_run.prefix;
   const auto lo = q == 1 ? challenger.hashAfter(d.step - 1) : prefix.at(q - 2);
   if (toHash32(lo) != d.hash_lo) {
     throw VerificationError("the challenger's re-execution does not reproduce the agreed hash at the "
