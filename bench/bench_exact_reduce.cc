@@ -2,11 +2,16 @@
 // float32 MPI_Allreduce(SUM) of the same buffer, measured side by side in one run.
 //
 //   mpirun -n 2 bench_exact_reduce [--bytes B ...] [--seconds S]
+//   bench_exact_reduce --segments [--seconds S]
 //
 // Each rank contributes one buffer (M = ranks contributions), as a data-parallel step with one
 // micro-batch per rank does. Both sides run on the same communicator and the same data; the
 // time per call is the median over repetitions, each started after a barrier and measured as
 // the slowest rank's time. Target (issue #2): exact / allreduce <= 1.5 at 64 MiB.
+//
+// --segments: the reduce alone on one process (each rank on its own), as the trainer calls it
+// for the 235K-parameter MLP: 4 micro-batch contributions, each held as 6 separately
+// allocated gradient tensors (784*256, 256, 256*128, 128, 128*10, 10 floats).
 #include <mpi.h>
 
 #include <algorithm>
@@ -47,17 +52,76 @@ std::string humanBytes(int64_t b) {
   return fmt::format("{} KiB", b >> 10);
 }
 
+// The --segments mode; rank 0 prints.
+void benchSegments(mlcp::collectives::MpiCommunicator& world, double budget_s) {
+  const std::vector<int64_t> layout = {784 * 256, 256, 256 * 128, 128, 128 * 10, 10};
+  constexpr int kContributions = 4;
+  auto self = world.split(world.rank(), 0);
+  std::mt19937 gen(1234);
+  std::normal_distribution<float> normal(0.f, 1e-3f);
+  int64_t total = 0;
+  std::vector<std::vector<float>> flat(kContributions);
+  for (int64_t n : layout) total += n;
+  for (auto& c : flat) {
+    c.resize(static_cast<size_t>(total));
+    for (float& v : c) v = normal(gen);
+  }
+  std::vector<const float*> flat_ptrs;
+  for (auto& c : flat) flat_ptrs.push_back(c.data());
+  std::vector<float> out(static_cast<size_t>(total));
+  // The same values as separately allocated tensors, and separate output tensors.
+  std::vector<std::vector<std::vector<float>>> tensors(kContributions);
+  std::vector<std::vector<const float*>> tensor_ptrs(kContributions);
+  std::vector<std::vector<float>> out_tensors;
+  std::vector<float*> out_ptrs;
+  for (int c = 0; c < kContributions; ++c) {
+    int64_t offset = 0;
+    for (int64_t n : layout) {
+      tensors[c].emplace_back(flat[c].begin() + offset, flat[c].begin() + offset + n);
+      tensor_ptrs[c].push_back(tensors[c].back().data());
+      offset += n;
+    }
+  }
+  for (int64_t n : layout) out_tensors.emplace_back(static_cast<size_t>(n));
+  for (auto& t : out_tensors) out_ptrs.push_back(t.data());
+  mlcp::collectives::ExactSum exact(*self, layout);
+  auto time = [&](auto&& fn) {
+    fn();  // warm
+    std::vector<double> times;
+    const auto start = Clock::now();
+    while (times.size() < 20 ||
+           (std::chrono::duration<double>(Clock::now() - start).count() < budget_s &&
+            times.size() < 100000)) {
+      const auto a = Clock::now();
+      fn();
+      times.push_back(std::chrono::duration<double>(Clock::now() - a).count());
+    }
+    std::sort(times.begin(), times.end());
+    return times[times.size() / 2];
+  };
+  const double flat_s = time([&] { exact.reduce(flat_ptrs, kContributions, 0.25, out.data()); });
+  const double seg_s = time([&] { exact.reduce(tensor_ptrs, kContributions, 0.25, out_ptrs); });
+  if (world.rank() == 0) {
+    fmt::print("bench_exact_reduce --segments: 1 process, {} contributions of {} floats in {} "
+               "segments, median ms per reduce\n", kContributions, total, layout.size());
+    fmt::print("{:>16} {:>10.3f}\n{:>16} {:>10.3f}\n", "flat buffers", flat_s * 1e3,
+               "tensors", seg_s * 1e3);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<int64_t> sizes;
   double budget_s = 2.0;  // per size and method
+  bool segments = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--bytes" && i + 1 < argc) sizes.push_back(std::stoll(argv[++i]));
     else if (a == "--seconds" && i + 1 < argc) budget_s = std::stod(argv[++i]);
+    else if (a == "--segments") segments = true;
     else {
-      fmt::print(stderr, "usage: bench_exact_reduce [--bytes B ...] [--seconds S]\n");
+      fmt::print(stderr, "usage: bench_exact_reduce [--bytes B ...] [--segments] [--seconds S]\n");
       return 2;
     }
   }
@@ -65,6 +129,10 @@ int main(int argc, char** argv) {
 
   mlcp::collectives::MpiRuntime mpi;
   mlcp::collectives::MpiCommunicator world(MPI_COMM_WORLD);
+  if (segments) {
+    benchSegments(world, budget_s);
+    return 0;
+  }
   const int rank = world.rank(), ranks = world.size();
   if (rank == 0) {
     fmt::print("bench_exact_reduce: {} ranks, PML {}, median of repetitions (slowest rank)\n",

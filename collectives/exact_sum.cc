@@ -6,7 +6,6 @@
 #include <limits>
 #include <memory>
 
-
 #include "collectives/fixed_point.h"
 #include "runtime/error.h"
 
@@ -33,6 +32,18 @@ MLCP_VECTOR_CLONES uint32_t maxAbsBits(const float* x, int64_t n) {
   return m;
 }
 
+// out[i] = float(double(sums[i] + more[i]) * f) for i in [0, n), `more` may be null: the one
+// conversion from a segment's grid (f = 2^-S * scale) back to float32.
+void fromGrid(const int64_t* sums, const int64_t* more, int64_t n, double f, float* out) {
+  if (more == nullptr) {
+    for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(static_cast<double>(sums[i]) * f);
+  } else {
+    for (int64_t i = 0; i < n; ++i) {
+      out[i] = static_cast<float>(static_cast<double>(sums[i] + more[i]) * f);
+    }
+  }
+}
+
 int ceilLog2(int64_t m) {
   int k = 0;
   while ((int64_t{1} << k) < m) ++k;
@@ -54,7 +65,14 @@ ExactSum::ExactSum(Communicator& comm, std::vector<int64_t> segments)
   from_grid_.assign(segments_.size(), 1.0);
 }
 
-void ExactSum::quantizeRange(const std::vector<const float*>& local, int64_t begin,
+const float* const* ExactSum::segmentPointers(
+    const std::vector<std::vector<const float*>>& local, size_t k) {
+  seg_ptrs_.resize(local.size());
+  for (size_t c = 0; c < local.size(); ++c) seg_ptrs_[c] = local[c][k];
+  return seg_ptrs_.data();
+}
+
+void ExactSum::quantizeRange(const std::vector<std::vector<const float*>>& local, int64_t begin,
                              int64_t end) {
   int64_t* acc = acc_.data();
   const int64_t stop = std::min(end, total_);
@@ -62,8 +80,10 @@ void ExactSum::quantizeRange(const std::vector<const float*>& local, int64_t beg
   size_t k = segmentOf(begin);
   for (int64_t a = begin; a < stop; ++k) {
     const int64_t b = std::min(stop, offsets_[k] + segments_[k]);
-    const int32_t S = exponents_[k];
-    sumToFixedPoint(local.data(), static_cast<int>(local.size()), a, b - a, S, acc + a);
+    if (b > a) {
+      sumToFixedPoint(segmentPointers(local, k), static_cast<int>(local.size()), a - offsets_[k],
+                      b - a, exponents_[k], acc + a);
+    }
     a = b;
   }
 }
@@ -75,11 +95,8 @@ void ExactSum::convertRange(const int64_t* sums, const int64_t* more, int64_t be
   size_t k = segmentOf(begin);
   for (int64_t a = begin; a < stop; ++k) {
     const int64_t b = std::min(stop, offsets_[k] + segments_[k]);
-    const double f = from_grid_[k];
-    for (int64_t i = a; i < b; ++i) {
-      const int64_t v = sums[i - begin] + (more != nullptr ? more[i - begin] : 0);
-      out[i - begin] = static_cast<float>(static_cast<double>(v) * f);
-    }
+    fromGrid(sums + (a - begin), more != nullptr ? more + (a - begin) : nullptr, b - a,
+             from_grid_[k], out + (a - begin));
     a = b;
   }
 }
@@ -95,15 +112,36 @@ size_t ExactSum::segmentOf(int64_t element) const {
 
 bool ExactSum::reduce(const std::vector<const float*>& local, int64_t contributions, double scale,
                       float* out, const CollectiveOptions& opts) {
+  std::vector<std::vector<const float*>> segmented(local.size());
+  for (size_t c = 0; c < local.size(); ++c) {
+    for (int64_t offset : offsets_) segmented[c].push_back(local[c] + offset);
+  }
+  std::vector<float*> out_segments;
+  for (int64_t offset : offsets_) out_segments.push_back(out + offset);
+  return reduce(segmented, contributions, scale, out_segments, opts);
+}
+
+bool ExactSum::reduce(const std::vector<std::vector<const float*>>& local, int64_t contributions,
+                      double scale, const std::vector<float*>& out, const CollectiveOptions& opts) {
   require(contributions >= 1 && contributions >= static_cast<int64_t>(local.size()),
           "ExactSum: contributions must count every rank's local buffers");
   const size_t nseg = segments_.size();
+  require(out.size() == nseg, "ExactSum: one output pointer per segment");
+  for (size_t k = 0; k < nseg; ++k) {
+    require(out[k] != nullptr || segments_[k] == 0, "ExactSum: null output for a non-empty segment");
+  }
+  for (const auto& c : local) {
+    require(c.size() == nseg, "ExactSum: one pointer per segment in every contribution");
+    for (size_t k = 0; k < nseg; ++k) {
+      require(c[k] != nullptr || segments_[k] == 0, "ExactSum: null segment that is not empty");
+    }
+  }
   // 1. On the bits: |x| orders like its bits without the sign, and inf/NaN are the bit
   // patterns from 0x7F800000 up, so one integer max (which vectorises) finds both.
   std::vector<float> maxima(nseg, 0.0f);
-  for (const float* c : local) {
+  for (const auto& c : local) {
     for (size_t k = 0; k < nseg; ++k) {
-      const uint32_t m = maxAbsBits(c + offsets_[k], segments_[k]);
+      const uint32_t m = maxAbsBits(c[k], segments_[k]);
       float mf;
       std::memcpy(&mf, &m, sizeof mf);
       if (m >= 0x7F800000u) mf = std::numeric_limits<float>::infinity();
@@ -124,17 +162,34 @@ bool ExactSum::reduce(const std::vector<const float*>& local, int64_t contributi
     exponents_[k] = maxima[k] > 0.0f ? 62 - e - headroom : 0;
     from_grid_[k] = std::ldexp(1.0, -exponents_[k]) * scale;
   }
-  acc_.resize(static_cast<size_t>(padded_));
   const int p = comm_.size(), r = comm_.rank();
-  const int64_t block = padded_ / p;
   if (p == 1) {
-    quantizeRange(local, 0, total_);
-    convertRange(acc_.data(), nullptr, 0, total_, out);
+    // 4 + 5 with nothing to transfer: quantise and convert kFusedChunk elements at a time, so
+    // the int64 sums stay in cache instead of going through an accumulator of total() elements.
+    // Each chunk is read before its result is written, which makes out[k] == local[c][k] safe.
+    acc_.resize(static_cast<size_t>(kFusedChunk));
+    for (size_t k = 0; k < nseg; ++k) {
+      const float* const* xs = segmentPointers(local, k);
+      for (int64_t a = 0; a < segments_[k]; a += kFusedChunk) {
+        const int64_t n = std::min(kFusedChunk, segments_[k] - a);
+        sumToFixedPoint(xs, static_cast<int>(local.size()), a, n, exponents_[k], acc_.data());
+        fromGrid(acc_.data(), nullptr, n, from_grid_[k], out[k] + a);
+      }
+    }
     return true;
   }
-  const bool exact_fit = padded_ == total_;
-  if (!exact_fit) gathered_.resize(static_cast<size_t>(padded_));
-  float* result = exact_fit ? out : gathered_.data();
+  const int64_t block = padded_ / p;
+  acc_.resize(static_cast<size_t>(padded_));
+  // The rings need the result as one buffer of padded_ floats: the caller's when its segments
+  // are one such buffer already (the flat reduce with no padding), else gathered_, copied out
+  // at the end. Either is written only after every contribution was quantised (step t = 0
+  // below), so an out[k] that is a local[c][k] is safe.
+  bool out_is_flat = padded_ == total_ && nseg > 0 && out[0] != nullptr;
+  for (size_t k = 0; k < nseg && out_is_flat; ++k) {
+    out_is_flat = segments_[k] == 0 || out[k] == out[0] + offsets_[k];
+  }
+  if (!out_is_flat) gathered_.resize(static_cast<size_t>(padded_));
+  float* result = out_is_flat ? out[0] : gathered_.data();
   // 4 + 5a. Ring reduce-scatter over int64, pipelined in chunks: at step t rank r sends its
   // partial sums of block (r-1-t) mod p to rank r+1 and adds rank r-1's partial sums of block
   // (r-2-t) mod p into its own; after p-1 steps it holds the full sums of block r. Each block
@@ -188,7 +243,12 @@ bool ExactSum::reduce(const std::vector<const float*>& local, int64_t contributi
     for (auto& w : recvs) w->wait(opts);
     for (auto& w : sends) w->wait(opts);
   }
-  if (!exact_fit) std::memcpy(out, gathered_.data(), static_cast<size_t>(total_) * sizeof(float));
+  // Into the caller's segments, unless the rings wrote it there.
+  for (size_t k = 0; k < nseg && !out_is_flat; ++k) {
+    if (segments_[k] > 0) {
+      std::memcpy(out[k], result + offsets_[k], static_cast<size_t>(segments_[k]) * sizeof(float));
+    }
+  }
   return true;
 }
 

@@ -1,17 +1,22 @@
 // ExactSum: the same M contributions, dealt to the ranks in different ways, must give the same
 // bits as one process summing all of them; the result must be the correctly rounded sum (up to
 // the documented 2^-58-relative grid error); a non-finite value must be reported on every rank.
+// The segmented interface (a pointer per segment, each its own allocation) must give the bits
+// of the flat one and of the documented formula, computed here independently with llrint.
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <random>
 #include <vector>
 
 #include "collectives/exact_sum.h"
 #include "collectives/mpi/mpi_communicator.h"
+#include "runtime/error.h"
 
 namespace mlcp::collectives {
 namespace {
@@ -51,6 +56,82 @@ std::vector<float> reduceOver(Communicator& comm, const std::vector<int>& mine, 
   const bool ok = sum.reduce(ptrs, m, scale, out.data());
   if (finite) *finite = ok;
   return out;
+}
+
+// Contribution j with every segment in its own allocation (the values of contribution(j)).
+std::vector<std::vector<float>> contributionSegments(int j) {
+  const auto flat = contribution(j);
+  std::vector<std::vector<float>> segments;
+  auto at = flat.begin();
+  for (int64_t n : kSegments) {
+    segments.emplace_back(at, at + n);
+    at += n;
+  }
+  return segments;
+}
+
+// Pointers to each segment, null for the empty ones (which the interface allows).
+template <class T>
+std::vector<T*> pointers(std::vector<std::vector<float>>& segments) {
+  std::vector<T*> ptrs;
+  for (auto& s : segments) ptrs.push_back(s.empty() ? nullptr : s.data());
+  return ptrs;
+}
+
+std::vector<float> concatenate(const std::vector<std::vector<float>>& segments) {
+  std::vector<float> v;
+  for (const auto& s : segments) v.insert(v.end(), s.begin(), s.end());
+  return v;
+}
+
+// reduceOver through the segmented interface: the contributions' segments and the result's
+// are separate allocations. Returns the result concatenated.
+std::vector<float> reduceSegmentsOver(Communicator& comm, const std::vector<int>& mine, int m,
+                                      double scale, bool* finite = nullptr) {
+  std::vector<std::vector<std::vector<float>>> data;
+  for (int j : mine) data.push_back(contributionSegments(j));
+  std::vector<std::vector<const float*>> ptrs;
+  for (auto& d : data) ptrs.push_back(pointers<const float>(d));
+  std::vector<std::vector<float>> out;
+  for (int64_t n : kSegments) out.emplace_back(static_cast<size_t>(n), -1.0f);
+  ExactSum sum(comm, kSegments);
+  const bool ok = sum.reduce(ptrs, m, scale, pointers<float>(out));
+  if (finite) *finite = ok;
+  return concatenate(out);
+}
+
+// exact_sum.h steps 3-5 written out for contributions 0..m-1: per segment
+// S = 62 - e - ceil(log2 m) (max |x| = f * 2^e), then float(double(sum of llrint(x * 2^S)) *
+// 2^-S * scale). `exponents` receives S per segment.
+std::vector<float> formula(int m, double scale, std::vector<int>* exponents = nullptr) {
+  std::vector<std::vector<float>> all;
+  for (int j = 0; j < m; ++j) all.push_back(contribution(j));
+  int headroom = 0;
+  while ((1 << headroom) < m) ++headroom;
+  std::vector<float> y;
+  if (exponents) exponents->clear();
+  int64_t begin = 0;
+  for (int64_t n : kSegments) {
+    float max_abs = 0;
+    for (const auto& c : all) {
+      for (int64_t i = begin; i < begin + n; ++i) max_abs = std::max(max_abs, std::fabs(c[i]));
+    }
+    int e = 0;
+    std::frexp(max_abs, &e);
+    const int S = max_abs > 0 ? 62 - e - headroom : 0;
+    if (exponents) exponents->push_back(S);
+    for (int64_t i = begin; i < begin + n; ++i) {
+      int64_t sum = 0;
+      for (const auto& c : all) sum += std::llrint(std::ldexp(static_cast<double>(c[i]), S));
+      y.push_back(static_cast<float>(static_cast<double>(sum) * (std::ldexp(1.0, -S) * scale)));
+    }
+    begin += n;
+  }
+  return y;
+}
+
+bool sameBits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
 class ExactSumTest : public testing::Test {
@@ -147,6 +228,113 @@ TEST_F(ExactSumTest, ExponentFollowsTheLargestContribution) {
   ASSERT_TRUE(sum.reduce({mine.data()}, std::max(p, 4), 1.0, &out));
   EXPECT_EQ(sum.exponents().at(0), 58);
   EXPECT_EQ(out, 3.0f + 0.5f * (p - 1));
+}
+
+TEST_F(ExactSumTest, SegmentedGivesTheFlatBitsAndTheFormula) {
+  for (int m : {1, 2, 5, 16}) {
+    std::vector<int> exponents;
+    const auto expected = formula(m, 1.0 / m, &exponents);
+    std::vector<int> all(m);
+    for (int j = 0; j < m; ++j) all[j] = j;
+    ASSERT_TRUE(sameBits(reduceOver(*alone, all, m, 1.0 / m), expected)) << "M=" << m;
+    ASSERT_TRUE(sameBits(reduceSegmentsOver(*alone, all, m, 1.0 / m), expected)) << "M=" << m;
+    std::vector<int> round_robin, block, last;
+    for (int j = 0; j < m; ++j) {
+      if (j % p == r) round_robin.push_back(j);
+      if (j * p / m == r) block.push_back(j);
+      if (r == p - 1) last.push_back(j);
+    }
+    for (const auto* mine : {&round_robin, &block, &last}) {
+      bool finite = false;
+      ASSERT_TRUE(sameBits(reduceSegmentsOver(world, *mine, m, 1.0 / m, &finite), expected))
+          << "segmented, M=" << m << " on " << p << " ranks";
+      EXPECT_TRUE(finite);
+      ASSERT_TRUE(sameBits(reduceOver(world, *mine, m, 1.0 / m), expected))
+          << "flat, M=" << m << " on " << p << " ranks";
+    }
+    // The grid the formula used is the one ExactSum reports.
+    std::vector<std::vector<std::vector<float>>> data;
+    for (int j : round_robin) data.push_back(contributionSegments(j));
+    std::vector<std::vector<const float*>> ptrs;
+    for (auto& d : data) ptrs.push_back(pointers<const float>(d));
+    std::vector<std::vector<float>> out;
+    for (int64_t n : kSegments) out.emplace_back(static_cast<size_t>(n));
+    ExactSum sum(world, kSegments);
+    ASSERT_TRUE(sum.reduce(ptrs, m, 1.0 / m, pointers<float>(out)));
+    EXPECT_EQ(sum.exponents(), exponents) << "M=" << m;
+  }
+}
+
+TEST_F(ExactSumTest, SegmentedResultMayOverwriteAContribution) {
+  // out[k] is this rank's first contribution's segment k (the trainer's .grad tensors).
+  const int m = 5;  // every rank holds at least one of them for up to 5 ranks
+  std::vector<int> mine;
+  for (int j = r; j < m; j += p) mine.push_back(j);
+  for (Communicator* comm : {static_cast<Communicator*>(&world), alone.get()}) {
+    std::vector<int> held = comm == &world ? mine : std::vector<int>{0, 1, 2, 3, 4};
+    std::vector<std::vector<std::vector<float>>> data;
+    for (int j : held) data.push_back(contributionSegments(j));
+    std::vector<std::vector<const float*>> ptrs;
+    for (auto& d : data) ptrs.push_back(pointers<const float>(d));
+    ExactSum sum(*comm, kSegments);
+    ASSERT_TRUE(sum.reduce(ptrs, m, 1.0 / m, pointers<float>(data[0])));
+    EXPECT_TRUE(sameBits(concatenate(data[0]), formula(m, 1.0 / m)))
+        << (comm == &world ? "over the world" : "on one process");
+  }
+}
+
+TEST_F(ExactSumTest, EmptySegmentsMayBeNull) {
+  // Fewer elements than ranks: some ranks' blocks hold only padding.
+  const std::vector<int64_t> segments = {0, 3, 0, 1, 0};
+  std::vector<float> a = {static_cast<float>(r + 1), -0.5f * (r + 1), 0x1p-30f * (r + 1)};
+  std::vector<float> b = {0.25f};
+  std::vector<float> out_a(3, -1.0f), out_b(1, -1.0f);
+  ExactSum sum(world, segments);
+  ASSERT_TRUE(sum.reduce({{nullptr, a.data(), nullptr, b.data(), nullptr}}, p, 1.0,
+                         {nullptr, out_a.data(), nullptr, out_b.data(), nullptr}));
+  const float total = static_cast<float>(p * (p + 1) / 2);  // 1 + ... + p, exact
+  EXPECT_EQ(out_a, (std::vector<float>{total, -0.5f * total, 0x1p-30f * total}));
+  EXPECT_EQ(out_b, std::vector<float>{0.25f * p});
+  // Nothing but empty segments, and a rank without contributions.
+  ExactSum none(world, {0, 0});
+  std::vector<std::vector<const float*>> local;
+  if (r == 0) local.push_back({nullptr, nullptr});
+  EXPECT_TRUE(none.reduce(local, 1, 1.0, std::vector<float*>{nullptr, nullptr}));
+}
+
+TEST_F(ExactSumTest, NonFiniteInSegmentedContributionIsReportedOnEveryRank) {
+  std::vector<std::vector<float>> mine;
+  for (int64_t n : kSegments) mine.emplace_back(static_cast<size_t>(n), 1.0f);
+  std::vector<std::vector<float>> out;
+  for (int64_t n : kSegments) out.emplace_back(static_cast<size_t>(n));
+  ExactSum sum(world, kSegments);
+  auto reduce = [&] { return sum.reduce({pointers<const float>(mine)}, p, 1.0, pointers<float>(out)); };
+  if (r == p - 1) mine[5][39999] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_FALSE(reduce());
+  if (r == 0) mine[3][1000] = -std::numeric_limits<float>::infinity();
+  if (r == p - 1) mine[5][39999] = 1.0f;
+  EXPECT_FALSE(reduce());
+  if (r == 0) mine[3][1000] = 1.0f;
+  EXPECT_TRUE(reduce());
+  for (const auto& s : out) {
+    for (float v : s) ASSERT_EQ(v, static_cast<float>(p));
+  }
+}
+
+TEST_F(ExactSumTest, SegmentedRejectsMissingPointers) {
+  // Every rank passes the same wrong arguments, so every rank throws before communicating.
+  using Local = std::vector<std::vector<const float*>>;
+  using Out = std::vector<float*>;
+  std::vector<float> a(3, 1.0f), out(3);
+  ExactSum sum(world, {3, 0});
+  EXPECT_THROW(sum.reduce(Local{{a.data()}}, p, 1.0, Out{out.data(), nullptr}), InvalidArgument);
+  EXPECT_THROW(sum.reduce(Local{{a.data(), nullptr}}, p, 1.0, Out{out.data()}), InvalidArgument);
+  EXPECT_THROW(sum.reduce(Local{{nullptr, nullptr}}, p, 1.0, Out{out.data(), nullptr}),
+               InvalidArgument);
+  EXPECT_THROW(sum.reduce(Local{{a.data(), nullptr}}, p, 1.0, Out{nullptr, nullptr}),
+               InvalidArgument);
+  EXPECT_TRUE(sum.reduce(Local{{a.data(), nullptr}}, p, 1.0, Out{out.data(), nullptr}));
+  EXPECT_EQ(out, std::vector<float>(3, static_cast<float>(p)));
 }
 
 }  // namespace
