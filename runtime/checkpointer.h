@@ -11,9 +11,25 @@
 //  3. Every rank's manifest entries are gathered on rank 0, which signs the manifest with the
 //     node key, writes it, and renames the folder into place (atomic); barrier.
 // A crash anywhere before the rename leaves the previous checkpoint as the latest valid one.
+//
+// Asynchronous form (what the trainer uses, so that training does not wait for the disk). The
+// checkpoint in flight moves through two background phases, and the ranks move it on together:
+//  a. begin() (collective: step 1) hands this rank's tensors to a background thread, which
+//     copies them (the snapshot), then writes, hashes and fsyncs the shard (step 2). The caller
+//     must call waitForSnapshot() before it next changes any of those tensors.
+//  b. advance(), once every rank is localReady(): gathers the shard entries; rank 0 signs and
+//     writes the manifest and renames the folder into place on a background thread (step 3).
+//  c. advance(), once rank 0's commit is done: every rank learns the root. Committed.
+// The ranks agree that all are localReady() by a collective of the caller's (the trainer adds a
+// flag to each step's loss allreduce), so no rank ever waits for the disk. finish() does b and c
+// at once, waiting where it must. Until c, the checkpoint is not committed: a crash in between
+// leaves the previous one as the latest valid checkpoint, exactly as a crash inside save() would.
+// Background threads use no communicator (MPI is only called from the caller's thread), and
+// HDF5 is built thread-safe (H5_HAVE_THREADSAFE), so nothing else has to stop for them.
 #pragma once
 
 #include <cstdint>
+#include <future>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,22 +46,56 @@ class Checkpointer {
   // `key` is used by rank 0 only (other ranks may pass any key). `job_text` is the job file's
   // text, stored in every manifest so a checkpoint can be replayed on its own.
   // `plan_text` describes the placement (the manifest's plan field, informational).
+  // `keep` > 0: after each commit rank 0 deletes the oldest committed checkpoints of the run
+  // beyond the newest `keep` (the job's checkpoint.keep); 0 keeps all.
   Checkpointer(std::string run_dir, collectives::Communicator& comm, verify::KeyPair key,
                std::string job_text, std::string job_path, std::string plan_text,
-               collectives::CollectiveOptions opts);
+               collectives::CollectiveOptions opts, int64_t keep = 0);
+
+  ~Checkpointer();  // waits for a shard still being written; never commits it
+  Checkpointer(const Checkpointer&) = delete;
+  Checkpointer& operator=(const Checkpointer&) = delete;
 
   // Saves this rank's share `mine` of the state (see step 2); returns the committed
   // checkpoint's root (on every rank). Collective over the communicator.
   verify::Hash256 save(int64_t step, const std::vector<NamedTensor>& mine);
 
+  // a. Starts checkpoint `step` (collective). The tensors of `mine` are read by a background
+  // thread until waitForSnapshot() returns. No checkpoint may be in flight.
+  void begin(int64_t step, std::vector<NamedTensor> mine);
+  // Blocks until the checkpoint in flight holds its own copy of the tensors given to begin().
+  void waitForSnapshot();
+  // Whether a checkpoint was begun and not yet committed (the same on every rank), and its step.
+  bool inFlight() const { return phase_ != Phase::kIdle; }
+  int64_t inFlightStep() const { return step_; }
+  // Whether this rank's part of the current phase is done, so advance() would not wait here:
+  // its shard is on disk (phase a), rank 0's commit is done (phase b), or nothing is in flight.
+  bool localReady() const;
+  // Collective: moves the checkpoint in flight one phase on (b or c above), waiting for this
+  // rank's part if it is not done. Returns the root once the checkpoint is committed. When a rank
+  // could not write its shard, or rank 0 could not commit, every rank throws an IoError naming
+  // that rank (rank 0 throws its own error) and the checkpoint is not committed.
+  std::optional<verify::Hash256> advance();
+  // Collective: advances the checkpoint in flight until it is committed; returns its root.
+  verify::Hash256 finish();
+
   const std::string& runDir() const { return run_dir_; }
 
  private:
+  void pruneOldCheckpoints() const;  // rank 0, after a commit
   std::string run_dir_;
   collectives::Communicator& comm_;
   verify::KeyPair key_;
   std::string job_text_, job_path_, plan_text_;
   collectives::CollectiveOptions opts_;
+  int64_t keep_ = 0;
+  enum class Phase { kIdle, kWriting, kCommitting };
+  Phase phase_ = Phase::kIdle;
+  int64_t step_ = -1;
+  bool prepared_ = false;         // leftovers of crashed runs removed (first begin)
+  std::shared_future<void> snapshot_;
+  std::future<std::string> shard_;   // phase a: this rank's entries (verify::encodeEntries)
+  std::future<std::string> commit_;  // phase b, rank 0: the root, in hex
 };
 
 // The checkpoint element type of a CPU tensor; throws InvalidArgument for other types.

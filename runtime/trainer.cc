@@ -550,28 +550,15 @@ TrainResult Trainer::run() {
   Checkpointer checkpointer(s.run_dir, s.world,
                             rank == 0 ? loadOrCreateNodeKey(spec.checkpoint.key_file, !s.options.quiet)
                                       : verify::KeyPair::generate(),
-                            spec.source_text, spec.source_path, s.plan_text, s.coll);
-  auto checkpoint = [&](int64_t step) {
-    finishPendingHash();  // the checkpoint stores the chain up to this step
-    if (!s.options.write_checkpoints) return;
-    const int span = timeline ? timeline->begin(fmt::format("checkpoint {}", step), "checkpoint", kStepLane) : -1;
-    auto state = collectTrainingState(s.owned, *s.optimizer, step);
-    auto chain_bytes = torch::empty({static_cast<int64_t>(chain.bytes.size())}, torch::kUInt8);
-    std::memcpy(chain_bytes.data_ptr(), chain.bytes.data(), chain.bytes.size());
-    state.push_back({"train/state_chain", chain_bytes});
-    // This rank writes tensor i of its stage's state when i mod dp is its replica index; the
-    // job-wide tensors (train/...) come from stage 0 only. Every tensor is written once.
-    for (auto& e : state) {  // the logical layout (collective over tp, same order everywhere)
-      const int64_t pi = s.paramOfEntry(e.name);
-      if (pi >= 0) e.tensor = s.logical(static_cast<size_t>(pi), e.tensor);
-    }
-    std::vector<NamedTensor> mine;
-    for (size_t i = 0; i < state.size() && s.coord.tp == 0; ++i) {
-      if (static_cast<int>(i % static_cast<size_t>(s.mesh.dp)) != s.coord.dp) continue;
-      if (state[i].name.rfind("train/", 0) == 0 && s.coord.pp != 0) continue;
-      mine.push_back(state[i]);
-    }
-    const auto root = checkpointer.save(step, mine);
+                            spec.source_text, spec.source_path, s.plan_text, s.coll,
+                            spec.checkpoint.keep);
+  // Checkpoints are written in the background (runtime/checkpointer.h): checkpoint(step) hands
+  // the state to the checkpointer and returns; each step's loss allreduce carries whether every
+  // rank's part of the checkpoint in flight is done, and when it is, the checkpoint moves on
+  // (shards on disk -> rank 0 commits -> committed). commitCheckpoint() finishes it at once,
+  // before anything that needs it: the next checkpoint, a stop, the end of the run. Only a
+  // committed checkpoint is reported, published (on_checkpoint) and recorded in the metrics.
+  auto reportCheckpoint = [&](int64_t step, const verify::Hash256& root) {
     if (s.options.on_checkpoint) {
       // Rank 0 runs the hook; every rank learns whether it failed, so none is left waiting.
       std::exception_ptr failure;
@@ -589,11 +576,46 @@ TrainResult Trainer::run() {
         throw ChainError(fmt::format("rank 0 could not publish checkpoint {} (its error is above)", step));
       }
     }
-    if (timeline) timeline->end(span);
     result.checkpoint_root = root.hex();
     result.checkpoint_dir = verify::checkpointDir(s.run_dir, step);
     progress.message(fmt::format("checkpoint step {}: root {}", step, root.hex()));
     metrics.write("checkpoint", {{"step", step}, {"root", root.hex()}});
+  };
+  auto advanceCheckpoint = [&] {  // collective; every rank's part of the phase is done
+    const int64_t step = checkpointer.inFlightStep();
+    if (auto root = checkpointer.advance()) reportCheckpoint(step, *root);
+  };
+  auto commitCheckpoint = [&] {
+    if (!checkpointer.inFlight()) return;
+    const int64_t step = checkpointer.inFlightStep();
+    const int span = timeline ? timeline->begin(fmt::format("commit {}", step), "checkpoint", kStepLane) : -1;
+    const auto root = checkpointer.finish();
+    if (timeline) timeline->end(span);
+    reportCheckpoint(step, root);
+  };
+  auto checkpoint = [&](int64_t step) {
+    finishPendingHash();  // the checkpoint stores the chain up to this step
+    if (!s.options.write_checkpoints) return;
+    commitCheckpoint();  // one in flight at a time
+    const int span = timeline ? timeline->begin(fmt::format("checkpoint {}", step), "checkpoint", kStepLane) : -1;
+    auto state = collectTrainingState(s.owned, *s.optimizer, step);
+    auto chain_bytes = torch::empty({static_cast<int64_t>(chain.bytes.size())}, torch::kUInt8);
+    std::memcpy(chain_bytes.data_ptr(), chain.bytes.data(), chain.bytes.size());
+    state.push_back({"train/state_chain", chain_bytes});
+    // This rank writes tensor i of its stage's state when i mod dp is its replica index; the
+    // job-wide tensors (train/...) come from stage 0 only. Every tensor is written once.
+    for (auto& e : state) {  // the logical layout (collective over tp, same order everywhere)
+      const int64_t pi = s.paramOfEntry(e.name);
+      if (pi >= 0) e.tensor = s.logical(static_cast<size_t>(pi), e.tensor);
+    }
+    std::vector<NamedTensor> mine;
+    for (size_t i = 0; i < state.size() && s.coord.tp == 0; ++i) {
+      if (static_cast<int>(i % static_cast<size_t>(s.mesh.dp)) != s.coord.dp) continue;
+      if (state[i].name.rfind("train/", 0) == 0 && s.coord.pp != 0) continue;
+      mine.push_back(state[i]);
+    }
+    checkpointer.begin(step, std::move(mine));
+    if (timeline) timeline->end(span);
   };
   const int64_t every = spec.checkpoint.every;
   // The seed's state is checkpoint 0: the point every party agrees on before any work.
@@ -650,9 +672,11 @@ TrainResult Trainer::run() {
   const StopSignal stop;  // SIGTERM/SIGUSR1: finish the step, checkpoint, stop
   for (int64_t step = start; step < s.total_steps; ++step) {
     const auto ts = std::chrono::steady_clock::now();
-    // Slots 0..m-1: each micro-batch's loss; slot m: ranks that were asked to stop.
-    std::vector<double> loss_slots(static_cast<size_t>(m) + 1, 0.0);
+    // Slots 0..m-1: each micro-batch's loss; slot m: ranks that were asked to stop; slot m+1:
+    // ranks still writing their shard of the checkpoint in flight.
+    std::vector<double> loss_slots(static_cast<size_t>(m) + 2, 0.0);
     loss_slots[static_cast<size_t>(m)] = stop.requested() ? 1.0 : 0.0;
+    loss_slots[static_cast<size_t>(m) + 1] = checkpointer.localReady() ? 0.0 : 1.0;
     OperatorTrace* trace =
         s.options.trace != nullptr && step + 1 == s.options.trace_step ? s.options.trace : nullptr;
     if (trace != nullptr) {
@@ -742,11 +766,14 @@ TrainResult Trainer::run() {
     // 5. loss of the step, exact across placements
     loss_slots = gatherSlots(s.world, std::move(loss_slots), s.coll);
     const bool stop_after_this_step = loss_slots[static_cast<size_t>(m)] > 0;
+    if (checkpointer.inFlight() && loss_slots[static_cast<size_t>(m) + 1] == 0) advanceCheckpoint();
     double loss_sum = 0;
     for (int64_t j = 0; j < m; ++j) loss_sum += loss_slots[static_cast<size_t>(j)];
     const double step_loss = loss_sum / static_cast<double>(m);
     if (timeline) timeline->end(reduce_span);
-    finishPendingHash();  // the previous step's hash must be done before parameters change
+    // The previous step's hash and a checkpoint's snapshot must be taken before parameters change.
+    finishPendingHash();
+    checkpointer.waitForSnapshot();
     const int update_span = timeline ? timeline->begin("update", "update", kStepLane) : -1;
     // 4. update
     const double lr = s.schedule.at(step);
@@ -818,7 +845,11 @@ TrainResult Trainer::run() {
     if (every > 0 && (step + 1) % every == 0) checkpoint(step + 1);
     if (stop_after_this_step && step + 1 < s.total_steps) {
       finishPendingHash();
-      if (result.checkpoint_dir != verify::checkpointDir(s.run_dir, step + 1)) checkpoint(step + 1);
+      commitCheckpoint();
+      if (result.checkpoint_dir != verify::checkpointDir(s.run_dir, step + 1)) {
+        checkpoint(step + 1);
+        commitCheckpoint();
+      }
       progress.finish();
       progress.message(fmt::format(
           "mlcp: stopped after step {} on a signal (SIGTERM/SIGUSR1); checkpoint written, "
@@ -829,10 +860,12 @@ TrainResult Trainer::run() {
     }
   }
   finishPendingHash();
+  commitCheckpoint();  // a checkpoint begun in the loop is part of the loop's time
   result.loop_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (result.checkpoint_dir != verify::checkpointDir(s.run_dir, s.total_steps)) {
     checkpoint(s.total_steps);
+    commitCheckpoint();
   }
   progress.finish();
   result.steps = s.total_steps - start;
