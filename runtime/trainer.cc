@@ -94,13 +94,11 @@ struct Trainer::State {
   partition::PipelineSchedule pipeline_schedule;
   std::vector<int> param_stage;   // [param] -> the pipeline stage that holds it
   std::vector<int> param_owner;   // [param] -> the world rank that hashes and saves it
-  // The parameters this rank holds, reduces and updates ("owned"), and each one's offset in
-  // the flat gradient; owned_index[i] is param i's position in owned (-1: another stage's).
+  // The parameters this rank holds, reduces and updates ("owned"); owned_index[i] is param i's
+  // position in owned (-1: another stage's).
   std::vector<std::pair<std::string, torch::Tensor>> owned;
   std::vector<int64_t> owned_global;  // [owned] -> param index
   std::vector<int64_t> owned_index;
-  std::vector<int64_t> offsets;
-  int64_t flat_size = 0;
   std::string plan_text;  // the placement, as the checkpoint manifest records it
   // [replica] -> its logical micro-batches [begin, end), contiguous, in replica order.
   std::vector<std::pair<int64_t, int64_t>> replica_micro_batches;
@@ -279,8 +277,6 @@ Trainer::Trainer(const jobs::JobSpec& spec, Communicator& world, const TrainerOp
     s.owned_index[i] = static_cast<int64_t>(s.owned.size());
     s.owned.push_back(s.params[i]);
     s.owned_global.push_back(static_cast<int64_t>(i));
-    s.offsets.push_back(s.flat_size);
-    s.flat_size += s.params[i].second.numel();
   }
   std::vector<torch::Tensor> tensors;
   for (auto& p : s.owned) tensors.push_back(p.second);
@@ -493,9 +489,11 @@ TrainResult Trainer::run() {
     for (auto& p : s.owned) sizes.push_back(p.second.numel());
     return sizes;
   }());
-  std::vector<std::vector<float>> contributions(static_cast<size_t>(mb_end - mb_begin),
-                                                std::vector<float>(static_cast<size_t>(s.flat_size)));
-  std::vector<float> mean_grad(static_cast<size_t>(s.flat_size));
+  // Each local micro-batch's gradient: the .grad tensors its backward produced, taken over
+  // (the next backward starts from no gradient and allocates its own), so nothing is copied.
+  // [local micro-batch][owned parameter]. The exact sum writes the mean into the .grad tensors.
+  std::vector<std::vector<torch::Tensor>> contributions(
+      static_cast<size_t>(mb_end - mb_begin), std::vector<torch::Tensor>(s.owned.size()));
 
   TrainResult result;
   int64_t start = 0;
@@ -691,11 +689,11 @@ TrainResult Trainer::run() {
       h = h + bump;
     };
     auto keepGradients = [&](int64_t j, const std::vector<int64_t>& which) {
-      auto& buf = contributions[static_cast<size_t>(j - mb_begin)];
+      auto& kept = contributions[static_cast<size_t>(j - mb_begin)];
       for (int64_t k : which) {
-        auto c = s.owned[static_cast<size_t>(k)].second.grad().contiguous();
-        std::memcpy(buf.data() + s.offsets[static_cast<size_t>(k)], c.data_ptr<float>(),
-                    static_cast<size_t>(c.numel()) * sizeof(float));
+        auto& p = s.owned[static_cast<size_t>(k)].second;
+        const auto& g = p.grad();
+        kept[static_cast<size_t>(k)] = g.defined() ? g.contiguous() : torch::zeros_like(p);
       }
     };
     if (s.pipeline) {
@@ -712,7 +710,7 @@ TrainResult Trainer::run() {
     for (int64_t j = mb_begin; j < mb_end && !s.pipeline; ++j) {
       auto batch = s.data.train->batch(plan.microBatch(step, j));
       const auto compute_start = std::chrono::steady_clock::now();
-      s.optimizer->zero_grad();
+      for (auto& p : s.owned) p.second.mutable_grad().reset();  // see contributions
       std::vector<torch::Tensor> outputs;  // each layer's output (traced step only)
       if (trace != nullptr) trace->record({OperatorKind::kData, j}, {{"input", batch.input}, {"target", batch.target}});
       // Layer by layer: LayerModel::forward's kernels, with counter-based seeds.
@@ -755,9 +753,20 @@ TrainResult Trainer::run() {
     }
     // 3. exact mean gradient over all M micro-batches
     const int reduce_span = timeline ? timeline->begin("reduce", "reduce", kStepLane) : -1;
-    std::vector<const float*> local;
-    for (auto& c : contributions) local.push_back(c.data());
-    bool finite = reducer.reduce(local, m, 1.0 / static_cast<double>(m), mean_grad.data(), s.coll);
+    std::vector<std::vector<const float*>> local;
+    for (auto& kept : contributions) {
+      local.emplace_back();
+      for (auto& g : kept) local.back().push_back(g.data_ptr<float>());
+    }
+    // The mean goes into each .grad tensor: in place over the last micro-batch's gradient (the
+    // reduction allows it), or a new one where this rank ran no micro-batch.
+    std::vector<float*> mean_grad;
+    for (auto& [name, p] : s.owned) {
+      auto& g = p.mutable_grad();
+      if (!g.defined() || !g.is_contiguous()) g = torch::empty_like(p, torch::MemoryFormat::Contiguous);
+      mean_grad.push_back(g.data_ptr<float>());
+    }
+    bool finite = reducer.reduce(local, m, 1.0 / static_cast<double>(m), mean_grad, s.coll);
     if (s.pipeline || s.tp) {  // every stage and shard skips the update together
       int32_t ok = finite ? 1 : 0;
       s.world.allreduce(&ok, 1, DataType::kInt32, ReduceOp::kMin, s.coll);
@@ -778,12 +787,6 @@ TrainResult Trainer::run() {
     // 4. update
     const double lr = s.schedule.at(step);
     if (finite) {
-      for (size_t i = 0; i < s.owned.size(); ++i) {
-        auto& p = s.owned[i].second;
-        if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);  // ran no micro-batch
-        auto g = torch::from_blob(mean_grad.data() + s.offsets[i], p.sizes(), torch::kFloat32);
-        p.mutable_grad().copy_(g);
-      }
       if (trace != nullptr) {
         for (size_t l = 0; l < layer_params.size(); ++l) {
           std::vector<NamedTensor> mean;

@@ -6,11 +6,13 @@
 //  1. The step's global batch is fixed by (seed, epoch) and split into M logical micro-batches
 //     (data/sample_order.h). This rank runs the contiguous range of micro-batch indices its
 //     data-parallel share names; the share never changes what a micro-batch contains.
-//  2. For each of its micro-batches j: reseed LibTorch's generator with (seed, step, j) (dropout),
-//     forward, mean loss, backward; keep the micro-batch's gradient as one float32 contribution.
+//  2. For each of its micro-batches j: reseed LibTorch's generator with (seed, step, j, layer)
+//     (dropout), forward, mean loss, backward from no gradient; keep the .grad tensors that
+//     backward produced as micro-batch j's contribution (taken over, not copied).
 //  3. Reduce the contributions of all M micro-batches over the data-parallel communicator with
 //     collectives::ExactSum (fixed point int64 sums: independent of the order, the grouping and
-//     the number of ranks), scaled by 1/M: the mean gradient, identical bits on every rank.
+//     the number of ranks), scaled by 1/M, straight into the .grad tensors: the mean gradient,
+//     identical bits on every rank.
 //  4. Optional global-norm clipping, then the optimizer update with the schedule's learning rate
 //     for this step: the same inputs and kernels everywhere, so the same new parameters.
 //  5. Per-micro-batch losses travel in slot j of a length-M vector (one writer per slot, so the
