@@ -32,18 +32,6 @@ MLCP_VECTOR_CLONES uint32_t maxAbsBits(const float* x, int64_t n) {
   return m;
 }
 
-// out[i] = float(double(sums[i] + more[i]) * f) for i in [0, n), `more` may be null: the one
-// conversion from a segment's grid (f = 2^-S * scale) back to float32.
-void fromGrid(const int64_t* sums, const int64_t* more, int64_t n, double f, float* out) {
-  if (more == nullptr) {
-    for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(static_cast<double>(sums[i]) * f);
-  } else {
-    for (int64_t i = 0; i < n; ++i) {
-      out[i] = static_cast<float>(static_cast<double>(sums[i] + more[i]) * f);
-    }
-  }
-}
-
 int ceilLog2(int64_t m) {
   int k = 0;
   while ((int64_t{1} << k) < m) ++k;
@@ -95,7 +83,7 @@ void ExactSum::convertRange(const int64_t* sums, const int64_t* more, int64_t be
   size_t k = segmentOf(begin);
   for (int64_t a = begin; a < stop; ++k) {
     const int64_t b = std::min(stop, offsets_[k] + segments_[k]);
-    fromGrid(sums + (a - begin), more != nullptr ? more + (a - begin) : nullptr, b - a,
+    fromFixedPoint(sums + (a - begin), more != nullptr ? more + (a - begin) : nullptr, b - a,
              from_grid_[k], out + (a - begin));
     a = b;
   }
@@ -173,7 +161,7 @@ bool ExactSum::reduce(const std::vector<std::vector<const float*>>& local, int64
       for (int64_t a = 0; a < segments_[k]; a += kFusedChunk) {
         const int64_t n = std::min(kFusedChunk, segments_[k] - a);
         sumToFixedPoint(xs, static_cast<int>(local.size()), a, n, exponents_[k], acc_.data());
-        fromGrid(acc_.data(), nullptr, n, from_grid_[k], out[k] + a);
+        fromFixedPoint(acc_.data(), nullptr, n, from_grid_[k], out[k] + a);
       }
     }
     return true;

@@ -34,10 +34,22 @@ inline int64_t toFixedPoint(float x, int32_t S) {
   return toFixedPoint(bits, S);
 }
 
-// acc[i] = sum over c of toFixedPoint(xs[c][offset + i], S) for i in [0, n): every
-// contribution's quantised value is added in registers and acc is written once. The same
-// arithmetic in AVX2 where the CPU has it, else the scalar function above.
+// acc[i] = sum over c of toFixedPoint(xs[c][offset + i], S) for i in [0, n) (wrapping on
+// overflow, which ExactSum's choice of S rules out): every contribution's quantised value is
+// added in registers and acc is written once. The same arithmetic in AVX2 where the CPU has it
+// (rounding in 32-bit lanes, eight floats a vector), else the scalar function above; both give
+// the same bits for every float and every S.
 void sumToFixedPoint(const float* const* xs, int count, int64_t offset, int64_t n, int32_t S,
                      int64_t* acc);
+
+// The way back from the grid: out[i] = float(double(sums[i] + more[i]) * f) for i in [0, n),
+// each step rounded as C++ rounds it (int64 -> double to nearest even, the product, then to
+// float, in the current rounding mode); `more` may be null (then sums[i] alone). AVX2 where the
+// CPU has it (an exact split of the int64 into two doubles, added with the one rounding), else
+// the scalar loop; both give the same bits for every input.
+void fromFixedPoint(const int64_t* sums, const int64_t* more, int64_t n, double f, float* out);
+
+// Whether the two functions above run their AVX2 versions on this CPU (tests report it).
+bool fixedPointUsesAvx2();
 
 }  // namespace mlcp::collectives
