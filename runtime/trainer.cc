@@ -23,6 +23,7 @@
 #include "partition/mesh.h"
 #include "partition/partitioner.h"
 #include "partition/schedule.h"
+#include "runtime/background_worker.h"
 #include "runtime/checkpointer.h"
 #include "runtime/error.h"
 #include "runtime/job_setup.h"
@@ -63,6 +64,28 @@ std::vector<double> gatherSlots(Communicator& comm, std::vector<double> slots,
                  ReduceOp::kSum, opts);
   return slots;
 }
+
+// Adds the wall time of its scope to `total`, unless an enclosing timer on the same total is
+// already counting it (nested verification work is counted once).
+class ScopeTimer {
+ public:
+  ScopeTimer(double& total, int& depth)
+      : total_(total), depth_(depth), start_(std::chrono::steady_clock::now()) {
+    ++depth_;
+  }
+  ~ScopeTimer() {
+    if (--depth_ == 0) {
+      total_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    }
+  }
+  ScopeTimer(const ScopeTimer&) = delete;
+  ScopeTimer& operator=(const ScopeTimer&) = delete;
+
+ private:
+  double& total_;
+  int& depth_;
+  std::chrono::steady_clock::time_point start_;
+};
 
 std::string hexOf(const unsigned char* p, size_t n) {
   std::string s;
@@ -521,19 +544,27 @@ TrainResult Trainer::run() {
   // forward and backward run: they only read the parameters, and nothing writes them before
   // finishPendingHash() — called before every optimizer update, checkpoint and return — joins
   // it, combines the ranks' shares (collective, on this thread) and writes the step's record.
+  BackgroundWorker hash_worker;  // declared before `pending`, whose future it fulfils
   struct PendingHash {
     std::future<std::string> local;
     nlohmann::json record;
     bool active = false;
   } pending;
+  // The step loop's own time on verification — state hashes and checkpoints, not the work they
+  // hand to background threads: their whole cost where spare cores run that work.
+  int verification_depth = 0;
+  auto verificationTimer = [&] { return ScopeTimer(result.verification_seconds, verification_depth); };
   auto finishPendingHash = [&] {
     if (!pending.active) return;
     pending.active = false;
-    const verify::Hash256 digest = s.combineParameterHashes(pending.local.get());
-    chain = extend(chain, digest);
-    pending.record["state_hash"] = digest.hex();
-    pending.record["state_chain"] = chain.hex();
-    metrics.write("step", std::move(pending.record));
+    {
+      const auto timer = verificationTimer();
+      const verify::Hash256 digest = s.combineParameterHashes(pending.local.get());
+      chain = extend(chain, digest);
+      pending.record["state_hash"] = digest.hex();
+      pending.record["state_chain"] = chain.hex();
+    }
+    metrics.write("step", std::move(pending.record));  // the step's record, as without hashes
   };
   partition::TraceRecorder* const timeline = s.options.timeline;
   constexpr int kStepLane = 100;  // reduction, update, checkpoints; lanes 0.. are chunks
@@ -580,11 +611,13 @@ TrainResult Trainer::run() {
     metrics.write("checkpoint", {{"step", step}, {"root", root.hex()}});
   };
   auto advanceCheckpoint = [&] {  // collective; every rank's part of the phase is done
+    const auto timer = verificationTimer();
     const int64_t step = checkpointer.inFlightStep();
     if (auto root = checkpointer.advance()) reportCheckpoint(step, *root);
   };
   auto commitCheckpoint = [&] {
     if (!checkpointer.inFlight()) return;
+    const auto timer = verificationTimer();
     const int64_t step = checkpointer.inFlightStep();
     const int span = timeline ? timeline->begin(fmt::format("commit {}", step), "checkpoint", kStepLane) : -1;
     const auto root = checkpointer.finish();
@@ -592,6 +625,7 @@ TrainResult Trainer::run() {
     reportCheckpoint(step, root);
   };
   auto checkpoint = [&](int64_t step) {
+    const auto timer = verificationTimer();
     finishPendingHash();  // the checkpoint stores the chain up to this step
     if (!s.options.write_checkpoints) return;
     commitCheckpoint();  // one in flight at a time
@@ -622,6 +656,7 @@ TrainResult Trainer::run() {
   result.unigram_entropy_nats = s.data.unigram_entropy_nats;
   result.num_parameters = s.model->numParameters();
   const auto t0 = std::chrono::steady_clock::now();
+  result.verification_seconds = 0;  // the loop's only
   s.model->train();
 
   const PlantedFault& fault = s.options.fault;
@@ -782,7 +817,10 @@ TrainResult Trainer::run() {
     if (timeline) timeline->end(reduce_span);
     // The previous step's hash and a checkpoint's snapshot must be taken before parameters change.
     finishPendingHash();
-    checkpointer.waitForSnapshot();
+    {
+      const auto timer = verificationTimer();
+      checkpointer.waitForSnapshot();
+    }
     const int update_span = timeline ? timeline->begin("update", "update", kStepLane) : -1;
     // 4. update
     const double lr = s.schedule.at(step);
@@ -829,8 +867,9 @@ TrainResult Trainer::run() {
                              {"step_time_s", dt}, {"samples_per_s", sps}, {"finite", finite}};
     progress.step(step, step_loss, lr, sps);
     if (s.options.state_hashes) {
+      const auto timer = verificationTimer();
       pending.record = std::move(record);
-      pending.local = std::async(std::launch::async, [sources = s.hashSources()] {
+      pending.local = hash_worker.submit([sources = s.hashSources()] {
         return State::localParameterHashes(sources);
       });
       pending.active = true;
@@ -845,7 +884,8 @@ TrainResult Trainer::run() {
                                    e.loss, 100.0 * e.accuracy));
       metrics.write("eval", {{"step", step + 1}, {"loss", e.loss}, {"accuracy", e.accuracy}});
     }
-    if (every > 0 && (step + 1) % every == 0) checkpoint(step + 1);
+    // (The last step's checkpoint is the run's final one, written after the loop.)
+    if (every > 0 && (step + 1) % every == 0 && step + 1 < s.total_steps) checkpoint(step + 1);
     if (stop_after_this_step && step + 1 < s.total_steps) {
       finishPendingHash();
       commitCheckpoint();
@@ -863,7 +903,7 @@ TrainResult Trainer::run() {
     }
   }
   finishPendingHash();
-  commitCheckpoint();  // a checkpoint begun in the loop is part of the loop's time
+  commitCheckpoint();  // a periodic checkpoint begun in the loop is part of the loop's time
   result.loop_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (result.checkpoint_dir != verify::checkpointDir(s.run_dir, s.total_steps)) {

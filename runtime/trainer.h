@@ -45,6 +45,10 @@ struct TrainResult {
   int64_t samples = 0;
   double wall_seconds = 0;          // the step loop and the final checkpoint
   double loop_seconds = 0;          // the step loop alone (with its periodic checkpoints)
+  // Of loop_seconds: the step loop's own time on state hashes and checkpoints (snapshots,
+  // commits, waiting for background work) — what verification costs where spare cores run its
+  // background threads.
+  double verification_seconds = 0;
   double samples_per_second = 0;
   double final_train_loss = 0;
   EvalResult final_eval;
