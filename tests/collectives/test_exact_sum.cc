@@ -140,6 +140,16 @@ class ExactSumTest : public testing::Test {
   int p = world.size(), r = world.rank();
   // The reference: one process holding every contribution.
   std::unique_ptr<Communicator> alone = world.split(r, 0);
+  // This rank's contributions of M dealt round-robin, in contiguous blocks, and all to the last.
+  std::vector<std::vector<int>> distributions(int m) const {
+    std::vector<int> round_robin, block, last;
+    for (int j = 0; j < m; ++j) {
+      if (j % p == r) round_robin.push_back(j);
+      if (j * p / m == r) block.push_back(j);
+      if (r == p - 1) last.push_back(j);
+    }
+    return {round_robin, block, last};
+  }
 };
 
 TEST_F(ExactSumTest, SameBitsForEveryDistributionOfContributions) {
@@ -147,15 +157,8 @@ TEST_F(ExactSumTest, SameBitsForEveryDistributionOfContributions) {
     std::vector<int> all(m);
     for (int j = 0; j < m; ++j) all[j] = j;
     const auto reference = reduceOver(*alone, all, m, 1.0 / m);
-    // Round-robin, contiguous blocks, and everything on the last rank.
-    std::vector<int> round_robin, block, last;
-    for (int j = 0; j < m; ++j) {
-      if (j % p == r) round_robin.push_back(j);
-      if (j * p / m == r) block.push_back(j);
-      if (r == p - 1) last.push_back(j);
-    }
-    for (const auto* mine : {&round_robin, &block, &last}) {
-      const auto got = reduceOver(world, *mine, m, 1.0 / m);
+    for (const auto& mine : distributions(m)) {
+      const auto got = reduceOver(world, mine, m, 1.0 / m);
       ASSERT_EQ(std::memcmp(got.data(), reference.data(), got.size() * sizeof(float)), 0)
           << "M=" << m << " on " << p << " ranks differs from one process";
     }
@@ -238,22 +241,17 @@ TEST_F(ExactSumTest, SegmentedGivesTheFlatBitsAndTheFormula) {
     for (int j = 0; j < m; ++j) all[j] = j;
     ASSERT_TRUE(sameBits(reduceOver(*alone, all, m, 1.0 / m), expected)) << "M=" << m;
     ASSERT_TRUE(sameBits(reduceSegmentsOver(*alone, all, m, 1.0 / m), expected)) << "M=" << m;
-    std::vector<int> round_robin, block, last;
-    for (int j = 0; j < m; ++j) {
-      if (j % p == r) round_robin.push_back(j);
-      if (j * p / m == r) block.push_back(j);
-      if (r == p - 1) last.push_back(j);
-    }
-    for (const auto* mine : {&round_robin, &block, &last}) {
+    for (const auto& mine : distributions(m)) {
       bool finite = false;
-      ASSERT_TRUE(sameBits(reduceSegmentsOver(world, *mine, m, 1.0 / m, &finite), expected))
+      ASSERT_TRUE(sameBits(reduceSegmentsOver(world, mine, m, 1.0 / m, &finite), expected))
           << "segmented, M=" << m << " on " << p << " ranks";
       EXPECT_TRUE(finite);
-      ASSERT_TRUE(sameBits(reduceOver(world, *mine, m, 1.0 / m), expected))
+      ASSERT_TRUE(sameBits(reduceOver(world, mine, m, 1.0 / m), expected))
           << "flat, M=" << m << " on " << p << " ranks";
     }
     // The grid the formula used is the one ExactSum reports.
     std::vector<std::vector<std::vector<float>>> data;
+    const auto round_robin = distributions(m).front();
     for (int j : round_robin) data.push_back(contributionSegments(j));
     std::vector<std::vector<const float*>> ptrs;
     for (auto& d : data) ptrs.push_back(pointers<const float>(d));
