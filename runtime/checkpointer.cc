@@ -74,12 +74,10 @@ Checkpointer::Checkpointer(std::string run_dir, collectives::Communicator& comm,
       opts_(opts),
       keep_(keep) {}
 
-Checkpointer::~Checkpointer() {
-  // An uncommitted checkpoint's files stay in its .tmp folder, which the next run's first
-  // checkpoint (verify::beginCheckpoint) removes; listCheckpoints never counts them.
-  if (shard_.valid()) shard_.wait();
-  if (commit_.valid()) commit_.wait();
-}
+// An uncommitted checkpoint's files stay in its .tmp folder, which the next run's first
+// checkpoint (verify::beginCheckpoint) removes; listCheckpoints never counts them. The worker's
+// destructor finishes a shard or commit still running.
+Checkpointer::~Checkpointer() = default;
 
 verify::Hash256 Checkpointer::save(int64_t step, const std::vector<NamedTensor>& state) {
   begin(step, state);
@@ -107,7 +105,7 @@ void Checkpointer::begin(int64_t step, std::vector<NamedTensor> state) {
   auto snapshot_taken = std::make_shared<std::promise<void>>();
   snapshot_ = snapshot_taken->get_future().share();
   const int shard_index = comm_.rank();
-  shard_ = std::async(std::launch::async, [tmp, shard_index, live = std::move(state), snapshot_taken] {
+  shard_ = worker_.submit([tmp, shard_index, live = std::move(state), snapshot_taken] {
     std::vector<NamedTensor> copies;
     try {
       for (const auto& e : live) {
@@ -191,7 +189,7 @@ std::optional<verify::Hash256> Checkpointer::advance() {
       }
       // The replay command reads the job's path after "source ".
       std::string plan = fmt::format("{}; source {}", plan_text_, job_path_);
-      commit_ = std::async(std::launch::async, [this, step, all = std::move(all), plan = std::move(plan)]() mutable {
+      commit_ = worker_.submit([this, step, all = std::move(all), plan = std::move(plan)]() mutable {
         auto root = verify::commitCheckpoint(run_dir_, step, std::move(all), job_text_, plan, key_)
                         .manifest.root.hex();
         pruneOldCheckpoints();

@@ -24,8 +24,9 @@
 // flag to each step's loss allreduce), so no rank ever waits for the disk. finish() does b and c
 // at once, waiting where it must. Until c, the checkpoint is not committed: a crash in between
 // leaves the previous one as the latest valid checkpoint, exactly as a crash inside save() would.
-// Background threads use no communicator (MPI is only called from the caller's thread), and
-// HDF5 is built thread-safe (H5_HAVE_THREADSAFE), so nothing else has to stop for them.
+// Both phases run on one BackgroundWorker thread, which uses no communicator (MPI is only called
+// from the caller's thread); HDF5 is built thread-safe (H5_HAVE_THREADSAFE), so nothing else has
+// to stop for it.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +36,7 @@
 #include <vector>
 
 #include "collectives/communicator.h"
+#include "runtime/background_worker.h"
 #include "runtime/training_state.h"
 #include "verify/checkpoint.h"
 #include "verify/node_key.h"
@@ -52,7 +54,7 @@ class Checkpointer {
                std::string job_text, std::string job_path, std::string plan_text,
                collectives::CollectiveOptions opts, int64_t keep = 0);
 
-  ~Checkpointer();  // waits for a shard still being written; never commits it
+  ~Checkpointer();  // waits for a shard or commit still running; never commits one
   Checkpointer(const Checkpointer&) = delete;
   Checkpointer& operator=(const Checkpointer&) = delete;
 
@@ -96,6 +98,7 @@ class Checkpointer {
   std::shared_future<void> snapshot_;
   std::future<std::string> shard_;   // phase a: this rank's entries (verify::encodeEntries)
   std::future<std::string> commit_;  // phase b, rank 0: the root, in hex
+  BackgroundWorker worker_;          // runs both phases; last, so it joins before the rest goes
 };
 
 // The checkpoint element type of a CPU tensor; throws InvalidArgument for other types.
