@@ -12,26 +12,6 @@
 namespace mlcp::collectives {
 namespace {
 
-// The max loop, compiled twice on x86-64 (AVX2 and the baseline) and picked at load time.
-// It is integer-only, so both versions give the same bits.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define MLCP_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define MLCP_VECTOR_CLONES
-#endif
-
-// The largest |x| as bits without the sign (>= 0x7F800000 when some x is inf or NaN).
-MLCP_VECTOR_CLONES uint32_t maxAbsBits(const float* x, int64_t n) {
-  uint32_t m = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    uint32_t a;
-    std::memcpy(&a, x + i, sizeof a);
-    a &= 0x7FFFFFFFu;
-    m = a > m ? a : m;
-  }
-  return m;
-}
-
 int ceilLog2(int64_t m) {
   int k = 0;
   while ((int64_t{1} << k) < m) ++k;
@@ -51,6 +31,14 @@ ExactSum::ExactSum(Communicator& comm, std::vector<int64_t> segments)
   padded_ = (total_ + p - 1) / p * p;
   exponents_.assign(segments_.size(), 0);
   from_grid_.assign(segments_.size(), 1.0);
+  nonzero_.assign(segments_.size(), 0);
+}
+
+void ExactSum::validateContribution(const std::vector<const float*>& c) const {
+  require(c.size() == segments_.size(), "ExactSum: one pointer per segment in every contribution");
+  for (size_t k = 0; k < segments_.size(); ++k) {
+    require(c[k] != nullptr || segments_[k] == 0, "ExactSum: null segment that is not empty");
+  }
 }
 
 const float* const* ExactSum::segmentPointers(
@@ -89,6 +77,19 @@ void ExactSum::convertRange(const int64_t* sums, const int64_t* more, int64_t be
   }
 }
 
+void ExactSum::setExponents(const std::vector<float>& maxima, int64_t contributions,
+                            double scale) {
+  const int headroom = ceilLog2(contributions);
+  for (size_t k = 0; k < segments_.size(); ++k) {
+    int e = 0;
+    if (maxima[k] > 0.0f) std::frexp(static_cast<double>(maxima[k]), &e);
+    exponents_[k] = maxima[k] > 0.0f ? 62 - e - headroom : 0;
+    from_grid_[k] = std::ldexp(1.0, -exponents_[k]) * scale;
+    nonzero_[k] = maxima[k] > 0.0f ? 1 : 0;
+  }
+  have_exponents_ = true;
+}
+
 size_t ExactSum::segmentOf(int64_t element) const {
   // The last segment starting at or before `element` that is not empty.
   auto it = std::upper_bound(offsets_.begin(), offsets_.end(), element);
@@ -118,18 +119,14 @@ bool ExactSum::reduce(const std::vector<std::vector<const float*>>& local, int64
   for (size_t k = 0; k < nseg; ++k) {
     require(out[k] != nullptr || segments_[k] == 0, "ExactSum: null output for a non-empty segment");
   }
-  for (const auto& c : local) {
-    require(c.size() == nseg, "ExactSum: one pointer per segment in every contribution");
-    for (size_t k = 0; k < nseg; ++k) {
-      require(c[k] != nullptr || segments_[k] == 0, "ExactSum: null segment that is not empty");
-    }
-  }
+  for (const auto& c : local) validateContribution(c);
+  resummed_ = 0;
   // 1. On the bits: |x| orders like its bits without the sign, and inf/NaN are the bit
   // patterns from 0x7F800000 up, so one integer max (which vectorises) finds both.
   std::vector<float> maxima(nseg, 0.0f);
   for (const auto& c : local) {
     for (size_t k = 0; k < nseg; ++k) {
-      const uint32_t m = maxAbsBits(c[k], segments_[k]);
+      const uint32_t m = scanForGrid(c[k], segments_[k], 0).max_abs_bits;
       float mf;
       std::memcpy(&mf, &m, sizeof mf);
       if (m >= 0x7F800000u) mf = std::numeric_limits<float>::infinity();
@@ -143,13 +140,7 @@ bool ExactSum::reduce(const std::vector<std::vector<const float*>>& local, int64
     if (!std::isfinite(m)) return false;
   }
   // 3.
-  const int headroom = ceilLog2(contributions);
-  for (size_t k = 0; k < nseg; ++k) {
-    int e = 0;
-    if (maxima[k] > 0.0f) std::frexp(static_cast<double>(maxima[k]), &e);
-    exponents_[k] = maxima[k] > 0.0f ? 62 - e - headroom : 0;
-    from_grid_[k] = std::ldexp(1.0, -exponents_[k]) * scale;
-  }
+  setExponents(maxima, contributions, scale);
   const int p = comm_.size(), r = comm_.rank();
   if (p == 1) {
     // 4 + 5 with nothing to transfer: quantise and convert kFusedChunk elements at a time, so
@@ -238,6 +229,142 @@ bool ExactSum::reduce(const std::vector<std::vector<const float*>>& local, int64
     }
   }
   return true;
+}
+
+std::vector<GridScan> ExactSum::fold(const std::vector<const float*>& c, bool first) {
+  std::vector<GridScan> scans(segments_.size());
+  for (size_t k = 0; k < segments_.size(); ++k) {
+    const int64_t n = segments_[k];
+    if (n == 0) continue;
+    scans[k] = scanForGrid(c[k], n, guess_[k]);
+    if (!has_guess_[k]) continue;  // its maximum is all this round needs of it
+    int64_t* acc = guess_acc_.data() + offsets_[k];
+    const float* x = c[k];
+    if (first) sumToFixedPoint(&x, 1, 0, n, guess_[k], acc);
+    else addToFixedPoint(&x, 1, 0, n, guess_[k], acc);
+  }
+  return scans;
+}
+
+void ExactSum::add(std::vector<const float*> contribution) {
+  validateContribution(contribution);
+  if (comm_.size() > 1) {  // reduceAdded() runs reduce() on them
+    added_.push_back(std::move(contribution));
+    return;
+  }
+  const size_t nseg = segments_.size();
+  if (added_.empty()) {
+    // A new round: guess each segment's grid from the last reduce's, one place coarser.
+    guess_.assign(nseg, 0);
+    has_guess_.assign(nseg, 0);
+    for (size_t k = 0; k < nseg; ++k) {
+      has_guess_[k] = have_exponents_ && nonzero_[k] != 0 ? 1 : 0;
+      guess_[k] = exponents_[k] - 1;
+    }
+    guess_acc_.resize(static_cast<size_t>(total_));
+    if (!helper_) helper_ = std::make_unique<runtime::BackgroundWorker>();
+  }
+  const bool first = added_.empty();
+  added_.push_back(contribution);
+  // The task gets its own copy of the pointers: added_ may grow while it runs.
+  folds_.push_back(helper_->submit(
+      [this, c = std::move(contribution), first] { return fold(c, first); }));
+}
+
+bool ExactSum::reduceAdded(const std::vector<const float*>& last, int64_t contributions,
+                           double scale, const std::vector<float*>& out,
+                           const CollectiveOptions& opts) {
+  if (!last.empty()) validateContribution(last);
+  if (comm_.size() > 1 || added_.empty()) {
+    // Several ranks (or nothing added): the plain reduce on every contribution.
+    std::vector<std::vector<const float*>> local = std::move(added_);
+    added_.clear();
+    if (!last.empty()) local.push_back(last);
+    return reduce(local, contributions, scale, out, opts);
+  }
+  const size_t nseg = segments_.size();
+  const int64_t local_count = static_cast<int64_t>(added_.size()) + (last.empty() ? 0 : 1);
+  require(contributions >= 1 && contributions >= local_count,
+          "ExactSum: contributions must count every rank's local buffers");
+  require(out.size() == nseg, "ExactSum: one output pointer per segment");
+  for (size_t k = 0; k < nseg; ++k) {
+    require(out[k] != nullptr || segments_[k] == 0, "ExactSum: null output for a non-empty segment");
+  }
+  // The last contribution's scan, while the helper may still fold the one before.
+  std::vector<GridScan> combined(nseg);
+  for (size_t k = 0; k < nseg && !last.empty(); ++k) {
+    if (segments_[k] > 0) combined[k] = scanForGrid(last[k], segments_[k], guess_[k]);
+  }
+  for (auto& f : folds_) {
+    const auto scans = f.get();
+    for (size_t k = 0; k < nseg; ++k) {
+      combined[k].max_abs_bits = std::max(combined[k].max_abs_bits, scans[k].max_abs_bits);
+      combined[k].exact = combined[k].exact && scans[k].exact;
+    }
+  }
+  folds_.clear();
+  // Steps 1-3 of reduce(), from the scans' maxima.
+  std::vector<float> maxima(nseg, 0.0f);
+  for (size_t k = 0; k < nseg; ++k) {
+    if (combined[k].max_abs_bits >= 0x7F800000u) {
+      added_.clear();
+      return false;
+    }
+    std::memcpy(&maxima[k], &combined[k].max_abs_bits, sizeof(float));
+  }
+  setExponents(maxima, contributions, scale);
+  // The verdicts (header comment): G rounded nothing and G <= S, and both conversion factors
+  // are normal doubles that no product of an int64 by them takes out of the normal range, so a
+  // power of two between them moves no rounding.
+  from_guess_.assign(nseg, 0.0);
+  guess_holds_.assign(nseg, 0);
+  resummed_ = 0;
+  auto tame = [](double f) { return f >= 0x1p-1000 && f <= 0x1p900; };
+  for (size_t k = 0; k < nseg; ++k) {
+    from_guess_[k] = std::ldexp(1.0, -guess_[k]) * scale;
+    const bool holds = has_guess_[k] && combined[k].exact && guess_[k] <= exponents_[k] &&
+                       tame(from_guess_[k]) && tame(from_grid_[k]);
+    guess_holds_[k] = holds ? 1 : 0;
+    if (!holds && segments_[k] > 0) ++resummed_;
+  }
+  // 4 + 5, the elements split between this thread and the helper.
+  acc_.resize(static_cast<size_t>(kFusedChunk));
+  helper_chunk_.resize(static_cast<size_t>(kFusedChunk));
+  const int64_t half = total_ / 2 / 8 * 8;
+  auto rest = helper_->submit([&] { finishRange(half, total_, last, out, helper_chunk_.data()); });
+  finishRange(0, half, last, out, acc_.data());
+  rest.get();
+  added_.clear();
+  return true;
+}
+
+void ExactSum::finishRange(int64_t begin, int64_t end, const std::vector<const float*>& last,
+                           const std::vector<float*>& out, int64_t* chunk) {
+  for (size_t k = segmentOf(begin); k < segments_.size() && offsets_[k] < end; ++k) {
+    const int64_t from = std::max(begin, offsets_[k]) - offsets_[k];
+    const int64_t to = std::min(end, offsets_[k] + segments_[k]) - offsets_[k];
+    if (guess_holds_[k]) {
+      const int64_t* acc = guess_acc_.data() + offsets_[k];
+      for (int64_t a = from; a < to; a += kFusedChunk) {
+        const int64_t n = std::min(kFusedChunk, to - a);
+        if (last.empty()) {
+          fromFixedPoint(acc + a, nullptr, n, from_guess_[k], out[k] + a);
+        } else {
+          sumToFixedPoint(&last[k], 1, a, n, guess_[k], chunk);
+          fromFixedPoint(acc + a, chunk, n, from_guess_[k], out[k] + a);
+        }
+      }
+      continue;
+    }
+    std::vector<const float*> xs;
+    for (const auto& c : added_) xs.push_back(c[k]);
+    if (!last.empty()) xs.push_back(last[k]);
+    for (int64_t a = from; a < to; a += kFusedChunk) {
+      const int64_t n = std::min(kFusedChunk, to - a);
+      sumToFixedPoint(xs.data(), static_cast<int>(xs.size()), a, n, exponents_[k], chunk);
+      fromFixedPoint(chunk, nullptr, n, from_grid_[k], out[k] + a);
+    }
+  }
 }
 
 }  // namespace mlcp::collectives

@@ -34,12 +34,34 @@
 // 2^-24, so the result is the correctly rounded sum up to that tiny absolute error.
 // Memory: on one rank a chunk of int64 sums; on p ranks one int64 per element (padded), and
 // one float per element where the result is copied into the output segments.
+//
+// Streaming (add(), then reduceAdded()): for contributions that become ready one after another,
+// like a trainer's micro-batches. On one rank, the work on each runs on a helper thread while
+// the caller computes the next, with the same bits as reduce(); only the last contribution's
+// pass remains, split between the caller and the helper. Step 4 needs S, which needs every
+// contribution's maximum, so the helper quantises to a guessed grid G instead — one place
+// coarser than the last reduce's S for the segment — and checks the guess afterwards:
+//  - while folding a contribution into the int64 sums at G, it notes whether G rounded any
+//    value (fixed_point.h's scanForGrid);
+//  - if G rounded nothing and G <= S, every q(x, S) = x * 2^S is exactly 2^(S - G) q(x, G), so
+//    the sums on grid S are 2^(S - G) times the sums on G (no overflow: G <= S), and converting
+//    the sums on G with 2^-G * scale gives the same floats as converting those on S with
+//    2^-S * scale (a power of two moves no rounding; every quantity stays a normal double);
+//  - else the segment is summed again from the contributions at S, on the caller's thread.
+// Measured on the step-mlp job (1000 steps): the guess held for the 200K-float weight segment in
+// 98.9% of the steps, and for 93% of all segment-steps (the misses are mostly the small bias
+// segments, which cost little to sum again). On several ranks add() only keeps the pointers and
+// reduceAdded() runs reduce() on all of them.
 #pragma once
 
 #include <cstdint>
+#include <future>
+#include <memory>
 #include <vector>
 
 #include "collectives/communicator.h"
+#include "collectives/fixed_point.h"
+#include "runtime/background_worker.h"
 
 namespace mlcp::collectives {
 
@@ -61,6 +83,19 @@ class ExactSum {
   // segments concatenated in order: the segmented reduce on pointers into them (same bits).
   bool reduce(const std::vector<const float*>& local, int64_t contributions, double scale,
               float* out, const CollectiveOptions& opts = {});
+
+  // Streaming. add() hands over one of this rank's contributions (one pointer per segment, as
+  // in reduce()) and returns at once; its buffers must stay alive and unchanged until
+  // reduceAdded() returns (or this object is destroyed). reduceAdded() is reduce() on the
+  // contributions added since the last reduceAdded() plus `last` — this rank's last one, given
+  // here rather than to add() so that its pass is the final one; empty when there is none —
+  // with the same bits and the same contract (out[k] may be a contribution's own segment).
+  void add(std::vector<const float*> contribution);
+  bool reduceAdded(const std::vector<const float*>& last, int64_t contributions, double scale,
+                   const std::vector<float*>& out, const CollectiveOptions& opts = {});
+  // Of the last reduceAdded() on one rank: the non-empty segments summed again from the
+  // contributions because no guessed grid held for them (none is guessed the first time).
+  int resummedSegments() const { return resummed_; }
 
   const std::vector<int64_t>& segments() const { return segments_; }
   int64_t total() const { return total_; }
@@ -86,6 +121,18 @@ class ExactSum {
   void convertRange(const int64_t* sums, const int64_t* more, int64_t begin, int64_t end,
                     float* out) const;
   size_t segmentOf(int64_t element) const;
+  // Step 3 from the per-segment maxima (all finite): exponents_, from_grid_, nonzero_.
+  void setExponents(const std::vector<float>& maxima, int64_t contributions, double scale);
+  // Checks one contribution's pointers: one per segment, null only for an empty segment.
+  void validateContribution(const std::vector<const float*>& c) const;
+  // The helper's work on an added contribution: scan each segment on its guessed grid and fold
+  // it into guess_acc_ (`first`: replacing what is there).
+  std::vector<GridScan> fold(const std::vector<const float*>& c, bool first);
+  // reduceAdded()'s final pass over the elements [begin, end) of every segment: the sums on the
+  // guessed grid plus `last` (if any), converted; or, where the guess did not hold, every
+  // contribution summed on S and converted. `chunk`: kFusedChunk int64 of scratch.
+  void finishRange(int64_t begin, int64_t end, const std::vector<const float*>& last,
+                   const std::vector<float*>& out, int64_t* chunk);
 
   Communicator& comm_;
   std::vector<int64_t> segments_, offsets_;
@@ -95,6 +142,24 @@ class ExactSum {
   std::vector<int64_t> acc_, recv_;
   std::vector<float> gathered_;
   std::vector<const float*> seg_ptrs_;
+
+  // Whether the last reduce set exponents_ (its maxima finite), and per segment whether that
+  // maximum was nonzero: the segments that get a guessed grid.
+  bool have_exponents_ = false;
+  std::vector<char> nonzero_;
+  // Streaming state. guess_[k]: the grid segment k is folded on, if has_guess_[k];
+  // guess_holds_[k]: the verdict, for finishRange; from_guess_[k] = 2^-guess_[k] * scale.
+  std::vector<std::vector<const float*>> added_;
+  std::vector<int> guess_;
+  std::vector<char> has_guess_, guess_holds_;
+  std::vector<double> from_guess_;
+  std::vector<int64_t> guess_acc_;  // the folded sums on the guessed grids, total() of them
+  std::vector<int64_t> helper_chunk_;
+  std::vector<std::future<std::vector<GridScan>>> folds_;  // [added contribution][segment]
+  int resummed_ = 0;
+  // Last member: destroyed first (its queued folds run, the thread joins) while the state
+  // above still exists.
+  std::unique_ptr<runtime::BackgroundWorker> helper_;
 };
 
 }  // namespace mlcp::collectives

@@ -1,6 +1,7 @@
 #include "collectives/fixed_point.h"
 
 #include <algorithm>
+#include <cstring>
 
 // MLCP_NO_AVX2_KERNEL builds the scalar code alone, as on other architectures (for testing it).
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(MLCP_NO_AVX2_KERNEL)
@@ -11,10 +12,11 @@
 namespace mlcp::collectives {
 namespace {
 
+template <bool kAdd = false>
 void sumScalar(const float* const* xs, int count, int64_t offset, int64_t n, int32_t S,
                int64_t* acc) {
   for (int64_t i = 0; i < n; ++i) {
-    uint64_t sum = 0;  // wraps, as the vector adds do
+    uint64_t sum = kAdd ? static_cast<uint64_t>(acc[i]) : 0;  // wraps, as the vector adds do
     for (int c = 0; c < count; ++c) {
       sum += static_cast<uint64_t>(toFixedPoint(xs[c][offset + i], S));
     }
@@ -98,8 +100,17 @@ MLCP_AVX2_INLINE void store8(int64_t* out, __m256i acc_a, __m256i acc_b) {
                       _mm256_permute2x128_si256(acc_a, acc_b, 0x31));
 }
 
+// store8's inverse (the same permutation): acc[0..7] as acc_a and acc_b.
+MLCP_AVX2_INLINE void load8(const int64_t* in, __m256i& acc_a, __m256i& acc_b) {
+  const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in));
+  const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + 4));
+  acc_a = _mm256_permute2x128_si256(lo, hi, 0x20);
+  acc_b = _mm256_permute2x128_si256(lo, hi, 0x31);
+}
+
 // kCount > 0: that many contributions, unrolled; kCount == 0: `count` of them, in a loop.
-template <int kCount, bool kRounds>
+// kAdd: the sums are added to acc's values instead of replacing them.
+template <int kCount, bool kRounds, bool kAdd>
 __attribute__((target("avx2"))) void sumAvx2(const float* const* xs, int count, int64_t offset,
                                               int64_t n, int32_t c1, int64_t* acc) {
   const __m256i c1v = _mm256_set1_epi32(kRounds ? c1 : -c1);
@@ -110,6 +121,7 @@ __attribute__((target("avx2"))) void sumAvx2(const float* const* xs, int count, 
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     __m256i acc_a = _mm256_setzero_si256(), acc_b = _mm256_setzero_si256();
+    if constexpr (kAdd) load8(acc + i, acc_a, acc_b);
     if constexpr (kCount > 0) {
       for (int c = 0; c < kCount; ++c) addQuantized8<kRounds>(p[c] + i, c1v, acc_a, acc_b);
     } else {
@@ -121,26 +133,27 @@ __attribute__((target("avx2"))) void sumAvx2(const float* const* xs, int count, 
   }
 }
 
-template <bool kRounds>
+template <bool kRounds, bool kAdd>
 void sumAvx2Count(const float* const* xs, int count, int64_t offset, int64_t n, int32_t c1,
                   int64_t* acc) {
   switch (count) {
-    case 1: return sumAvx2<1, kRounds>(xs, count, offset, n, c1, acc);
-    case 2: return sumAvx2<2, kRounds>(xs, count, offset, n, c1, acc);
-    case 3: return sumAvx2<3, kRounds>(xs, count, offset, n, c1, acc);
-    case 4: return sumAvx2<4, kRounds>(xs, count, offset, n, c1, acc);
-    default: return sumAvx2<0, kRounds>(xs, count, offset, n, c1, acc);
+    case 1: return sumAvx2<1, kRounds, kAdd>(xs, count, offset, n, c1, acc);
+    case 2: return sumAvx2<2, kRounds, kAdd>(xs, count, offset, n, c1, acc);
+    case 3: return sumAvx2<3, kRounds, kAdd>(xs, count, offset, n, c1, acc);
+    case 4: return sumAvx2<4, kRounds, kAdd>(xs, count, offset, n, c1, acc);
+    default: return sumAvx2<0, kRounds, kAdd>(xs, count, offset, n, c1, acc);
   }
 }
 
 // The eight-float blocks in AVX2, the rest (fewer than eight) in the scalar function.
+template <bool kAdd>
 void sumAvx2Dispatch(const float* const* xs, int count, int64_t offset, int64_t n, int32_t S,
                      int64_t* acc) {
   const int32_t c1 = static_cast<int32_t>(std::clamp<int64_t>(int64_t{150} - S, -61, 300));
-  if (c1 >= 0) sumAvx2Count<true>(xs, count, offset, n, c1, acc);
-  else sumAvx2Count<false>(xs, count, offset, n, c1, acc);
+  if (c1 >= 0) sumAvx2Count<true, kAdd>(xs, count, offset, n, c1, acc);
+  else sumAvx2Count<false, kAdd>(xs, count, offset, n, c1, acc);
   const int64_t done = n / 8 * 8;
-  sumScalar(xs, count, offset + done, n - done, S, acc + done);
+  sumScalar<kAdd>(xs, count, offset + done, n - done, S, acc + done);
 }
 
 // Four int64 to double, rounded as cvtsi2sd rounds each: v = hi * 2^48 + lo with hi its top 16
@@ -184,14 +197,52 @@ bool haveAvx2() {
 }
 #endif
 
+// scanForGrid's loop, compiled twice on x86-64 (AVX2 and the baseline) and picked at load time;
+// integer-only, so both give the same answer. With c1 = 150 - S, toFixedPoint shifts x's 24-bit
+// integer m right by c1 - E (E the biased exponent, 1 for subnormals) where that is positive,
+// rounding away m's low c1 - E bits: `lost` collects them (all of m from 24 places on).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(MLCP_NO_AVX2_KERNEL)
+__attribute__((target_clones("avx2", "default")))
+#endif
+GridScan scanLoop(const float* x, int64_t n, int32_t c1) {
+  uint32_t max_bits = 0, lost = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, x + i, sizeof bits);
+    const uint32_t a = bits & 0x7FFFFFFFu;
+    max_bits = a > max_bits ? a : max_bits;
+    const uint32_t biased = a >> 23;
+    const uint32_t m = (a & 0x7FFFFFu) | (biased != 0 ? 0x800000u : 0u);
+    const int32_t right = c1 - static_cast<int32_t>(biased | (biased == 0 ? 1u : 0u));
+    // The low min(max(right, 0), 24) bits, in a form GCC vectorises (one clamp, one shift).
+    const uint32_t r = static_cast<uint32_t>(right < 0 ? 0 : (right > 24 ? 24 : right));
+    const uint32_t below = (1u << r) - 1;
+    lost |= m & below;
+  }
+  return {max_bits, lost == 0};
+}
+
 }  // namespace
 
 void sumToFixedPoint(const float* const* xs, int count, int64_t offset, int64_t n, int32_t S,
                      int64_t* acc) {
 #ifdef MLCP_HAVE_AVX2_KERNEL
-  if (haveAvx2()) return sumAvx2Dispatch(xs, count, offset, n, S, acc);
+  if (haveAvx2()) return sumAvx2Dispatch<false>(xs, count, offset, n, S, acc);
 #endif
-  sumScalar(xs, count, offset, n, S, acc);
+  sumScalar<false>(xs, count, offset, n, S, acc);
+}
+
+void addToFixedPoint(const float* const* xs, int count, int64_t offset, int64_t n, int32_t S,
+                     int64_t* acc) {
+#ifdef MLCP_HAVE_AVX2_KERNEL
+  if (haveAvx2()) return sumAvx2Dispatch<true>(xs, count, offset, n, S, acc);
+#endif
+  sumScalar<true>(xs, count, offset, n, S, acc);
+}
+
+GridScan scanForGrid(const float* x, int64_t n, int32_t S) {
+  // c1 beyond [-1, 300] changes nothing: every right shift is then <= 0, or >= 24 for all m.
+  return scanLoop(x, n, static_cast<int32_t>(std::clamp<int64_t>(int64_t{150} - S, -1, 300)));
 }
 
 void fromFixedPoint(const int64_t* sums, const int64_t* more, int64_t n, double f, float* out) {

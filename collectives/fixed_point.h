@@ -42,6 +42,23 @@ inline int64_t toFixedPoint(float x, int32_t S) {
 void sumToFixedPoint(const float* const* xs, int count, int64_t offset, int64_t n, int32_t S,
                      int64_t* acc);
 
+// acc[i] += sum over c of toFixedPoint(xs[c][offset + i], S), wrapping like sumToFixedPoint:
+// the form for folding contributions into a sum one at a time, as they become ready.
+void addToFixedPoint(const float* const* xs, int count, int64_t offset, int64_t n, int32_t S,
+                     int64_t* acc);
+
+// What ExactSum needs to know of x[0, n) before, or after, quantising it to the grid 2^-S:
+// `max_abs_bits` — the largest |x| as bits without the sign, which orders like |x| (from
+// 0x7F800000 up when some x is inf or NaN) — and `exact` — whether toFixedPoint(x[i], S) ==
+// x[i] * 2^S for every i, i.e. the grid rounds nothing away. (Then the integers on any finer
+// grid 2^-(S + d) are exactly 2^d times these: what lets ExactSum quantise before it knows its
+// grid, see exact_sum.h.) One pass, vectorised where the CPU has AVX2.
+struct GridScan {
+  uint32_t max_abs_bits = 0;
+  bool exact = true;
+};
+GridScan scanForGrid(const float* x, int64_t n, int32_t S);
+
 // The way back from the grid: out[i] = float(double(sums[i] + more[i]) * f) for i in [0, n),
 // each step rounded as C++ rounds it (int64 -> double to nearest even, the product, then to
 // float, in the current rounding mode); `more` may be null (then sums[i] alone). AVX2 where the

@@ -505,18 +505,26 @@ TrainResult Trainer::run() {
                           {"parameters", s.model->numParameters()},
                           {"steps", s.total_steps}});
 
+  // Each local micro-batch's gradient: the .grad tensors its backward produced, taken over
+  // (the next backward starts from no gradient and allocates its own), so nothing is copied.
+  // [local micro-batch][owned parameter]. The exact sum writes the mean into the .grad tensors.
+  // (Declared before the reducer, whose helper thread may still read them while it is destroyed.)
+  std::vector<std::vector<torch::Tensor>> contributions(
+      static_cast<size_t>(mb_end - mb_begin), std::vector<torch::Tensor>(s.owned.size()));
+  auto contributionPointers = [&](int64_t j) {
+    std::vector<const float*> ptrs;
+    for (auto& g : contributions[static_cast<size_t>(j - mb_begin)]) ptrs.push_back(g.data_ptr<float>());
+    return ptrs;
+  };
   // Over the data-parallel group, for the parameters this rank's stage holds: segment-wise,
-  // so the sums are the bits of a one-process run's.
+  // so the sums are the bits of a one-process run's. Without a pipeline each micro-batch's
+  // gradient is handed to it as soon as its backward is done (ExactSum::add): on one rank the
+  // quantising then runs on a helper thread during the next micro-batch.
   collectives::ExactSum reducer(*s.dp, [&] {
     std::vector<int64_t> sizes;
     for (auto& p : s.owned) sizes.push_back(p.second.numel());
     return sizes;
   }());
-  // Each local micro-batch's gradient: the .grad tensors its backward produced, taken over
-  // (the next backward starts from no gradient and allocates its own), so nothing is copied.
-  // [local micro-batch][owned parameter]. The exact sum writes the mean into the .grad tensors.
-  std::vector<std::vector<torch::Tensor>> contributions(
-      static_cast<size_t>(mb_end - mb_begin), std::vector<torch::Tensor>(s.owned.size()));
 
   TrainResult result;
   int64_t start = 0;
@@ -785,14 +793,10 @@ TrainResult Trainer::run() {
         }
       }
       keepGradients(j, all_owned);
+      if (j + 1 < mb_end) reducer.add(contributionPointers(j));
     }
     // 3. exact mean gradient over all M micro-batches
     const int reduce_span = timeline ? timeline->begin("reduce", "reduce", kStepLane) : -1;
-    std::vector<std::vector<const float*>> local;
-    for (auto& kept : contributions) {
-      local.emplace_back();
-      for (auto& g : kept) local.back().push_back(g.data_ptr<float>());
-    }
     // The mean goes into each .grad tensor: in place over the last micro-batch's gradient (the
     // reduction allows it), or a new one where this rank ran no micro-batch.
     std::vector<float*> mean_grad;
@@ -801,7 +805,15 @@ TrainResult Trainer::run() {
       if (!g.defined() || !g.is_contiguous()) g = torch::empty_like(p, torch::MemoryFormat::Contiguous);
       mean_grad.push_back(g.data_ptr<float>());
     }
-    bool finite = reducer.reduce(local, m, 1.0 / static_cast<double>(m), mean_grad, s.coll);
+    bool finite = false;
+    if (s.pipeline) {
+      std::vector<std::vector<const float*>> local;
+      for (int64_t j = mb_begin; j < mb_end; ++j) local.push_back(contributionPointers(j));
+      finite = reducer.reduce(local, m, 1.0 / static_cast<double>(m), mean_grad, s.coll);
+    } else {
+      const auto last = mb_end > mb_begin ? contributionPointers(mb_end - 1) : std::vector<const float*>{};
+      finite = reducer.reduceAdded(last, m, 1.0 / static_cast<double>(m), mean_grad, s.coll);
+    }
     if (s.pipeline || s.tp) {  // every stage and shard skips the update together
       int32_t ok = finite ? 1 : 0;
       s.world.allreduce(&ok, 1, DataType::kInt32, ReduceOp::kMin, s.coll);

@@ -3,6 +3,8 @@
 // the documented 2^-58-relative grid error); a non-finite value must be reported on every rank.
 // The segmented interface (a pointer per segment, each its own allocation) must give the bits
 // of the flat one and of the documented formula, computed here independently with llrint.
+// The streaming interface (add, reduceAdded) must give reduce()'s bits round after round, both
+// when its guessed grid holds and when it does not.
 #include <gtest/gtest.h>
 #include <mpi.h>
 
@@ -333,6 +335,113 @@ TEST_F(ExactSumTest, SegmentedRejectsMissingPointers) {
                InvalidArgument);
   EXPECT_TRUE(sum.reduce(Local{{a.data(), nullptr}}, p, 1.0, Out{out.data(), nullptr}));
   EXPECT_EQ(out, std::vector<float>(3, static_cast<float>(p)));
+}
+
+// Round t of a training-like sequence: contribution j of kSegments whose magnitudes drift from
+// round to round by the binades in `shift` (segment k moves by shift[(t + k) % size]). Each
+// segment's first value is its largest, with the same sign in every contribution (so that a
+// grid three places too fine overflows their sum), and in some rounds its last value is 2^-45
+// of the magnitude in every contribution (which the guessed grid rounds, visibly in the sum).
+std::vector<std::vector<float>> roundContribution(int t, int j, int* drift) {
+  static const int shift[] = {0, 0, 1, 0, -1, 0, 0, 2, 0, -1, 0, 0, 3, 0, -2, 0, 0, -3, 1, 0, 0};
+  std::mt19937_64 gen(7000 + 100 * t + j);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::vector<std::vector<float>> segments;
+  for (size_t k = 0; k < kSegments.size(); ++k) {
+    int d = 0;
+    for (int u = 0; u <= t; ++u) d += shift[(u + static_cast<int>(k)) % std::size(shift)];
+    if (k == 0) *drift = d;
+    const double magnitude = std::ldexp(kMagnitudes[k], d) * (t % 9 == 4 && k == 3 ? 0.0 : 1.0);
+    std::vector<float> v;
+    for (int64_t i = 0; i < kSegments[k]; ++i) v.push_back(static_cast<float>(magnitude * normal(gen)));
+    if (!v.empty() && magnitude > 0) {
+      if (t % 5 == 3) v.back() = static_cast<float>(std::ldexp(magnitude, -45) * (1.2345678 + 0.01 * j));
+      // Just below the top of a binade, so that five of them overflow 2^63 on that grid.
+      v.front() = static_cast<float>(std::ldexp(0.9 + 0.02 * j, std::ilogb(magnitude) + 4));
+    }
+    segments.push_back(std::move(v));
+  }
+  return segments;
+}
+
+TEST_F(ExactSumTest, StreamingGivesTheBitsOfReduceRoundAfterRound) {
+  // Rounds in which the grid stays, moves up or down by one to three places, a segment turns all
+  // zero and back, and the guessed grid rounds a value away: reduceAdded() must give reduce()'s
+  // bits every time (and report the same grid), on one process and over the world, with the
+  // result written over the last contribution in odd rounds.
+  const int m = 5;
+  for (Communicator* comm : {alone.get(), static_cast<Communicator*>(&world)}) {
+    std::vector<int> mine;
+    for (int j = 0; j < m; ++j) {
+      if (comm == alone.get() || j % p == r) mine.push_back(j);
+    }
+    ExactSum streaming(*comm, kSegments), plain(*comm, kSegments);
+    int guessed_rounds = 0, resummed_rounds = 0;
+    for (int t = 0; t < 21; ++t) {
+      int drift = 0;
+      std::vector<std::vector<std::vector<float>>> data;
+      for (int j : mine) data.push_back(roundContribution(t, j, &drift));
+      std::vector<std::vector<const float*>> ptrs;
+      for (auto& d : data) ptrs.push_back(pointers<const float>(d));
+      std::vector<std::vector<float>> expected;
+      for (int64_t n : kSegments) expected.emplace_back(static_cast<size_t>(n), -1.0f);
+      ASSERT_TRUE(plain.reduce(ptrs, m, 1.0 / m, pointers<float>(expected)));
+      // Stream: all but the last added, the last given to reduceAdded().
+      std::vector<std::vector<float>> separate;
+      for (int64_t n : kSegments) separate.emplace_back(static_cast<size_t>(n), -1.0f);
+      const bool in_place = t % 2 == 1 && !data.empty();
+      std::vector<const float*> last;
+      for (size_t c = 0; c < ptrs.size(); ++c) {
+        if (c + 1 < ptrs.size()) streaming.add(ptrs[c]);
+        else last = ptrs[c];
+      }
+      ASSERT_TRUE(streaming.reduceAdded(last, m, 1.0 / m,
+                                        in_place ? pointers<float>(data.back()) : pointers<float>(separate)));
+      ASSERT_TRUE(sameBits(concatenate(in_place ? data.back() : separate), concatenate(expected)))
+          << "round " << t << (in_place ? " (in place)" : "") << " on " << comm->size() << " ranks";
+      EXPECT_EQ(streaming.exponents(), plain.exponents()) << "round " << t;
+      if (comm->size() == 1 && t > 0 && streaming.resummedSegments() < 4) ++guessed_rounds;
+      if (comm->size() == 1 && t > 0 && streaming.resummedSegments() > 0) ++resummed_rounds;
+    }
+    if (comm->size() == 1) {
+      // Both ways through reduceAdded() were taken: the guessed grid held for most segments in
+      // most rounds, and some segments were summed again.
+      EXPECT_GE(guessed_rounds, 15);
+      EXPECT_GE(resummed_rounds, 5);
+    }
+  }
+}
+
+TEST_F(ExactSumTest, StreamingReportsNonFiniteAndRecovers) {
+  std::vector<std::vector<float>> a, b;
+  for (int64_t n : kSegments) {
+    a.emplace_back(static_cast<size_t>(n), 1.0f);
+    b.emplace_back(static_cast<size_t>(n), 2.0f);
+  }
+  std::vector<std::vector<float>> out;
+  for (int64_t n : kSegments) out.emplace_back(static_cast<size_t>(n));
+  ExactSum sum(world, kSegments);
+  auto round = [&] {
+    sum.add(pointers<const float>(a));
+    return sum.reduceAdded(pointers<const float>(b), 2 * p, 1.0, pointers<float>(out));
+  };
+  ASSERT_TRUE(round());
+  if (r == p - 1) a[5][123] = std::numeric_limits<float>::infinity();  // in an added one
+  EXPECT_FALSE(round());
+  if (r == p - 1) a[5][123] = 1.0f;
+  if (r == 0) b[0][4] = std::numeric_limits<float>::quiet_NaN();  // in the last one
+  EXPECT_FALSE(round());
+  if (r == 0) b[0][4] = 2.0f;
+  ASSERT_TRUE(round());
+  for (size_t k = 0; k < out.size(); ++k) {
+    for (float v : out[k]) ASSERT_EQ(v, 3.0f * p) << "segment " << k;
+  }
+  // Every contribution added and none given last, and a rank with none at all.
+  if (r != 0) sum.add(pointers<const float>(a));
+  ASSERT_TRUE(sum.reduceAdded({}, p, 1.0, pointers<float>(out)));
+  for (size_t k = 0; k < out.size(); ++k) {
+    for (float v : out[k]) ASSERT_EQ(v, static_cast<float>(p - 1)) << "segment " << k;
+  }
 }
 
 }  // namespace

@@ -3,7 +3,13 @@
 // and the bulk (AVX2 where present) sum must equal the scalar function for every tail length
 // and number of contributions, on sweeps of every exponent byte with edge and tie mantissas and
 // every S from far below the grid to past it. The conversion back (fromFixedPoint) must equal
-// the scalar double/float casts bit for bit, ties above 2^53 included.
+// the scalar double/float casts bit for bit, ties above 2^53 included. addToFixedPoint must
+// equal the accumulators' old values plus sumToFixedPoint's sums, wrapping past the int64
+// limits, on the same sweeps. scanForGrid must find the largest |x| (inf and NaN above every
+// finite one) and say exactly whether the grid 2^-S rounds anything: for every exponent byte,
+// mantissa edge, sign and S, and wherever in an array (tail included) the one inexact value
+// sits. That flag is what lets ExactSum quantise to a guessed grid: where it says exact, every
+// finer grid's integers (and their sums) are exactly 2^d times the guessed grid's.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -142,6 +148,22 @@ std::vector<int64_t> referenceSum(const std::vector<const float*>& xs, int64_t o
   return out;
 }
 
+// Contribution c (of kRotatedRows) is the pool rotated by c * kRotation, so the lanes of one
+// vector mix floats of different exponents and signs from one contribution to the next.
+constexpr int kRotatedRows = 16;
+constexpr int64_t kRotation = 977;
+std::vector<std::vector<float>> rotatedRows(const std::vector<float>& pool) {
+  const int64_t size = static_cast<int64_t>(pool.size());
+  std::vector<std::vector<float>> rows(kRotatedRows, std::vector<float>(pool.size()));
+  for (int c = 0; c < kRotatedRows; ++c) {
+    for (int64_t i = 0; i < size; ++i) {
+      rows[static_cast<size_t>(c)][static_cast<size_t>(i)] =
+          pool[static_cast<size_t>((i + c * kRotation) % size)];
+    }
+  }
+  return rows;
+}
+
 TEST(FixedPoint, ReportsTheKernel) {
   std::printf("sumToFixedPoint / fromFixedPoint run the %s kernel here\n",
               fixedPointUsesAvx2() ? "AVX2" : "scalar");
@@ -151,19 +173,9 @@ TEST(FixedPoint, BulkSumEqualsScalarOnEveryExponentMantissaEdgeAndS) {
   std::mt19937_64 gen(2024);
   const std::vector<float> pool = sweepFloats(gen, /*with_nonfinite=*/true);
   const int64_t size = static_cast<int64_t>(pool.size());
-  // Contribution c is the pool rotated by c * 977, so the lanes of one vector mix floats of
-  // different exponents and signs from one contribution to the next.
-  const int kMaxCount = 16;
-  std::vector<std::vector<float>> rows(kMaxCount);
+  const std::vector<std::vector<float>> rows = rotatedRows(pool);
   std::vector<const float*> all;
-  for (int c = 0; c < kMaxCount; ++c) {
-    auto& row = rows[static_cast<size_t>(c)];
-    row.resize(pool.size());
-    for (int64_t i = 0; i < size; ++i) {
-      row[static_cast<size_t>(i)] = pool[static_cast<size_t>((i + c * 977) % size)];
-    }
-    all.push_back(row.data());
-  }
+  for (const auto& row : rows) all.push_back(row.data());
   // S from below the point where every float rounds to 0 (E - 150 + S <= -25 for E <= 255)
   // to where every float, subnormals included, shifts left by the clamp's 62; and extremes.
   std::vector<int> grids;
@@ -186,7 +198,7 @@ TEST(FixedPoint, BulkSumEqualsScalarOnEveryExponentMantissaEdgeAndS) {
       for (int64_t i = 0; i < n; ++i) {
         uint64_t expect = 0;  // sum over c of toFixedPoint(rows[c][offset + i], S), wrapping
         for (int c = 0; c < count; ++c) {
-          int64_t at = offset + i + c * 977;  // < 2 * size
+          int64_t at = offset + i + c * kRotation;  // < 2 * size
           at -= at >= size ? size : 0;
           expect += static_cast<uint64_t>(q[static_cast<size_t>(at)]);
         }
@@ -255,6 +267,417 @@ TEST(FixedPoint, BulkSumOfRandomGradientsAtExactSumsGrid) {
       }
     }
   }
+}
+
+// Initial accumulators for addToFixedPoint: random 64-bit values, small ones, and ones within
+// 2^40 of INT64_MAX or INT64_MIN, so that adding a contribution wraps both ways.
+int64_t randomAccumulator(std::mt19937_64& gen) {
+  switch (gen() % 4) {
+    case 0:
+      return static_cast<int64_t>(gen());
+    case 1:
+      return static_cast<int64_t>(gen() % 2001) - 1000;
+    case 2:
+      return std::numeric_limits<int64_t>::max() - static_cast<int64_t>(gen() >> 24);
+    default:
+      return std::numeric_limits<int64_t>::min() + static_cast<int64_t>(gen() >> 24);
+  }
+}
+
+int64_t wrappingSum(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+}
+
+TEST(FixedPoint, AddEqualsInitialPlusSumForEveryTailLengthAndCount) {
+  // Counts 1..4 run unrolled kernels and 5, 6 the loop; n = 0..40 covers every tail length
+  // behind zero to five eight-float blocks. Half the floats are gradient-like, half random bits
+  // of every finite exponent, so each S below both rounds (kernel's right shifts) and shifts
+  // left, up to the clamp's 62 places, whose values wrap when summed; S > 150 takes the
+  // kernel's shift-only path.
+  std::mt19937_64 gen(17);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  int64_t wraps = 0;
+  for (int S : {-140, -60, -5, 0, 24, 60, 150, 151, 200, 280}) {
+    for (int count = 1; count <= 6; ++count) {
+      for (int64_t n = 0; n <= 40; ++n) {
+        const int64_t offset = static_cast<int64_t>(gen() % 8);
+        std::vector<std::vector<float>> rows(static_cast<size_t>(count));
+        std::vector<const float*> xs;
+        for (auto& row : rows) {
+          row.resize(static_cast<size_t>(offset + n));
+          for (auto& v : row) {
+            if (gen() % 2 == 0) {
+              v = normal(gen) * std::ldexp(1.0f, static_cast<int>(gen() % 40) - 20);
+            } else {
+              const uint32_t e = static_cast<uint32_t>(gen() % 255);  // 0..254: finite
+              v = fromBits((static_cast<uint32_t>(gen()) & 0x807FFFFFu) | (e << 23));
+            }
+          }
+          xs.push_back(row.data());
+        }
+        // Two guard entries past n must stay as they are.
+        std::vector<int64_t> initial(static_cast<size_t>(n + 2));
+        for (auto& a : initial) a = randomAccumulator(gen);
+        std::vector<int64_t> added = initial;
+        addToFixedPoint(xs.data(), count, offset, n, S, added.data());
+        std::vector<int64_t> sums(static_cast<size_t>(n), 99);
+        sumToFixedPoint(xs.data(), count, offset, n, S, sums.data());
+        const std::vector<int64_t> scalar = referenceSum(xs, offset, n, S);
+        for (int64_t i = 0; i < n; ++i) {
+          const size_t k = static_cast<size_t>(i);
+          int64_t unused;
+          wraps += __builtin_add_overflow(initial[k], scalar[k], &unused) ? 1 : 0;
+          ASSERT_EQ(added[k], wrappingSum(initial[k], scalar[k]))
+              << "S=" << S << " count=" << count << " n=" << n << " offset=" << offset << " i=" << i
+              << " initial=" << initial[k];
+          ASSERT_EQ(added[k], wrappingSum(initial[k], sums[k]))
+              << "S=" << S << " count=" << count << " n=" << n << " i=" << i;
+        }
+        ASSERT_EQ(added[static_cast<size_t>(n)], initial[static_cast<size_t>(n)]) << "n=" << n;
+        ASSERT_EQ(added[static_cast<size_t>(n + 1)], initial[static_cast<size_t>(n + 1)]);
+        // Folding the contributions in one at a time from zero gives sumToFixedPoint's sums.
+        std::vector<int64_t> folded(static_cast<size_t>(n), 0);
+        for (int c = 0; c < count; ++c) {
+          addToFixedPoint(xs.data() + c, 1, offset, n, S, folded.data());
+        }
+        ASSERT_EQ(folded, sums) << "S=" << S << " count=" << count << " n=" << n;
+      }
+    }
+  }
+  EXPECT_GT(wraps, 1000);  // the initial values near the limits did wrap
+}
+
+TEST(FixedPoint, AddEqualsInitialPlusSumOnEveryExponentMantissaEdgeAndS) {
+  // The sweep of BulkSumEqualsScalarOnEveryExponentMantissaEdgeAndS, one call per S, added to
+  // random accumulators (near the int64 limits included).
+  std::mt19937_64 gen(4048);
+  const std::vector<float> pool = sweepFloats(gen, /*with_nonfinite=*/true);
+  const int64_t size = static_cast<int64_t>(pool.size());
+  const std::vector<std::vector<float>> rows = rotatedRows(pool);
+  std::vector<const float*> all;
+  for (const auto& row : rows) all.push_back(row.data());
+  std::vector<int> grids;
+  for (int S = -140; S <= 215; ++S) grids.push_back(S);
+  for (int S : {-100000, -300, 300, 100000}) grids.push_back(S);
+  const int counts[] = {1, 2, 3, 4, 5, 16};
+  std::vector<int64_t> accumulators(pool.size());  // read from round % 8 on: n <= size - 8
+  for (auto& a : accumulators) a = randomAccumulator(gen);
+  std::vector<int64_t> q(static_cast<size_t>(size));
+  int round = 0;
+  for (int S : grids) {
+    for (int64_t i = 0; i < size; ++i) {
+      q[static_cast<size_t>(i)] = toFixedPoint(pool[static_cast<size_t>(i)], S);
+    }
+    const int count = counts[round % 6];
+    const int64_t offset = (round * 5) % 8;
+    const int64_t n = size - 8 - (round * 7) % 13;
+    const int64_t* initial = accumulators.data() + round % 8;
+    ++round;
+    std::vector<int64_t> added(static_cast<size_t>(n));
+    std::copy(initial, initial + n, added.begin());
+    addToFixedPoint(all.data(), count, offset, n, S, added.data());
+    for (int64_t i = 0; i < n; ++i) {
+      uint64_t expect = static_cast<uint64_t>(initial[i]);
+      for (int c = 0; c < count; ++c) {
+        int64_t at = offset + i + c * kRotation;  // < 2 * size
+        at -= at >= size ? size : 0;
+        expect += static_cast<uint64_t>(q[static_cast<size_t>(at)]);
+      }
+      if (added[static_cast<size_t>(i)] == static_cast<int64_t>(expect)) continue;
+      FAIL() << "S=" << S << " count=" << count << " offset=" << offset << " i=" << i
+             << " initial=" << initial[i] << ": added " << added[static_cast<size_t>(i)]
+             << ", expected " << static_cast<int64_t>(expect);
+    }
+  }
+}
+
+// Whether x * 2^S is an integer, in doubles: exact for |S| <= 300, where the product of a finite
+// float stays a normal double.
+bool onGrid(float x, int S) {
+  const double y = std::ldexp(static_cast<double>(x), S);
+  return y == std::rint(y);
+}
+
+uint32_t absBits(float x) {
+  uint32_t b;
+  std::memcpy(&b, &x, sizeof b);
+  return b & 0x7FFFFFFFu;
+}
+
+TEST(FixedPoint, ScanFindsTheLargestMagnitude) {
+  const float one = 1.0f;
+  for (int S : {-1000, -200, 0, 40, 300, 1000}) {
+    const GridScan none = scanForGrid(&one, 0, S);
+    EXPECT_EQ(none.max_abs_bits, 0u) << "S=" << S;
+    EXPECT_TRUE(none.exact) << "S=" << S;
+  }
+  const float zeros[] = {-0.0f, 0.0f, -0.0f};
+  EXPECT_EQ(scanForGrid(zeros, 3, 0).max_abs_bits, 0u);
+  EXPECT_TRUE(scanForGrid(zeros, 3, 0).exact);
+
+  std::mt19937_64 gen(23);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> buffer(1100 + 8);
+  for (int trial = 0; trial < 3000; ++trial) {
+    const int64_t n = trial % 5 == 4 ? 1000 + static_cast<int64_t>(gen() % 100)
+                                     : static_cast<int64_t>(gen() % 130);
+    float* x = buffer.data() + gen() % 8;  // unaligned starts
+    const int kind = trial % 3;
+    for (int64_t i = 0; i < n; ++i) {
+      // Kind 0: random bits (inf and NaN now and then); 1 and 2: gradient-like values.
+      x[i] = kind == 0 ? fromBits(static_cast<uint32_t>(gen()))
+                       : normal(gen) * std::ldexp(1.0f, static_cast<int>(gen() % 20) - 10);
+    }
+    if (kind == 2 && n > 0) {
+      // Kind 2 also has one value far larger, an inf or a NaN, of either sign, anywhere: every
+      // lane and the tail count.
+      const int64_t at = static_cast<int64_t>(gen() % static_cast<uint64_t>(n));
+      const uint32_t sign = static_cast<uint32_t>(gen() & 1) << 31;
+      switch (gen() % 3) {
+        case 0:
+          x[at] = fromBits(sign | 0x5F000000u | (static_cast<uint32_t>(gen()) & 0x7FFFFFu));
+          break;
+        case 1:
+          x[at] = fromBits(sign | 0x7F800000u);
+          break;
+        default:
+          x[at] = fromBits(sign | 0x7F800000u | (1u + static_cast<uint32_t>(gen() % 0x7FFFFFu)));
+          break;
+      }
+    }
+    uint32_t want = 0;
+    bool nonfinite = false;
+    for (int64_t i = 0; i < n; ++i) {
+      want = std::max(want, absBits(x[i]));
+      nonfinite = nonfinite || !std::isfinite(x[i]);
+    }
+    const int S = static_cast<int>(gen() % 401) - 100;
+    const GridScan got = scanForGrid(x, n, S);
+    ASSERT_EQ(got.max_abs_bits, want) << "trial=" << trial << " n=" << n << " S=" << S;
+    ASSERT_EQ(got.max_abs_bits >= 0x7F800000u, nonfinite) << "trial=" << trial << " n=" << n;
+  }
+}
+
+TEST(FixedPoint, ScanExactnessMatchesTheReferenceOnEveryExponentMantissaEdgeAndS) {
+  // Every finite exponent byte (0: zero and subnormals), mantissas 0, the
+  // lowest k bits set, the bit k alone, only the bits from k up, all ones, and random ones;
+  // both signs; every S from -200 (every nonzero float rounds away entirely, beyond
+  // scanForGrid's clamp) to 300 (none rounds, beyond the other clamp).
+  std::mt19937_64 gen(29);
+  std::vector<uint32_t> mantissas = {0, 0x7FFFFF, 0x400001, 0x7FFFFE};
+  for (int k = 0; k < 23; ++k) {
+    mantissas.push_back((1u << (k + 1)) - 1);           // lowest k + 1 bits
+    mantissas.push_back(1u << k);                       // bit k alone
+    mantissas.push_back(0x7FFFFFu & ~((1u << k) - 1));  // bits k..22
+  }
+  for (int r = 0; r < 6; ++r) mantissas.push_back(static_cast<uint32_t>(gen()) & 0x7FFFFFu);
+  // Each float alone (n = 1) and, at the S where the grid drops -1..25 of its bits (where
+  // the answer turns), as 37 copies: the vector loop's lanes and a tail.
+  const int64_t kCopies = 37;
+  int64_t exact = 0, inexact = 0;
+  for (uint32_t e = 0; e <= 254; ++e) {
+    for (uint32_t m : mantissas) {
+      for (uint32_t sign : {0u, 0x80000000u}) {
+        const float x = fromBits(sign | (e << 23) | m);
+        const std::vector<float> copies(kCopies, x);
+        for (int S = -200; S <= 300; ++S) {
+          const bool want = onGrid(x, S);
+          const int dropped = 150 - S - static_cast<int>(std::max(e, 1u));
+          const bool turning = dropped >= -1 && dropped <= 25;
+          for (int64_t n : {int64_t{1}, turning ? kCopies : int64_t{1}}) {
+            const GridScan got = scanForGrid(copies.data(), n, S);
+            if (got.exact == want && got.max_abs_bits == absBits(x)) continue;
+            FAIL() << std::hexfloat << x << " (bits " << std::hex << (sign | (e << 23) | m)
+                   << std::dec << ") n=" << n << " S=" << S << ": exact " << got.exact
+                   << ", reference " << want << "; max_abs_bits " << got.max_abs_bits;
+          }
+          ++(want ? exact : inexact);
+        }
+      }
+    }
+  }
+  EXPECT_GT(exact, 1000000);
+  EXPECT_GT(inexact, 1000000);
+}
+
+// x's bits with the mantissa bits that the grid 2^-S rounds away cleared (zero where the grid
+// rounds all of them away), so that x * 2^S is an integer.
+float onGridOf(uint32_t bits, int S) {
+  const int e = std::max(static_cast<int>((bits >> 23) & 0xFFu), 1);
+  const int right = 150 - S - e;  // how many of the 24-bit integer's low bits the grid drops
+  if (right >= 24) return fromBits(bits & 0x80000000u);
+  if (right <= 0) return fromBits(bits);
+  return fromBits(bits & ~((1u << right) - 1));
+}
+
+TEST(FixedPoint, ScanFindsTheOneInexactValueAnywhere) {
+  // Arrays of every length 1..150 (and some past 1000) on the grid 2^-S but for one value,
+  // placed first, last, at random, and at random in the tail behind the last multiple of 8,
+  // 16 and 32 (what a vector loop of 8, 16 or 32 floats leaves): dropping a lane, a block or
+  // the tail loses it. The same array with that value on the grid must scan exact.
+  std::mt19937_64 gen(37);
+  std::vector<float> buffer(1200 + 8);
+  int64_t cases = 0;
+  for (int64_t len = 1; len <= 170; ++len) {
+    const int64_t n = len <= 150 ? len : 1000 + static_cast<int64_t>(gen() % 200);
+    for (int place = 0; place < 6; ++place) {
+      int64_t at = 0;
+      switch (place) {
+        case 0:
+          at = 0;
+          break;
+        case 1:
+          at = n - 1;
+          break;
+        case 2:
+          at = static_cast<int64_t>(gen() % static_cast<uint64_t>(n));
+          break;
+        default: {  // the tail behind the last multiple of 8, 16, 32 (skipped where empty)
+          const int64_t block = int64_t{8} << (place - 3);
+          const int64_t tail_start = n / block * block;
+          if (tail_start == n) continue;
+          at = tail_start + static_cast<int64_t>(gen() % static_cast<uint64_t>(n - tail_start));
+        }
+      }
+      // S <= 148, where some float (a subnormal at least) is off the grid.
+      const int S = static_cast<int>(gen() % 249) - 100;
+      float* x = buffer.data() + gen() % 8;
+      // On the grid: exponents from where the grid keeps the hidden bit (or 0) up to 254.
+      const int lowest_exact = std::clamp(150 - S - 23, 0, 254);
+      for (int64_t i = 0; i < n; ++i) {
+        const uint32_t e = static_cast<uint32_t>(lowest_exact) +
+                           static_cast<uint32_t>(gen() % static_cast<uint64_t>(255 - lowest_exact));
+        x[i] = onGridOf((static_cast<uint32_t>(gen()) & 0x807FFFFFu) | (e << 23), S);
+      }
+      // Off the grid: an exponent where the grid drops 1..40 bits, and one dropped bit set
+      // (any nonzero mantissa where it drops all 24).
+      const int right = 1 + static_cast<int>(gen() % 40);
+      const int e = std::clamp(150 - S - right, 0, 254);
+      const int drops = 150 - S - std::max(e, 1);
+      uint32_t m = static_cast<uint32_t>(gen()) & 0x7FFFFFu;
+      if (drops < 24) {
+        m |= 1u << (gen() % static_cast<uint64_t>(drops));
+      } else if (e == 0 && m == 0) {
+        m = 1;
+      }
+      const uint32_t off_bits =
+          (static_cast<uint32_t>(gen()) & 0x80000000u) | (static_cast<uint32_t>(e) << 23) | m;
+      const float on = x[at];
+      x[at] = fromBits(off_bits);
+      ASSERT_FALSE(onGrid(x[at], S)) << std::hexfloat << x[at] << " S=" << S;
+      uint32_t want_max = 0;
+      for (int64_t i = 0; i < n; ++i) want_max = std::max(want_max, absBits(x[i]));
+      const GridScan off = scanForGrid(x, n, S);
+      ASSERT_FALSE(off.exact) << "n=" << n << " at=" << at << " S=" << S << " value "
+                              << std::hexfloat << x[at];
+      ASSERT_EQ(off.max_abs_bits, want_max) << "n=" << n << " at=" << at;
+      x[at] = on;
+      ASSERT_TRUE(onGrid(on, S));
+      ASSERT_TRUE(scanForGrid(x, n, S).exact) << "n=" << n << " at=" << at << " S=" << S;
+      ++cases;
+    }
+  }
+  EXPECT_GT(cases, 800);
+}
+
+// The finest grid needed for x: the least S with x * 2^S an integer (0 for x = 0), from x's
+// value alone: x = f * 2^e with f in [0.5, 1) is (f * 2^24) * 2^(e - 24), f * 2^24 an integer.
+int finestGrid(float x) {
+  if (x == 0.0f) return std::numeric_limits<int>::min();
+  int e = 0;
+  auto m = static_cast<int64_t>(std::ldexp(std::frexp(static_cast<double>(x), &e), 24));
+  int S = 24 - e;
+  while (m % 2 == 0) {
+    m /= 2;
+    --S;
+  }
+  return S;
+}
+
+TEST(FixedPoint, ExactScanMeansFinerGridsScaleByPowersOfTwo) {
+  // Why scanForGrid exists (exact_sum.h, streaming): ExactSum folds contributions into sums on
+  // a guessed grid G before it knows its grid S, and keeps them where G rounded nothing and
+  // G <= S. That rests on: if scanForGrid(x, n, G).exact, then for every d >= 0 (within the
+  // range |x| * 2^(G + d) < 2^62) toFixedPoint(x[i], G + d) == toFixedPoint(x[i], G) * 2^d,
+  // and so do the sums over contributions and over elements. Checked for d = 0..3 on
+  // gradient-like data at grids around the finest one each array needs; and one place coarser
+  // than that, where the scan says inexact, d = 1 does differ (a dropped half rounds to even).
+  std::mt19937_64 gen(41);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  int64_t exact_cases = 0, inexact_cases = 0;
+  for (int trial = 0; trial < 1500; ++trial) {
+    const int count = 1 + static_cast<int>(gen() % 4);
+    const int64_t n = static_cast<int64_t>(gen() % 70);
+    const int scale = static_cast<int>(gen() % 200) - 120;
+    std::vector<std::vector<float>> rows(static_cast<size_t>(count),
+                                         std::vector<float>(static_cast<size_t>(n)));
+    std::vector<const float*> xs;
+    float max = 0.0f;
+    int finest = std::numeric_limits<int>::min();
+    for (auto& row : rows) {
+      for (auto& v : row) {
+        v = normal(gen) * std::ldexp(1.0f, scale + static_cast<int>(gen() % 8) - 4);
+        if (gen() % 8 == 0) v = 0.0f;
+        max = std::max(max, std::fabs(v));
+        finest = std::max(finest, finestGrid(v));
+      }
+      xs.push_back(row.data());
+    }
+    int headroom = 0;
+    while ((1 << headroom) < count) ++headroom;
+    // The largest grid the sums of x * 2^(G + 3) fit (ExactSum's S is at most this).
+    const int top = (max > 0.0f ? largestGrid(max) : 0) - headroom - 3;
+    const int finer = finest + static_cast<int>(gen() % 16);
+    const int coarser = top - static_cast<int>(gen() % 40);
+    const int grids[] = {finest - 1, finest, finest + 1, finer, top, coarser};
+    for (int G : grids) {
+      if (G > top || G < -300 || G > 300) continue;
+      bool want = true;
+      for (const float* x : xs) {
+        for (int64_t i = 0; i < n; ++i) want = want && onGrid(x[i], G);
+      }
+      bool exact = true;
+      for (const float* x : xs) exact = scanForGrid(x, n, G).exact && exact;
+      ASSERT_EQ(exact, want) << "trial=" << trial << " G=" << G;
+      std::vector<int64_t> on_g(static_cast<size_t>(n));
+      sumToFixedPoint(xs.data(), count, 0, n, G, on_g.data());
+      if (!exact) {
+        ++inexact_cases;
+        if (G != finest - 1) continue;
+        bool differs = false;
+        for (const float* x : xs) {
+          for (int64_t i = 0; i < n; ++i) {
+            differs = differs || toFixedPoint(x[i], G + 1) != 2 * toFixedPoint(x[i], G);
+          }
+        }
+        EXPECT_TRUE(differs) << "trial=" << trial << " G=" << G;
+        continue;
+      }
+      ++exact_cases;
+      int64_t total_g = 0;
+      for (int64_t v : on_g) total_g += v;
+      for (int d = 0; d <= 3; ++d) {
+        const int64_t scale_d = int64_t{1} << d;
+        for (const float* x : xs) {
+          for (int64_t i = 0; i < n; ++i) {
+            ASSERT_EQ(toFixedPoint(x[i], G + d), toFixedPoint(x[i], G) * scale_d)
+                << std::hexfloat << x[i] << std::dec << " G=" << G << " d=" << d;
+          }
+        }
+        std::vector<int64_t> on_finer(static_cast<size_t>(n));
+        sumToFixedPoint(xs.data(), count, 0, n, G + d, on_finer.data());
+        int64_t total_finer = 0;
+        for (size_t i = 0; i < on_finer.size(); ++i) {
+          ASSERT_EQ(on_finer[i], on_g[i] * scale_d)
+              << "trial=" << trial << " G=" << G << " d=" << d << " i=" << i;
+          total_finer += on_finer[i];
+        }
+        ASSERT_EQ(total_finer, total_g * scale_d) << "trial=" << trial << " G=" << G;
+      }
+    }
+  }
+  EXPECT_GT(exact_cases, 2000);
+  EXPECT_GT(inexact_cases, 1000);
 }
 
 float referenceConversion(int64_t sum, const int64_t* more, int64_t i, double f) {
