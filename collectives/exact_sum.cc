@@ -1,10 +1,12 @@
 #include "collectives/exact_sum.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <thread>
 
 #include "collectives/fixed_point.h"
 #include "runtime/error.h"
@@ -290,6 +292,27 @@ bool ExactSum::reduceAdded(const std::vector<const float*>& last, int64_t contri
   for (size_t k = 0; k < nseg; ++k) {
     require(out[k] != nullptr || segments_[k] == 0, "ExactSum: null output for a non-empty segment");
   }
+  // The helper's share of step 4 + 5, the elements [half, total()), is queued now, behind the
+  // folds: waking a sleeping thread takes tens of microseconds on a virtual machine, which then
+  // overlap the scan below. It starts once `verdicts` says the guesses are judged (1), or
+  // returns at once (-1: the sum is not finite, or this thread left early). The guard settles
+  // `verdicts` and waits for the task on every way out of this function, exceptions included.
+  std::atomic<int> verdicts{0};
+  const int64_t half = total_ / 2 / 8 * 8;
+  helper_chunk_.resize(static_cast<size_t>(kFusedChunk));
+  struct Settle {
+    std::atomic<int>& verdicts;
+    std::future<void> task;
+    ~Settle() {
+      int open = 0;
+      verdicts.compare_exchange_strong(open, -1, std::memory_order_acq_rel);
+      if (task.valid()) task.wait();
+    }
+  } helper_share{verdicts, helper_->submit([&] {
+    int v;
+    while ((v = verdicts.load(std::memory_order_acquire)) == 0) std::this_thread::yield();
+    if (v > 0) finishRange(half, total_, last, out, helper_chunk_.data());
+  })};
   // The last contribution's scan, while the helper may still fold the one before.
   std::vector<GridScan> combined(nseg);
   for (size_t k = 0; k < nseg && !last.empty(); ++k) {
@@ -329,11 +352,9 @@ bool ExactSum::reduceAdded(const std::vector<const float*>& last, int64_t contri
   }
   // 4 + 5, the elements split between this thread and the helper.
   acc_.resize(static_cast<size_t>(kFusedChunk));
-  helper_chunk_.resize(static_cast<size_t>(kFusedChunk));
-  const int64_t half = total_ / 2 / 8 * 8;
-  auto rest = helper_->submit([&] { finishRange(half, total_, last, out, helper_chunk_.data()); });
+  verdicts.store(1, std::memory_order_release);
   finishRange(0, half, last, out, acc_.data());
-  rest.get();
+  helper_share.task.get();  // rethrows what the helper's share threw
   added_.clear();
   return true;
 }
