@@ -267,10 +267,11 @@ void ExactSum::add(std::vector<const float*> contribution) {
     if (!helper_) helper_ = std::make_unique<runtime::BackgroundWorker>();
   }
   const bool first = added_.empty();
-  added_.push_back(contribution);
-  // The task gets its own copy of the pointers: added_ may grow while it runs.
-  folds_.push_back(helper_->submit(
-      [this, c = std::move(contribution), first] { return fold(c, first); }));
+  // The task gets its own copy of the pointers: added_ may grow while it runs. Recorded only
+  // once queued, so that a failure to queue leaves no contribution without its fold.
+  auto folded = helper_->submit([this, c = contribution, first] { return fold(c, first); });
+  folds_.push_back(std::move(folded));
+  added_.push_back(std::move(contribution));
 }
 
 bool ExactSum::reduceAdded(const std::vector<const float*>& last, int64_t contributions,

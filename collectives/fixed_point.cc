@@ -224,20 +224,28 @@ GridScan scanLoop(const float* x, int64_t n, int32_t c1) {
 
 }  // namespace
 
+namespace {
+
+// The AVX2 kernel where the CPU has it, else the scalar one; kAdd as in sumAvx2.
+template <bool kAdd>
+void sumKernel(const float* const* xs, int count, int64_t offset, int64_t n, int32_t S,
+               int64_t* acc) {
+#ifdef MLCP_HAVE_AVX2_KERNEL
+  if (haveAvx2()) return sumAvx2Dispatch<kAdd>(xs, count, offset, n, S, acc);
+#endif
+  sumScalar<kAdd>(xs, count, offset, n, S, acc);
+}
+
+}  // namespace
+
 void sumToFixedPoint(const float* const* xs, int count, int64_t offset, int64_t n, int32_t S,
                      int64_t* acc) {
-#ifdef MLCP_HAVE_AVX2_KERNEL
-  if (haveAvx2()) return sumAvx2Dispatch<false>(xs, count, offset, n, S, acc);
-#endif
-  sumScalar<false>(xs, count, offset, n, S, acc);
+  sumKernel<false>(xs, count, offset, n, S, acc);
 }
 
 void addToFixedPoint(const float* const* xs, int count, int64_t offset, int64_t n, int32_t S,
                      int64_t* acc) {
-#ifdef MLCP_HAVE_AVX2_KERNEL
-  if (haveAvx2()) return sumAvx2Dispatch<true>(xs, count, offset, n, S, acc);
-#endif
-  sumScalar<true>(xs, count, offset, n, S, acc);
+  sumKernel<true>(xs, count, offset, n, S, acc);
 }
 
 GridScan scanForGrid(const float* x, int64_t n, int32_t S) {

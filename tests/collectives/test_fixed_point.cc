@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
 #include <random>
 #include <string>
@@ -148,20 +149,35 @@ std::vector<int64_t> referenceSum(const std::vector<const float*>& xs, int64_t o
   return out;
 }
 
-// Contribution c (of kRotatedRows) is the pool rotated by c * kRotation, so the lanes of one
-// vector mix floats of different exponents and signs from one contribution to the next.
+// The sweep pool (with inf and NaN) as kRotatedRows contributions: contribution c is the pool
+// rotated by c * kRotation, so the lanes of one vector mix floats of different exponents and
+// signs from one contribution to the next. `all` points at the rows; `grids` holds every S from
+// below the point where every float rounds to 0 (E - 150 + S <= -25 for E <= 255) to where
+// every float, subnormals included, shifts left by the clamp's 62, then `extremes`.
 constexpr int kRotatedRows = 16;
 constexpr int64_t kRotation = 977;
-std::vector<std::vector<float>> rotatedRows(const std::vector<float>& pool) {
-  const int64_t size = static_cast<int64_t>(pool.size());
-  std::vector<std::vector<float>> rows(kRotatedRows, std::vector<float>(pool.size()));
+struct RotatedSweep {
+  std::vector<float> pool;
+  int64_t size = 0;
+  std::vector<std::vector<float>> rows;
+  std::vector<const float*> all;
+  std::vector<int> grids;
+};
+RotatedSweep rotatedSweep(std::mt19937_64& gen, std::initializer_list<int> extremes) {
+  RotatedSweep s;
+  s.pool = sweepFloats(gen, /*with_nonfinite=*/true);
+  s.size = static_cast<int64_t>(s.pool.size());
+  s.rows.assign(kRotatedRows, std::vector<float>(s.pool.size()));
   for (int c = 0; c < kRotatedRows; ++c) {
-    for (int64_t i = 0; i < size; ++i) {
-      rows[static_cast<size_t>(c)][static_cast<size_t>(i)] =
-          pool[static_cast<size_t>((i + c * kRotation) % size)];
+    for (int64_t i = 0; i < s.size; ++i) {
+      s.rows[static_cast<size_t>(c)][static_cast<size_t>(i)] =
+          s.pool[static_cast<size_t>((i + c * kRotation) % s.size)];
     }
+    s.all.push_back(s.rows[static_cast<size_t>(c)].data());
   }
-  return rows;
+  for (int S = -140; S <= 215; ++S) s.grids.push_back(S);
+  s.grids.insert(s.grids.end(), extremes);
+  return s;
 }
 
 TEST(FixedPoint, ReportsTheKernel) {
@@ -171,16 +187,11 @@ TEST(FixedPoint, ReportsTheKernel) {
 
 TEST(FixedPoint, BulkSumEqualsScalarOnEveryExponentMantissaEdgeAndS) {
   std::mt19937_64 gen(2024);
-  const std::vector<float> pool = sweepFloats(gen, /*with_nonfinite=*/true);
-  const int64_t size = static_cast<int64_t>(pool.size());
-  const std::vector<std::vector<float>> rows = rotatedRows(pool);
-  std::vector<const float*> all;
-  for (const auto& row : rows) all.push_back(row.data());
-  // S from below the point where every float rounds to 0 (E - 150 + S <= -25 for E <= 255)
-  // to where every float, subnormals included, shifts left by the clamp's 62; and extremes.
-  std::vector<int> grids;
-  for (int S = -140; S <= 215; ++S) grids.push_back(S);
-  for (int S : {-100000, -1000, -300, 300, 1000, 100000}) grids.push_back(S);
+  const RotatedSweep sweep = rotatedSweep(gen, {-100000, -1000, -300, 300, 1000, 100000});
+  const std::vector<float>& pool = sweep.pool;
+  const int64_t size = sweep.size;
+  const std::vector<const float*>& all = sweep.all;
+  const std::vector<int>& grids = sweep.grids;
   const int counts[] = {1, 2, 3, 4, 5, 16};
   std::vector<int64_t> q(static_cast<size_t>(size));
   int round = 0;
@@ -351,14 +362,11 @@ TEST(FixedPoint, AddEqualsInitialPlusSumOnEveryExponentMantissaEdgeAndS) {
   // The sweep of BulkSumEqualsScalarOnEveryExponentMantissaEdgeAndS, one call per S, added to
   // random accumulators (near the int64 limits included).
   std::mt19937_64 gen(4048);
-  const std::vector<float> pool = sweepFloats(gen, /*with_nonfinite=*/true);
-  const int64_t size = static_cast<int64_t>(pool.size());
-  const std::vector<std::vector<float>> rows = rotatedRows(pool);
-  std::vector<const float*> all;
-  for (const auto& row : rows) all.push_back(row.data());
-  std::vector<int> grids;
-  for (int S = -140; S <= 215; ++S) grids.push_back(S);
-  for (int S : {-100000, -300, 300, 100000}) grids.push_back(S);
+  const RotatedSweep sweep = rotatedSweep(gen, {-100000, -300, 300, 100000});
+  const std::vector<float>& pool = sweep.pool;
+  const int64_t size = sweep.size;
+  const std::vector<const float*>& all = sweep.all;
+  const std::vector<int>& grids = sweep.grids;
   const int counts[] = {1, 2, 3, 4, 5, 16};
   std::vector<int64_t> accumulators(pool.size());  // read from round % 8 on: n <= size - 8
   for (auto& a : accumulators) a = randomAccumulator(gen);
