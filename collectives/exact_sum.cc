@@ -36,6 +36,16 @@ ExactSum::ExactSum(Communicator& comm, std::vector<int64_t> segments)
   nonzero_.assign(segments_.size(), 0);
 }
 
+void ExactSum::validateCall(int64_t local_count, int64_t contributions,
+                            const std::vector<float*>& out) const {
+  require(contributions >= 1 && contributions >= local_count,
+          "ExactSum: contributions must count every rank's local buffers");
+  require(out.size() == segments_.size(), "ExactSum: one output pointer per segment");
+  for (size_t k = 0; k < segments_.size(); ++k) {
+    require(out[k] != nullptr || segments_[k] == 0, "ExactSum: null output for a non-empty segment");
+  }
+}
+
 void ExactSum::validateContribution(const std::vector<const float*>& c) const {
   require(c.size() == segments_.size(), "ExactSum: one pointer per segment in every contribution");
   for (size_t k = 0; k < segments_.size(); ++k) {
@@ -114,13 +124,8 @@ bool ExactSum::reduce(const std::vector<const float*>& local, int64_t contributi
 
 bool ExactSum::reduce(const std::vector<std::vector<const float*>>& local, int64_t contributions,
                       double scale, const std::vector<float*>& out, const CollectiveOptions& opts) {
-  require(contributions >= 1 && contributions >= static_cast<int64_t>(local.size()),
-          "ExactSum: contributions must count every rank's local buffers");
+  validateCall(static_cast<int64_t>(local.size()), contributions, out);
   const size_t nseg = segments_.size();
-  require(out.size() == nseg, "ExactSum: one output pointer per segment");
-  for (size_t k = 0; k < nseg; ++k) {
-    require(out[k] != nullptr || segments_[k] == 0, "ExactSum: null output for a non-empty segment");
-  }
   for (const auto& c : local) validateContribution(c);
   resummed_ = 0;
   // 1. On the bits: |x| orders like its bits without the sign, and inf/NaN are the bit
@@ -145,18 +150,11 @@ bool ExactSum::reduce(const std::vector<std::vector<const float*>>& local, int64
   setExponents(maxima, contributions, scale);
   const int p = comm_.size(), r = comm_.rank();
   if (p == 1) {
-    // 4 + 5 with nothing to transfer: quantise and convert kFusedChunk elements at a time, so
-    // the int64 sums stay in cache instead of going through an accumulator of total() elements.
-    // Each chunk is read before its result is written, which makes out[k] == local[c][k] safe.
+    // 4 + 5 with nothing to transfer, a chunk at a time (finishRange): no accumulator of
+    // total() elements.
     acc_.resize(static_cast<size_t>(kFusedChunk));
-    for (size_t k = 0; k < nseg; ++k) {
-      const float* const* xs = segmentPointers(local, k);
-      for (int64_t a = 0; a < segments_[k]; a += kFusedChunk) {
-        const int64_t n = std::min(kFusedChunk, segments_[k] - a);
-        sumToFixedPoint(xs, static_cast<int>(local.size()), a, n, exponents_[k], acc_.data());
-        fromFixedPoint(acc_.data(), nullptr, n, from_grid_[k], out[k] + a);
-      }
-    }
+    guess_holds_.assign(nseg, 0);  // no guessed grid: every segment from its contributions
+    finishRange(0, total_, local, false, out, acc_.data());
     return true;
   }
   const int64_t block = padded_ / p;
@@ -286,13 +284,10 @@ bool ExactSum::reduceAdded(const std::vector<const float*>& last, int64_t contri
     return reduce(local, contributions, scale, out, opts);
   }
   const size_t nseg = segments_.size();
-  const int64_t local_count = static_cast<int64_t>(added_.size()) + (last.empty() ? 0 : 1);
-  require(contributions >= 1 && contributions >= local_count,
-          "ExactSum: contributions must count every rank's local buffers");
-  require(out.size() == nseg, "ExactSum: one output pointer per segment");
-  for (size_t k = 0; k < nseg; ++k) {
-    require(out[k] != nullptr || segments_[k] == 0, "ExactSum: null output for a non-empty segment");
-  }
+  validateCall(static_cast<int64_t>(added_.size()) + (last.empty() ? 0 : 1), contributions, out);
+  // From here on added_ holds every local contribution, `last` (if any) at the end.
+  const bool last_given = !last.empty();
+  if (last_given) added_.push_back(last);
   // The helper's share of step 4 + 5, the elements [half, total()), is queued now, behind the
   // folds: waking a sleeping thread takes tens of microseconds on a virtual machine, which then
   // overlap the scan below. It starts once `verdicts` says the guesses are judged (1), or
@@ -312,7 +307,7 @@ bool ExactSum::reduceAdded(const std::vector<const float*>& last, int64_t contri
   } helper_share{verdicts, helper_->submit([&] {
     int v;
     while ((v = verdicts.load(std::memory_order_acquire)) == 0) std::this_thread::yield();
-    if (v > 0) finishRange(half, total_, last, out, helper_chunk_.data());
+    if (v > 0) finishRange(half, total_, added_, last_given, out, helper_chunk_.data());
   })};
   // The last contribution's scan, while the helper may still fold the one before.
   std::vector<GridScan> combined(nseg);
@@ -354,37 +349,32 @@ bool ExactSum::reduceAdded(const std::vector<const float*>& last, int64_t contri
   // 4 + 5, the elements split between this thread and the helper.
   acc_.resize(static_cast<size_t>(kFusedChunk));
   verdicts.store(1, std::memory_order_release);
-  finishRange(0, half, last, out, acc_.data());
+  finishRange(0, half, added_, last_given, out, acc_.data());
   helper_share.task.get();  // rethrows what the helper's share threw
   added_.clear();
   return true;
 }
 
-void ExactSum::finishRange(int64_t begin, int64_t end, const std::vector<const float*>& last,
-                           const std::vector<float*>& out, int64_t* chunk) {
+void ExactSum::finishRange(int64_t begin, int64_t end,
+                           const std::vector<std::vector<const float*>>& local, bool last_given,
+                           const std::vector<float*>& out, int64_t* chunk) const {
+  std::vector<const float*> xs(local.size());
   for (size_t k = segmentOf(begin); k < segments_.size() && offsets_[k] < end; ++k) {
     const int64_t from = std::max(begin, offsets_[k]) - offsets_[k];
     const int64_t to = std::min(end, offsets_[k] + segments_[k]) - offsets_[k];
-    if (guess_holds_[k]) {
-      const int64_t* acc = guess_acc_.data() + offsets_[k];
-      for (int64_t a = from; a < to; a += kFusedChunk) {
-        const int64_t n = std::min(kFusedChunk, to - a);
-        if (last.empty()) {
-          fromFixedPoint(acc + a, nullptr, n, from_guess_[k], out[k] + a);
-        } else {
-          sumToFixedPoint(&last[k], 1, a, n, guess_[k], chunk);
-          fromFixedPoint(acc + a, chunk, n, from_guess_[k], out[k] + a);
-        }
-      }
-      continue;
-    }
-    std::vector<const float*> xs;
-    for (const auto& c : added_) xs.push_back(c[k]);
-    if (!last.empty()) xs.push_back(last[k]);
+    const bool guessed = guess_holds_[k] != 0;
+    // Guessed: only the last contribution is quantised here, onto the folded sums.
+    const int count = guessed ? (last_given ? 1 : 0) : static_cast<int>(local.size());
+    const size_t first = local.size() - static_cast<size_t>(count);
+    for (int c = 0; c < count; ++c) xs[static_cast<size_t>(c)] = local[first + static_cast<size_t>(c)][k];
+    const int64_t* folded = guessed ? guess_acc_.data() + offsets_[k] : nullptr;
     for (int64_t a = from; a < to; a += kFusedChunk) {
       const int64_t n = std::min(kFusedChunk, to - a);
-      sumToFixedPoint(xs.data(), static_cast<int>(xs.size()), a, n, exponents_[k], chunk);
-      fromFixedPoint(chunk, nullptr, n, from_grid_[k], out[k] + a);
+      if (!guessed || count > 0) {  // (no contribution at all: sums of zero)
+        sumToFixedPoint(xs.data(), count, a, n, guessed ? guess_[k] : exponents_[k], chunk);
+      }
+      if (!guessed) fromFixedPoint(chunk, nullptr, n, from_grid_[k], out[k] + a);
+      else fromFixedPoint(folded + a, count > 0 ? chunk : nullptr, n, from_guess_[k], out[k] + a);
     }
   }
 }

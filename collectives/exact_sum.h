@@ -128,11 +128,16 @@ class ExactSum {
   // The helper's work on an added contribution: scan each segment on its guessed grid and fold
   // it into guess_acc_ (`first`: replacing what is there).
   std::vector<GridScan> fold(const std::vector<const float*>& c, bool first);
-  // reduceAdded()'s final pass over the elements [begin, end) of every segment: the sums on the
-  // guessed grid plus `last` (if any), converted; or, where the guess did not hold, every
-  // contribution summed on S and converted. `chunk`: kFusedChunk int64 of scratch.
-  void finishRange(int64_t begin, int64_t end, const std::vector<const float*>& last,
-                   const std::vector<float*>& out, int64_t* chunk);
+  // Steps 4 + 5 on one rank, over the elements [begin, end) of every segment, kFusedChunk at a
+  // time (the int64 sums stay in cache; each chunk is read before its result is written, so an
+  // out[k] that is a contribution's own segment is safe). Where guess_holds_[k]: the folded
+  // sums on the guessed grid plus the last of `local` (if `last_given`), converted; elsewhere
+  // every contribution in `local` summed on S and converted. `chunk`: kFusedChunk int64 of
+  // scratch. Safe to run on two threads at once over disjoint ranges.
+  void finishRange(int64_t begin, int64_t end, const std::vector<std::vector<const float*>>& local,
+                   bool last_given, const std::vector<float*>& out, int64_t* chunk) const;
+  // The checks common to reduce() and reduceAdded(): the contribution count and the outputs.
+  void validateCall(int64_t local_count, int64_t contributions, const std::vector<float*>& out) const;
 
   Communicator& comm_;
   std::vector<int64_t> segments_, offsets_;
