@@ -76,6 +76,38 @@ void ExactSum::quantizeRange(const std::vector<std::vector<const float*>>& local
   }
 }
 
+void ExactSum::addQuantizedRange(const float* x, int64_t begin, int64_t end, int64_t* acc) const {
+  const int64_t stop = std::min(end, total_);
+  size_t k = segmentOf(begin);
+  for (int64_t a = begin; a < stop; ++k) {
+    const int64_t b = std::min(stop, offsets_[k] + segments_[k]);
+    if (b > a) {
+      const float* xa = x + (a - begin);
+      addToFixedPoint(&xa, 1, 0, b - a, exponents_[k], acc + (a - begin));
+    }
+    a = b;
+  }
+}
+
+const float* ExactSum::floatsOfRange(const std::vector<const float*>& c, int64_t begin, int64_t end,
+                                     float* staging) const {
+  const int64_t stop = std::min(end, total_);
+  size_t k = segmentOf(begin);
+  if (end <= total_ && begin < stop && offsets_[k] + segments_[k] >= end) {
+    return c[k] + (begin - offsets_[k]);  // inside one segment
+  }
+  std::fill(staging + std::max<int64_t>(0, stop - begin), staging + (end - begin), 0.0f);
+  for (int64_t a = begin; a < stop; ++k) {
+    const int64_t b = std::min(stop, offsets_[k] + segments_[k]);
+    if (b > a) {
+      std::memcpy(staging + (a - begin), c[k] + (a - offsets_[k]),
+                  static_cast<size_t>(b - a) * sizeof(float));
+    }
+    a = b;
+  }
+  return staging;
+}
+
 void ExactSum::convertRange(const int64_t* sums, const int64_t* more, int64_t begin, int64_t end,
                             float* out) const {
   const int64_t stop = std::max(begin, std::min(end, total_));
@@ -140,9 +172,15 @@ bool ExactSum::reduce(const std::vector<std::vector<const float*>>& local, int64
       maxima[k] = std::max(maxima[k], mf);
     }
   }
-  // 2.
-  comm_.allreduce(maxima.data(), static_cast<int64_t>(nseg), DataType::kFloat32, ReduceOp::kMax,
-                  opts);
+  // 2. Two more entries ride along: the largest and (negated) smallest number of local
+  // contributions, which decide what the ring's first step sends (4 + 5a).
+  const float count = static_cast<float>(local.size());
+  maxima.push_back(count);
+  maxima.push_back(-count);
+  comm_.allreduce(maxima.data(), static_cast<int64_t>(maxima.size()), DataType::kFloat32,
+                  ReduceOp::kMax, opts);
+  const bool one_each = maxima[nseg] == 1.0f && maxima[nseg + 1] == -1.0f;
+  maxima.resize(nseg);
   for (float m : maxima) {
     if (!std::isfinite(m)) return false;
   }
@@ -173,20 +211,38 @@ bool ExactSum::reduce(const std::vector<std::vector<const float*>>& local, int64
   // partial sums of block (r-1-t) mod p to rank r+1 and adds rank r-1's partial sums of block
   // (r-2-t) mod p into its own; after p-1 steps it holds the full sums of block r. Each block
   // is quantised just before it is first needed, so quantising overlaps the transfers.
+  // Where every rank has one contribution, the first step sends that contribution's float32
+  // values instead (half the bytes) and the receiver quantises them: quantising is a function
+  // of the float and S alone, and int64 addition is exact, so the sums are the same. Block
+  // (r-1) mod p is then never quantised on rank r: the first step is its only use here.
   const int right = (r + 1) % p, left = (r - 1 + p) % p;
   auto mod = [p](int i) { return ((i % p) + p) % p; };
   recv_.resize(static_cast<size_t>(block));
   std::vector<std::unique_ptr<Work>> sends, recvs;
-  quantizeRange(local, mod(r - 1) * block, mod(r - 1) * block + block);
+  if (one_each) {
+    recv_floats_.resize(static_cast<size_t>(block));
+    send_floats_.resize(static_cast<size_t>(block));
+  } else {
+    quantizeRange(local, mod(r - 1) * block, mod(r - 1) * block + block);
+  }
   for (int t = 0; t < p - 1; ++t) {
     const int64_t send_at = mod(r - 1 - t) * block, add_at = mod(r - 2 - t) * block;
+    const bool floats = one_each && t == 0;
+    const float* send_floats =
+        floats ? floatsOfRange(local[0], send_at, send_at + block, send_floats_.data()) : nullptr;
     sends.clear();
     recvs.clear();
     for (int64_t c = 0; c < block; c += kChunk) {
       const int64_t n = std::min(kChunk, block - c);
-      recvs.push_back(comm_.irecv(recv_.data() + c, n, DataType::kInt64, left, kReduceTag));
-      sends.push_back(
-          comm_.isend(acc_.data() + send_at + c, n, DataType::kInt64, right, kReduceTag));
+      if (floats) {
+        recvs.push_back(
+            comm_.irecv(recv_floats_.data() + c, n, DataType::kFloat32, left, kReduceTag));
+        sends.push_back(comm_.isend(send_floats + c, n, DataType::kFloat32, right, kReduceTag));
+      } else {
+        recvs.push_back(comm_.irecv(recv_.data() + c, n, DataType::kInt64, left, kReduceTag));
+        sends.push_back(
+            comm_.isend(acc_.data() + send_at + c, n, DataType::kInt64, right, kReduceTag));
+      }
     }
     if (t == 0) {
       // Every other block is first touched now: quantise while the first chunks travel.
@@ -199,10 +255,18 @@ bool ExactSum::reduce(const std::vector<std::vector<const float*>>& local, int64
       recvs[i]->wait(opts);
       const int64_t c = static_cast<int64_t>(i) * kChunk, n = std::min(kChunk, block - c);
       int64_t* dst = acc_.data() + add_at + c;
-      const int64_t* src = recv_.data() + c;
-      if (last) {
-        convertRange(dst, src, add_at + c, add_at + c + n, result + add_at + c);
+      if (floats) {
+        // A cache-sized piece at a time: quantise the neighbour's floats onto the sums, then
+        // (on the last step) convert while the sums are still in cache.
+        for (int64_t f = 0; f < n; f += kFusedChunk) {
+          const int64_t m = std::min(kFusedChunk, n - f), at = add_at + c + f;
+          addQuantizedRange(recv_floats_.data() + c + f, at, at + m, dst + f);
+          if (last) convertRange(dst + f, nullptr, at, at + m, result + at);
+        }
+      } else if (last) {
+        convertRange(dst, recv_.data() + c, add_at + c, add_at + c + n, result + add_at + c);
       } else {
+        const int64_t* src = recv_.data() + c;
         for (int64_t j = 0; j < n; ++j) dst[j] += src[j];
       }
     }

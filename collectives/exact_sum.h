@@ -116,6 +116,13 @@ class ExactSum {
   // acc_[begin, end) = sum over `local` of the contributions quantised to each segment's grid.
   void quantizeRange(const std::vector<std::vector<const float*>>& local, int64_t begin,
                      int64_t end);
+  // acc[i - begin] += x[i - begin] quantised to its segment's grid, for i in [begin, end) below
+  // total_ (x, acc: end - begin elements; past total_ untouched).
+  void addQuantizedRange(const float* x, int64_t begin, int64_t end, int64_t* acc) const;
+  // The one contribution `c`'s floats for [begin, end) as one buffer, 0 past total_: the
+  // contribution itself where that range of it is contiguous, else copied into `staging`.
+  const float* floatsOfRange(const std::vector<const float*>& c, int64_t begin, int64_t end,
+                             float* staging) const;
   // out[i - begin] = float((sums + more)[i - begin] * 2^-S * scale) for i in [begin, end), 0
   // past total_; `more` may be null.
   void convertRange(const int64_t* sums, const int64_t* more, int64_t begin, int64_t end,
@@ -146,6 +153,7 @@ class ExactSum {
   std::vector<double> from_grid_;
   std::vector<int64_t> acc_, recv_;
   std::vector<float> gathered_;
+  std::vector<float> send_floats_, recv_floats_;  // the ring's first step, one contribution a rank
   std::vector<const float*> seg_ptrs_;
 
   // Whether the last reduce set exponents_ (its maxima finite), and per segment whether that

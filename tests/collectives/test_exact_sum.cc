@@ -337,6 +337,49 @@ TEST_F(ExactSumTest, SegmentedRejectsMissingPointers) {
   EXPECT_EQ(out, std::vector<float>(3, static_cast<float>(p)));
 }
 
+TEST_F(ExactSumTest, OneContributionPerRankGivesTheBitsOfOneProcess) {
+  // With one contribution on every rank the ring's first step sends float32 values, which the
+  // receiver quantises (exact_sum.cc). Segments chosen so that, on 2-4 ranks, a ring block
+  // starts inside a segment and runs on into the next ones (the copied path), and another lies
+  // inside one segment (the direct path). Also once in place, as the trainer calls it.
+  const std::vector<int64_t> segments = {7, 3001, 0, 2, 5003, 11, 1};
+  const std::vector<double> magnitudes = {1.0, 1e-4, 0.0, 3e5, 1e-2, 1e-30, 1.0};
+  auto make = [&](int j) {
+    std::mt19937_64 gen(77 + j);
+    std::normal_distribution<double> normal(0.0, 1.0);
+    std::vector<std::vector<float>> v;
+    for (size_t k = 0; k < segments.size(); ++k) {
+      v.emplace_back();
+      for (int64_t i = 0; i < segments[k]; ++i) {
+        v.back().push_back(static_cast<float>(magnitudes[k] * normal(gen) * (j == 1 ? 1e3 : 1.0)));
+      }
+    }
+    return v;
+  };
+  std::vector<std::vector<std::vector<float>>> all;
+  for (int j = 0; j < p; ++j) all.push_back(make(j));
+  auto sumOn = [&](Communicator& comm, std::vector<std::vector<std::vector<float>>>& held,
+                   bool in_place) {
+    std::vector<std::vector<const float*>> ptrs;
+    for (auto& h : held) ptrs.push_back(pointers<const float>(h));
+    std::vector<std::vector<float>> out;
+    for (int64_t n : segments) out.emplace_back(static_cast<size_t>(n), -1.0f);
+    ExactSum sum(comm, segments);
+    EXPECT_TRUE(sum.reduce(ptrs, p, 1.0 / p, in_place ? pointers<float>(held[0]) : pointers<float>(out)));
+    return concatenate(in_place ? held[0] : out);
+  };
+  auto copy = all;
+  const auto reference = sumOn(*alone, copy, false);
+  std::vector<std::vector<std::vector<float>>> mine = {all[static_cast<size_t>(r)]};
+  EXPECT_TRUE(sameBits(sumOn(world, mine, false), reference)) << p << " ranks";
+  EXPECT_TRUE(sameBits(sumOn(world, mine, true), reference)) << p << " ranks, in place";
+  // The flat interface: every segment in one buffer, so a block is one contiguous range.
+  std::vector<float> flat = concatenate(all[static_cast<size_t>(r)]), out(flat.size(), -1.0f);
+  ExactSum sum(world, segments);
+  ASSERT_TRUE(sum.reduce({flat.data()}, p, 1.0 / p, out.data()));
+  EXPECT_TRUE(sameBits(out, reference)) << p << " ranks, flat";
+}
+
 // Round t of a training-like sequence: contribution j of kSegments whose magnitudes drift from
 // round to round by the binades in `shift` (segment k moves by shift[(t + k) % size]). Each
 // segment's first value is its largest, with the same sign in every contribution (so that a
