@@ -300,12 +300,11 @@ std::vector<GridScan> ExactSum::fold(const std::vector<const float*>& c, bool fi
   for (size_t k = 0; k < segments_.size(); ++k) {
     const int64_t n = segments_[k];
     if (n == 0) continue;
-    scans[k] = scanForGrid(c[k], n, guess_[k]);
-    if (!has_guess_[k]) continue;  // its maximum is all this round needs of it
-    int64_t* acc = guess_acc_.data() + offsets_[k];
-    const float* x = c[k];
-    if (first) sumToFixedPoint(&x, 1, 0, n, guess_[k], acc);
-    else addToFixedPoint(&x, 1, 0, n, guess_[k], acc);
+    if (!has_guess_[k]) {  // its maximum is all this round needs of it
+      scans[k] = scanForGrid(c[k], n, guess_[k]);
+      continue;
+    }
+    scans[k] = quantizeAndScan(c[k], n, guess_[k], /*add=*/!first, guess_acc_.data() + offsets_[k]);
   }
   return scans;
 }

@@ -65,8 +65,13 @@ void fromScalar(const int64_t* sums, const int64_t* more, int64_t n, double f, f
 //
 // Only the final left shift needs 64-bit lanes; the sign is applied before it, since
 // -(q << l) == (-q) << l modulo 2^64.
-template <bool kRounds>
-MLCP_AVX2_INLINE void addQuantized8(const float* x, __m256i c1, __m256i& acc_a, __m256i& acc_b) {
+//
+// kScan: also what scanForGrid needs of the eight floats, folded into max2 (the largest 2|x|
+// bits, the sign shifted out) and lost (the bits of 2m that the right shift by r2 drops:
+// m & (2^right - 1) one place up, all of 2m from r2 = 32 on, none for r2 = 0).
+template <bool kRounds, bool kScan>
+MLCP_AVX2_INLINE void addQuantized8(const float* x, __m256i c1, __m256i& acc_a, __m256i& acc_b,
+                                    __m256i& max2, __m256i& lost) {
   const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi32(1);
   const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x));
   const __m256i a2 = _mm256_add_epi32(b, b);  // |x|'s bits, one place up
@@ -81,16 +86,27 @@ MLCP_AVX2_INLINE void addQuantized8(const float* x, __m256i c1, __m256i& acc_a, 
                                                  _mm256_sub_epi32(_mm256_set1_epi32(32), r2));
     const __m256i odd = _mm256_and_si256(_mm256_srlv_epi32(m2, r2), one);  // bit r2 of 2m
     q = _mm256_srlv_epi32(_mm256_add_epi32(_mm256_add_epi32(m2, below_half), odd), r2);
+    if constexpr (kScan) {
+      const __m256i dropped = _mm256_sub_epi32(_mm256_sllv_epi32(one, r2), one);
+      lost = _mm256_or_si256(lost, _mm256_and_si256(m2, dropped));
+    }
   } else {
     q = m2;
     l = _mm256_min_epi32(_mm256_add_epi32(em1, c1), _mm256_set1_epi32(61));
   }
+  if constexpr (kScan) max2 = _mm256_max_epu32(max2, a2);
   const __m256i v = _mm256_sign_epi32(q, b);  // -q where x's sign bit is set (q = 0 for x = 0)
   const __m256i s = _mm256_cmpgt_epi32(zero, v);  // v's sign, as its upper 32 bits
   acc_a = _mm256_add_epi64(acc_a, _mm256_sllv_epi64(_mm256_unpacklo_epi32(v, s),
                                                     _mm256_unpacklo_epi32(l, zero)));
   acc_b = _mm256_add_epi64(acc_b, _mm256_sllv_epi64(_mm256_unpackhi_epi32(v, s),
                                                     _mm256_unpackhi_epi32(l, zero)));
+}
+
+template <bool kRounds>
+MLCP_AVX2_INLINE void addQuantized8(const float* x, __m256i c1, __m256i& acc_a, __m256i& acc_b) {
+  __m256i unused;
+  addQuantized8<kRounds, false>(x, c1, acc_a, acc_b, unused, unused);
 }
 
 MLCP_AVX2_INLINE void store8(int64_t* out, __m256i acc_a, __m256i acc_b) {
@@ -131,6 +147,30 @@ __attribute__((target("avx2"))) void sumAvx2(const float* const* xs, int count, 
     }
     store8(acc + i, acc_a, acc_b);
   }
+}
+
+// quantizeAndScan's eight-float blocks (one contribution): the sums as sumAvx2<1> leaves them,
+// and the scan of those floats as {max_abs_bits, exact}.
+template <bool kRounds, bool kAdd>
+__attribute__((target("avx2"))) GridScan quantizeAndScanAvx2(const float* x, int64_t n,
+                                                              int32_t c1, int64_t* acc) {
+  const __m256i c1v = _mm256_set1_epi32(kRounds ? c1 : -c1);
+  __m256i max2 = _mm256_setzero_si256(), lost = _mm256_setzero_si256();
+  for (int64_t i = 0; i + 8 <= n; i += 8) {
+    __m256i acc_a = _mm256_setzero_si256(), acc_b = _mm256_setzero_si256();
+    if constexpr (kAdd) load8(acc + i, acc_a, acc_b);
+    addQuantized8<kRounds, true>(x + i, c1v, acc_a, acc_b, max2, lost);
+    store8(acc + i, acc_a, acc_b);
+  }
+  alignas(32) uint32_t m[8], l[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(m), max2);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(l), lost);
+  uint32_t max_bits = 0, any_lost = 0;
+  for (int k = 0; k < 8; ++k) {
+    max_bits = std::max(max_bits, m[k] >> 1);
+    any_lost |= l[k];
+  }
+  return {max_bits, any_lost == 0};
 }
 
 template <bool kRounds, bool kAdd>
@@ -251,6 +291,33 @@ void addToFixedPoint(const float* const* xs, int count, int64_t offset, int64_t 
 GridScan scanForGrid(const float* x, int64_t n, int32_t S) {
   // c1 beyond [-1, 300] changes nothing: every right shift is then <= 0, or >= 24 for all m.
   return scanLoop(x, n, static_cast<int32_t>(std::clamp<int64_t>(int64_t{150} - S, -1, 300)));
+}
+
+GridScan quantizeAndScan(const float* x, int64_t n, int32_t S, bool add, int64_t* acc) {
+#ifdef MLCP_HAVE_AVX2_KERNEL
+  if (haveAvx2()) {
+    // sumAvx2Dispatch's clamp: for c1 >= 0 it is scanForGrid's too, and for c1 < 0 nothing
+    // rounds (the scan's c1 = -1), which the kernel's lost = 0 already says.
+    const int32_t c1 = static_cast<int32_t>(std::clamp<int64_t>(int64_t{150} - S, -61, 300));
+    GridScan g;
+    if (c1 >= 0) {
+      g = add ? quantizeAndScanAvx2<true, true>(x, n, c1, acc)
+              : quantizeAndScanAvx2<true, false>(x, n, c1, acc);
+    } else {
+      g = add ? quantizeAndScanAvx2<false, true>(x, n, c1, acc)
+              : quantizeAndScanAvx2<false, false>(x, n, c1, acc);
+    }
+    const int64_t done = n / 8 * 8;
+    const GridScan tail = scanForGrid(x + done, n - done, S);
+    if (add) sumScalar<true>(&x, 1, done, n - done, S, acc + done);
+    else sumScalar<false>(&x, 1, done, n - done, S, acc + done);
+    return {std::max(g.max_abs_bits, tail.max_abs_bits), g.exact && tail.exact};
+  }
+#endif
+  const GridScan g = scanForGrid(x, n, S);
+  if (add) addToFixedPoint(&x, 1, 0, n, S, acc);
+  else sumToFixedPoint(&x, 1, 0, n, S, acc);
+  return g;
 }
 
 void fromFixedPoint(const int64_t* sums, const int64_t* more, int64_t n, double f, float* out) {

@@ -59,6 +59,12 @@ struct GridScan {
 };
 GridScan scanForGrid(const float* x, int64_t n, int32_t S);
 
+// scanForGrid(x, n, S) and the quantising of the same floats in one pass over x, the way
+// ExactSum's helper folds a contribution: acc[i] = toFixedPoint(x[i], S) for i in [0, n), or
+// acc[i] += it with `add` (wrapping, as addToFixedPoint). The same bits and the same GridScan
+// as the two calls.
+GridScan quantizeAndScan(const float* x, int64_t n, int32_t S, bool add, int64_t* acc);
+
 // The way back from the grid: out[i] = float(double(sums[i] + more[i]) * f) for i in [0, n),
 // each step rounded as C++ rounds it (int64 -> double to nearest even, the product, then to
 // float, in the current rounding mode); `more` may be null (then sums[i] alone). AVX2 where the

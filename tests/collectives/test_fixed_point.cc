@@ -412,6 +412,45 @@ uint32_t absBits(float x) {
   return b & 0x7FFFFFFFu;
 }
 
+TEST(FixedPoint, QuantizeAndScanIsTheScanAndTheSumInOnePass) {
+  // The rotated sweep (inf and NaN included) at every S, replacing and adding (random
+  // accumulators near the int64 limits too), at every start offset 0-7 and tail length 0-12:
+  // the bits of scanForGrid + sumToFixedPoint / addToFixedPoint, and their GridScan.
+  std::mt19937_64 gen(5150);
+  const RotatedSweep sweep = rotatedSweep(gen, {-100000, -300, 300, 100000});
+  std::vector<int64_t> initial(static_cast<size_t>(sweep.size));
+  for (auto& a : initial) a = randomAccumulator(gen);
+  int round = 0;
+  for (int S : sweep.grids) {
+    for (bool add : {false, true}) {
+      const float* x = sweep.all[static_cast<size_t>(round % kRotatedRows)] + round % 8;
+      const int64_t n = sweep.size - 20 + round % 13;
+      ++round;
+      std::vector<int64_t> fused(initial.begin(), initial.begin() + n), apart = fused;
+      const GridScan got = quantizeAndScan(x, n, S, add, fused.data());
+      const GridScan want = scanForGrid(x, n, S);
+      if (add) addToFixedPoint(&x, 1, 0, n, S, apart.data());
+      else sumToFixedPoint(&x, 1, 0, n, S, apart.data());
+      ASSERT_EQ(fused, apart) << "S=" << S << " add=" << add << " n=" << n;
+      ASSERT_EQ(got.max_abs_bits, want.max_abs_bits) << "S=" << S << " add=" << add;
+      ASSERT_EQ(got.exact, want.exact) << "S=" << S << " add=" << add;
+    }
+  }
+  // One inexact value, alone among values on the grid, at every position of a 37-float block
+  // (the vector loop's lanes and the scalar tail): the fused scan must see it wherever it is.
+  for (int S : {-10, 0, 20, 100}) {
+    for (int64_t at = 0; at < 37; ++at) {
+      const float big = std::ldexp(1.0f, -S + 3);  // on the grid 2^-S
+      std::vector<float> v(37, big);
+      v[static_cast<size_t>(at)] = std::ldexp(1.5f, -S - 1);  // needs the grid 2^-(S + 2)
+      std::vector<int64_t> acc(37);
+      const GridScan got = quantizeAndScan(v.data(), 37, S, false, acc.data());
+      EXPECT_FALSE(got.exact) << "S=" << S << " at=" << at;
+      EXPECT_EQ(got.max_abs_bits, absBits(big)) << "S=" << S << " at=" << at;
+    }
+  }
+}
+
 TEST(FixedPoint, ScanFindsTheLargestMagnitude) {
   const float one = 1.0f;
   for (int S : {-1000, -200, 0, 40, 300, 1000}) {
