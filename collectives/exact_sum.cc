@@ -63,48 +63,32 @@ const float* const* ExactSum::segmentPointers(
 void ExactSum::quantizeRange(const std::vector<std::vector<const float*>>& local, int64_t begin,
                              int64_t end) {
   int64_t* acc = acc_.data();
-  const int64_t stop = std::min(end, total_);
-  std::fill(acc + std::max(begin, stop), acc + end, int64_t{0});  // padding
-  size_t k = segmentOf(begin);
-  for (int64_t a = begin; a < stop; ++k) {
-    const int64_t b = std::min(stop, offsets_[k] + segments_[k]);
-    if (b > a) {
-      sumToFixedPoint(segmentPointers(local, k), static_cast<int>(local.size()), a - offsets_[k],
-                      b - a, exponents_[k], acc + a);
-    }
-    a = b;
-  }
+  std::fill(acc + std::max(begin, std::min(end, total_)), acc + end, int64_t{0});  // padding
+  forEachPiece(begin, end, [&](size_t k, int64_t a, int64_t b) {
+    sumToFixedPoint(segmentPointers(local, k), static_cast<int>(local.size()), a - offsets_[k],
+                    b - a, exponents_[k], acc + a);
+  });
 }
 
 void ExactSum::addQuantizedRange(const float* x, int64_t begin, int64_t end, int64_t* acc) const {
-  const int64_t stop = std::min(end, total_);
-  size_t k = segmentOf(begin);
-  for (int64_t a = begin; a < stop; ++k) {
-    const int64_t b = std::min(stop, offsets_[k] + segments_[k]);
-    if (b > a) {
-      const float* xa = x + (a - begin);
-      addToFixedPoint(&xa, 1, 0, b - a, exponents_[k], acc + (a - begin));
-    }
-    a = b;
-  }
+  forEachPiece(begin, end, [&](size_t k, int64_t a, int64_t b) {
+    const float* xa = x + (a - begin);
+    addToFixedPoint(&xa, 1, 0, b - a, exponents_[k], acc + (a - begin));
+  });
 }
 
 const float* ExactSum::floatsOfRange(const std::vector<const float*>& c, int64_t begin, int64_t end,
                                      float* staging) const {
-  const int64_t stop = std::min(end, total_);
-  size_t k = segmentOf(begin);
-  if (end <= total_ && begin < stop && offsets_[k] + segments_[k] >= end) {
+  const size_t k = segmentOf(begin);
+  if (end <= total_ && begin < end && offsets_[k] + segments_[k] >= end) {
     return c[k] + (begin - offsets_[k]);  // inside one segment
   }
-  std::fill(staging + std::max<int64_t>(0, stop - begin), staging + (end - begin), 0.0f);
-  for (int64_t a = begin; a < stop; ++k) {
-    const int64_t b = std::min(stop, offsets_[k] + segments_[k]);
-    if (b > a) {
-      std::memcpy(staging + (a - begin), c[k] + (a - offsets_[k]),
-                  static_cast<size_t>(b - a) * sizeof(float));
-    }
-    a = b;
-  }
+  std::fill(staging + std::max<int64_t>(0, std::min(end, total_) - begin), staging + (end - begin),
+            0.0f);
+  forEachPiece(begin, end, [&](size_t j, int64_t a, int64_t b) {
+    std::memcpy(staging + (a - begin), c[j] + (a - offsets_[j]),
+                static_cast<size_t>(b - a) * sizeof(float));
+  });
   return staging;
 }
 
@@ -112,13 +96,10 @@ void ExactSum::convertRange(const int64_t* sums, const int64_t* more, int64_t be
                             float* out) const {
   const int64_t stop = std::max(begin, std::min(end, total_));
   std::fill(out + (stop - begin), out + (end - begin), 0.0f);  // padding
-  size_t k = segmentOf(begin);
-  for (int64_t a = begin; a < stop; ++k) {
-    const int64_t b = std::min(stop, offsets_[k] + segments_[k]);
+  forEachPiece(begin, end, [&](size_t k, int64_t a, int64_t b) {
     fromFixedPoint(sums + (a - begin), more != nullptr ? more + (a - begin) : nullptr, b - a,
-             from_grid_[k], out + (a - begin));
-    a = b;
-  }
+                   from_grid_[k], out + (a - begin));
+  });
 }
 
 void ExactSum::setExponents(const std::vector<float>& maxima, int64_t contributions,
@@ -422,9 +403,8 @@ void ExactSum::finishRange(int64_t begin, int64_t end,
                            const std::vector<std::vector<const float*>>& local, bool last_given,
                            const std::vector<float*>& out, int64_t* chunk) const {
   std::vector<const float*> xs(local.size());
-  for (size_t k = segmentOf(begin); k < segments_.size() && offsets_[k] < end; ++k) {
-    const int64_t from = std::max(begin, offsets_[k]) - offsets_[k];
-    const int64_t to = std::min(end, offsets_[k] + segments_[k]) - offsets_[k];
+  forEachPiece(begin, end, [&](size_t k, int64_t piece_begin, int64_t piece_end) {
+    const int64_t from = piece_begin - offsets_[k], to = piece_end - offsets_[k];
     const bool guessed = guess_holds_[k] != 0;
     // Guessed: only the last contribution is quantised here, onto the folded sums.
     const int count = guessed ? (last_given ? 1 : 0) : static_cast<int>(local.size());
@@ -439,7 +419,7 @@ void ExactSum::finishRange(int64_t begin, int64_t end,
       if (!guessed) fromFixedPoint(chunk, nullptr, n, from_grid_[k], out[k] + a);
       else fromFixedPoint(folded + a, count > 0 ? chunk : nullptr, n, from_guess_[k], out[k] + a);
     }
-  }
+  });
 }
 
 }  // namespace mlcp::collectives

@@ -54,6 +54,7 @@
 // reduceAdded() runs reduce() on all of them.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <future>
 #include <memory>
@@ -128,6 +129,17 @@ class ExactSum {
   void convertRange(const int64_t* sums, const int64_t* more, int64_t begin, int64_t end,
                     float* out) const;
   size_t segmentOf(int64_t element) const;
+  // f(k, a, b) for each non-empty piece [a, b) of segment k within [begin, min(end, total())),
+  // in order: the walk over the segments that every range operation here makes.
+  template <class F>
+  void forEachPiece(int64_t begin, int64_t end, F&& f) const {
+    const int64_t stop = std::min(end, total_);
+    for (size_t k = segmentOf(begin); begin < stop; ++k) {
+      const int64_t b = std::min(stop, offsets_[k] + segments_[k]);
+      if (b > begin) f(k, begin, b);
+      begin = b;
+    }
+  }
   // Step 3 from the per-segment maxima (all finite): exponents_, from_grid_, nonzero_.
   void setExponents(const std::vector<float>& maxima, int64_t contributions, double scale);
   // Checks one contribution's pointers: one per segment, null only for an empty segment.

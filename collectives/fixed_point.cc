@@ -186,10 +186,15 @@ void sumAvx2Count(const float* const* xs, int count, int64_t offset, int64_t n, 
 }
 
 // The eight-float blocks in AVX2, the rest (fewer than eight) in the scalar function.
+// The kernels' c1 = 150 - S, clamped as addQuantized8 describes.
+int32_t kernelC1(int32_t S) {
+  return static_cast<int32_t>(std::clamp<int64_t>(int64_t{150} - S, -61, 300));
+}
+
 template <bool kAdd>
 void sumAvx2Dispatch(const float* const* xs, int count, int64_t offset, int64_t n, int32_t S,
                      int64_t* acc) {
-  const int32_t c1 = static_cast<int32_t>(std::clamp<int64_t>(int64_t{150} - S, -61, 300));
+  const int32_t c1 = kernelC1(S);
   if (c1 >= 0) sumAvx2Count<true, kAdd>(xs, count, offset, n, c1, acc);
   else sumAvx2Count<false, kAdd>(xs, count, offset, n, c1, acc);
   const int64_t done = n / 8 * 8;
@@ -293,31 +298,32 @@ GridScan scanForGrid(const float* x, int64_t n, int32_t S) {
   return scanLoop(x, n, static_cast<int32_t>(std::clamp<int64_t>(int64_t{150} - S, -1, 300)));
 }
 
-GridScan quantizeAndScan(const float* x, int64_t n, int32_t S, bool add, int64_t* acc) {
+namespace {
+
+// quantizeAndScan for one kAdd: the eight-float blocks in AVX2 where the CPU has it (c1 >= 0:
+// the kernel's clamp is scanForGrid's too; c1 < 0: nothing rounds, the kernel's lost = 0 says
+// so), the rest in the scalar functions.
+template <bool kAdd>
+GridScan quantizeAndScanKernel(const float* x, int64_t n, int32_t S, int64_t* acc) {
+  int64_t done = 0;
+  GridScan blocks;
 #ifdef MLCP_HAVE_AVX2_KERNEL
   if (haveAvx2()) {
-    // sumAvx2Dispatch's clamp: for c1 >= 0 it is scanForGrid's too, and for c1 < 0 nothing
-    // rounds (the scan's c1 = -1), which the kernel's lost = 0 already says.
-    const int32_t c1 = static_cast<int32_t>(std::clamp<int64_t>(int64_t{150} - S, -61, 300));
-    GridScan g;
-    if (c1 >= 0) {
-      g = add ? quantizeAndScanAvx2<true, true>(x, n, c1, acc)
-              : quantizeAndScanAvx2<true, false>(x, n, c1, acc);
-    } else {
-      g = add ? quantizeAndScanAvx2<false, true>(x, n, c1, acc)
-              : quantizeAndScanAvx2<false, false>(x, n, c1, acc);
-    }
-    const int64_t done = n / 8 * 8;
-    const GridScan tail = scanForGrid(x + done, n - done, S);
-    if (add) sumScalar<true>(&x, 1, done, n - done, S, acc + done);
-    else sumScalar<false>(&x, 1, done, n - done, S, acc + done);
-    return {std::max(g.max_abs_bits, tail.max_abs_bits), g.exact && tail.exact};
+    const int32_t c1 = kernelC1(S);
+    blocks = c1 >= 0 ? quantizeAndScanAvx2<true, kAdd>(x, n, c1, acc)
+                     : quantizeAndScanAvx2<false, kAdd>(x, n, c1, acc);
+    done = n / 8 * 8;
   }
 #endif
-  const GridScan g = scanForGrid(x, n, S);
-  if (add) addToFixedPoint(&x, 1, 0, n, S, acc);
-  else sumToFixedPoint(&x, 1, 0, n, S, acc);
-  return g;
+  const GridScan rest = scanForGrid(x + done, n - done, S);
+  sumScalar<kAdd>(&x, 1, done, n - done, S, acc + done);
+  return {std::max(blocks.max_abs_bits, rest.max_abs_bits), blocks.exact && rest.exact};
+}
+
+}  // namespace
+
+GridScan quantizeAndScan(const float* x, int64_t n, int32_t S, bool add, int64_t* acc) {
+  return add ? quantizeAndScanKernel<true>(x, n, S, acc) : quantizeAndScanKernel<false>(x, n, S, acc);
 }
 
 void fromFixedPoint(const int64_t* sums, const int64_t* more, int64_t n, double f, float* out) {
