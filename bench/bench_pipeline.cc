@@ -15,8 +15,9 @@
 //     partitioner's bottleneck vs brute force over every layer split. Targets: >= 1.4x, and
 //     within 5% of brute force. T trials, each the uniform run then the balanced one; the
 //     verdict is on the median of the T ratios (a shared or virtual machine's speed drifts
-//     between runs, which a best-of over separate runs would mix into the ratio). Sleeping frees the core, but the fast ranks' compute is bound by
-//     the cores: with fewer than 4 cores the measured ratio cannot reach the simulated one.
+//     between runs, which a best-of over separate runs would mix into the ratio). Sleeping
+//     frees the core, but the fast ranks' compute is bound by the cores: with fewer than 4
+//     cores the measured ratio cannot reach the simulated one.
 #include <mpi.h>
 #include <stdlib.h>
 
@@ -30,6 +31,7 @@
 
 #include <fmt/format.h>
 
+#include "bench/bench_stats.h"
 #include "collectives/mpi/mpi_communicator.h"
 #include "collectives/mpi/mpi_runtime.h"
 #include "jobs/job_spec.h"
@@ -208,9 +210,7 @@ int run(int argc, char** argv) {
   }
   std::string per_trial;
   for (double r : ratios) per_trial += fmt::format("{}{:.3f}", per_trial.empty() ? "" : " ", r);
-  std::sort(ratios.begin(), ratios.end());
-  const size_t mid = ratios.size() / 2;
-  const double median = ratios.size() % 2 == 1 ? ratios[mid] : 0.5 * (ratios[mid - 1] + ratios[mid]);
+  const double median = mlcp::bench::median(ratios);
   if (rank == 0) {
     auto split = [](const mlcp::partition::Plan& plan) {
       std::string s;

@@ -31,6 +31,7 @@
 
 #include <fmt/format.h>
 
+#include "bench/bench_stats.h"
 #include "collectives/mpi/mpi_communicator.h"
 #include "collectives/mpi/mpi_runtime.h"
 #include "data/fashion_mnist.h"
@@ -175,11 +176,6 @@ int main(int argc, char** argv) {
   // hash, which is verification's cost (issue #4, --overhead) rather than the step's.
   fmt::print("{:<16} {:>9} {:>9} {:>7} {:>7} {:>9} {:>7} {:>7}\n", "job", "plain ms", "mlcp ms",
              "ratio", "paired", "no hash", "ratio", "paired");
-  auto median = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const size_t mid = v.size() / 2;
-    return v.size() % 2 == 1 ? v[mid] : 0.5 * (v[mid - 1] + v[mid]);
-  };
   for (const auto& path : jobs) {
     auto spec = mlcp::jobs::loadJobSpec(path);
     torch::set_num_threads(static_cast<int>(spec.runtime.intra_op_threads));
@@ -199,8 +195,8 @@ int main(int argc, char** argv) {
       paired_bare.push_back(b / p);
     }
     fmt::print("{:<16} {:>9.2f} {:>9.2f} {:>7.3f} {:>7.3f} {:>9.2f} {:>7.3f} {:>7.3f}\n", spec.name,
-               1e3 * plain, 1e3 * ours, ours / plain, median(paired), 1e3 * bare, bare / plain,
-               median(paired_bare));
+               1e3 * plain, 1e3 * ours, ours / plain, mlcp::bench::median(paired), 1e3 * bare, bare / plain,
+               mlcp::bench::median(paired_bare));
   }
   return 0;
 }
