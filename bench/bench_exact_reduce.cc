@@ -14,6 +14,7 @@
 // allocated gradient tensors (784*256, 256, 256*128, 128, 128*10, 10 floats); and the
 // streaming form's critical path (ExactSum::add, reduceAdded): what is left after the last
 // micro-batch.
+#include <fmt/format.h>
 #include <mpi.h>
 
 #include <algorithm>
@@ -24,8 +25,7 @@
 #include <thread>
 #include <vector>
 
-#include <fmt/format.h>
-
+#include "bench/bench_cli.h"
 #include "collectives/exact_sum.h"
 #include "collectives/mpi/mpi_communicator.h"
 #include "collectives/mpi/mpi_runtime.h"
@@ -122,19 +122,24 @@ void benchSegments(mlcp::collectives::MpiCommunicator& world, double budget_s) {
     int64_t offset = 0;
     for (size_t k = 0; k < layout.size(); ++k) {
       std::copy(flat[kContributions - 1].begin() + offset,
-                flat[kContributions - 1].begin() + offset + layout[k], tensors[kContributions - 1][k].begin());
+                flat[kContributions - 1].begin() + offset + layout[k],
+                tensors[kContributions - 1][k].begin());
       offset += layout[k];
     }
   }
   std::sort(streaming.begin(), streaming.end());
   if (world.rank() == 0) {
-    fmt::print("bench_exact_reduce --segments: 1 process, {} contributions of {} floats in {} "
-               "segments, median ms per reduce\n", kContributions, total, layout.size());
-    fmt::print("{:>16} {:>10.3f}\n{:>16} {:>10.3f}\n", "flat buffers", flat_s * 1e3,
-               "tensors", seg_s * 1e3);
-    fmt::print("{:>16} {:>10.3f}   (reduceAdded after add() of the first {}; {} segments "
-               "resummed in {} calls)\n", "streaming", streaming[streaming.size() / 2] * 1e3,
-               kContributions - 1, resummed, streaming.size());
+    fmt::print(
+        "bench_exact_reduce --segments: 1 process, {} contributions of {} floats in {} "
+        "segments, median ms per reduce\n",
+        kContributions, total, layout.size());
+    fmt::print("{:>16} {:>10.3f}\n{:>16} {:>10.3f}\n", "flat buffers", flat_s * 1e3, "tensors",
+               seg_s * 1e3);
+    fmt::print(
+        "{:>16} {:>10.3f}   (reduceAdded after add() of the first {}; {} segments "
+        "resummed in {} calls)\n",
+        "streaming", streaming[streaming.size() / 2] * 1e3, kContributions - 1, resummed,
+        streaming.size());
   }
 }
 
@@ -144,61 +149,62 @@ int main(int argc, char** argv) {
   std::vector<int64_t> sizes;
   double budget_s = 2.0;  // per size and method
   bool segments = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--bytes" && i + 1 < argc) sizes.push_back(std::stoll(argv[++i]));
-    else if (a == "--seconds" && i + 1 < argc) budget_s = std::stod(argv[++i]);
-    else if (a == "--segments") segments = true;
-    else {
-      fmt::print(stderr, "usage: bench_exact_reduce [--bytes B ...] [--segments] [--seconds S]\n");
-      return 2;
+  CLI::App app{
+      "The exact placement-independent sum against float32 MPI_Allreduce (run under mpirun)",
+      "bench_exact_reduce"};
+  app.add_option("--bytes", sizes, "Message sizes in bytes (repeatable; default 4 KiB .. 64 MiB)");
+  app.add_option("--seconds", budget_s, "Time budget per size and method")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--segments", segments, "Time the streaming critical path of a segmented sum");
+  return mlcp::bench::runBenchmark(app, argc, argv, [&] {
+    if (sizes.empty()) sizes = {4 << 10, 256 << 10, 4 << 20, 64 << 20};
+
+    mlcp::collectives::MpiRuntime mpi;
+    mlcp::collectives::MpiCommunicator world(MPI_COMM_WORLD);
+    if (segments) {
+      benchSegments(world, budget_s);
+      return 0;
     }
-  }
-  if (sizes.empty()) sizes = {4 << 10, 256 << 10, 4 << 20, 64 << 20};
-
-  mlcp::collectives::MpiRuntime mpi;
-  mlcp::collectives::MpiCommunicator world(MPI_COMM_WORLD);
-  if (segments) {
-    benchSegments(world, budget_s);
-    return 0;
-  }
-  const int rank = world.rank(), ranks = world.size();
-  if (rank == 0) {
-    fmt::print("bench_exact_reduce: {} ranks, PML {}, median of repetitions (slowest rank)\n",
-               ranks, mpi.pmlName());
-    fmt::print("{:>10} {:>16} {:>16} {:>8}\n", "size", "allreduce ms", "exact ms", "ratio");
-  }
-  std::mt19937 gen(1234 + static_cast<unsigned>(rank));
-  std::normal_distribution<float> normal(0.f, 1e-3f);
-  for (int64_t bytes : sizes) {
-    const int64_t n = bytes / static_cast<int64_t>(sizeof(float));
-    std::vector<float> data(static_cast<size_t>(n)), work(data.size()), out(data.size());
-    for (float& v : data) v = normal(gen);
-    mlcp::collectives::ExactSum exact(world, {n});
-
-    // Calibrate the repetition count from one warm call of each (the slower one decides).
-    work = data;
-    MPI_Allreduce(MPI_IN_PLACE, work.data(), static_cast<int>(n), MPI_FLOAT, MPI_SUM,
-                  MPI_COMM_WORLD);
-    const double one = std::max(medianSeconds(1, [&] {
-      MPI_Allreduce(MPI_IN_PLACE, work.data(), static_cast<int>(n), MPI_FLOAT, MPI_SUM,
-                    MPI_COMM_WORLD);
-    }), medianSeconds(1, [&] { exact.reduce({data.data()}, ranks, 1.0, out.data()); }));
-    int reps = static_cast<int>(std::clamp(budget_s / std::max(one, 1e-6), 5.0, 2000.0));
-    MPI_Bcast(&reps, 1, MPI_INT, 0, MPI_COMM_WORLD);
-
-    const double plain = medianSeconds(reps, [&] {
-      std::copy(data.begin(), data.end(), work.begin());
-      MPI_Allreduce(MPI_IN_PLACE, work.data(), static_cast<int>(n), MPI_FLOAT, MPI_SUM,
-                    MPI_COMM_WORLD);
-    });
-    const double ex = medianSeconds(reps, [&] {
-      exact.reduce({data.data()}, ranks, 1.0, out.data());
-    });
+    const int rank = world.rank(), ranks = world.size();
     if (rank == 0) {
-      fmt::print("{:>10} {:>16.3f} {:>16.3f} {:>7.2f}x\n", humanBytes(bytes), plain * 1e3,
-                 ex * 1e3, ex / plain);
+      fmt::print("bench_exact_reduce: {} ranks, PML {}, median of repetitions (slowest rank)\n",
+                 ranks, mpi.pmlName());
+      fmt::print("{:>10} {:>16} {:>16} {:>8}\n", "size", "allreduce ms", "exact ms", "ratio");
     }
-  }
-  return 0;
+    std::mt19937 gen(1234 + static_cast<unsigned>(rank));
+    std::normal_distribution<float> normal(0.f, 1e-3f);
+    for (int64_t bytes : sizes) {
+      const int64_t n = bytes / static_cast<int64_t>(sizeof(float));
+      std::vector<float> data(static_cast<size_t>(n)), work(data.size()), out(data.size());
+      for (float& v : data) v = normal(gen);
+      mlcp::collectives::ExactSum exact(world, {n});
+
+      // Calibrate the repetition count from one warm call of each (the slower one decides).
+      work = data;
+      MPI_Allreduce(MPI_IN_PLACE, work.data(), static_cast<int>(n), MPI_FLOAT, MPI_SUM,
+                    MPI_COMM_WORLD);
+      const double one =
+          std::max(medianSeconds(1,
+                                 [&] {
+                                   MPI_Allreduce(MPI_IN_PLACE, work.data(), static_cast<int>(n),
+                                                 MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+                                 }),
+                   medianSeconds(1, [&] { exact.reduce({data.data()}, ranks, 1.0, out.data()); }));
+      int reps = static_cast<int>(std::clamp(budget_s / std::max(one, 1e-6), 5.0, 2000.0));
+      MPI_Bcast(&reps, 1, MPI_INT, 0, MPI_COMM_WORLD);
+
+      const double plain = medianSeconds(reps, [&] {
+        std::copy(data.begin(), data.end(), work.begin());
+        MPI_Allreduce(MPI_IN_PLACE, work.data(), static_cast<int>(n), MPI_FLOAT, MPI_SUM,
+                      MPI_COMM_WORLD);
+      });
+      const double ex =
+          medianSeconds(reps, [&] { exact.reduce({data.data()}, ranks, 1.0, out.data()); });
+      if (rank == 0) {
+        fmt::print("{:>10} {:>16.3f} {:>16.3f} {:>7.2f}x\n", humanBytes(bytes), plain * 1e3,
+                   ex * 1e3, ex / plain);
+      }
+    }
+    return 0;
+  });
 }

@@ -5,7 +5,7 @@
 //   --job PATH  the GPT job to start from (default: bench/jobs/pipeline_gpt.toml in the sources)
 //
 // (a) The GPT of bench/jobs/pipeline_gpt.toml with pp = P (1F1B), micro-batches of 4
-//     sequences. From every rank's timeline (the --trace recorder) it takes the pipeline part
+//     sequences. From every rank's timeline (the --timeline recorder) it takes the pipeline part
 //     of each step (first action to last) and the mean forward+backward time per micro-batch
 //     of the slowest stage, t. The bubble model says a step's pipeline part takes
 //     (m + P - 1) t, an idle fraction of (P - 1) / (m + P - 1). Target: within 10%.
@@ -18,6 +18,7 @@
 //     between runs, which a best-of over separate runs would mix into the ratio). Sleeping
 //     frees the core, but the fast ranks' compute is bound by the cores: with fewer than 4
 //     cores the measured ratio cannot reach the simulated one.
+#include <fmt/format.h>
 #include <mpi.h>
 #include <stdlib.h>
 
@@ -29,8 +30,7 @@
 #include <thread>
 #include <vector>
 
-#include <fmt/format.h>
-
+#include "bench/bench_cli.h"
 #include "bench/bench_stats.h"
 #include "collectives/mpi/mpi_communicator.h"
 #include "collectives/mpi/mpi_runtime.h"
@@ -38,7 +38,7 @@
 #include "mlcp/config.h"
 #include "models/layer_model.h"
 #include "partition/partitioner.h"
-#include "runtime/job_setup.h"
+#include "runtime/placement.h"
 #include "runtime/trainer.h"
 
 namespace {
@@ -48,12 +48,12 @@ using mlcp::collectives::ReduceOp;
 
 struct RunFigures {
   double samples_per_s = 0;
-  double section_s = 0;   // mean pipeline part of a step on this rank
+  double section_s = 0;    // mean pipeline part of a step on this rank
   double fb_per_mb_s = 0;  // mean forward + backward of one micro-batch on this rank
 };
 
-RunFigures train(const mlcp::jobs::JobSpec& spec, mlcp::collectives::Communicator& world, int64_t steps,
-                 bool balance) {
+RunFigures train(const mlcp::jobs::JobSpec& spec, mlcp::collectives::Communicator& world,
+                 int64_t steps, bool balance) {
   std::string out = "/tmp/mlcp-bench-pipeline-XXXXXX";
   if (mkdtemp(out.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   world.barrier();
@@ -106,36 +106,21 @@ double maxOver(mlcp::collectives::Communicator& world, double v) {
   return v;
 }
 
-// The benchmark; main() turns what it throws into one line and exit code 1.
-int run(int argc, char** argv) {
+struct Flags {
   int64_t steps = 12;
   int trials = 3;
   std::string job_path = std::string(MLCP_SOURCE_DIR) + "/bench/jobs/pipeline_gpt.toml";
   bool hetero = false;
   std::vector<int64_t> micro_batches = {4, 8, 16};
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--steps" && i + 1 < argc) {
-      steps = std::stoll(argv[++i]);
-    } else if (a == "--trials" && i + 1 < argc) {
-      trials = std::max(1, std::stoi(argv[++i]));
-    } else if (a == "--job" && i + 1 < argc) {
-      job_path = argv[++i];
-    } else if (a == "--hetero") {
-      hetero = true;
-    } else if (a == "--micro-batches" && i + 1 < argc) {
-      micro_batches.clear();
-      std::string list = argv[++i];
-      for (size_t p = 0; p < list.size();) {
-        const size_t q = list.find(',', p);
-        micro_batches.push_back(std::stoll(list.substr(p, q - p)));
-        p = q == std::string::npos ? list.size() : q + 1;
-      }
-    } else {
-      fmt::print(stderr, "bench_pipeline: unknown argument {}\n", a);
-      return 2;
-    }
-  }
+};
+
+// The benchmark (main() parses the flags and turns what this throws into one line).
+int run(const Flags& f) {
+  const int64_t steps = f.steps;
+  const int trials = f.trials;
+  const std::string& job_path = f.job_path;
+  const bool hetero = f.hetero;
+  const std::vector<int64_t>& micro_batches = f.micro_batches;
   mlcp::collectives::MpiRuntime mpi;
   mlcp::collectives::MpiCommunicator world(MPI_COMM_WORLD);
   const int p = world.size(), rank = world.rank();
@@ -144,9 +129,10 @@ int run(int argc, char** argv) {
 
   if (!hetero) {
     if (rank == 0) {
-      fmt::print("bench_pipeline (a): pp = {}, 1F1B, {} steps (first skipped), {} sequences per "
-                 "micro-batch\n",
-                 p, steps, kSequences);
+      fmt::print(
+          "bench_pipeline (a): pp = {}, 1F1B, {} steps (first skipped), {} sequences per "
+          "micro-batch\n",
+          p, steps, kSequences);
       fmt::print("{:>4} {:>14} {:>14} {:>8} {:>15} {:>13}  {}\n", "m", "pipeline ms", "model ms",
                  "ratio", "bubble measured", "bubble model", "target 0.90-1.10");
     }
@@ -161,8 +147,9 @@ int run(int argc, char** argv) {
       const double model = static_cast<double>(m + p - 1) * t;
       if (rank == 0) {
         const double ratio = section / model;
-        fmt::print("{:>4} {:>14.2f} {:>14.2f} {:>8.3f} {:>14.1f}% {:>12.1f}%  {}\n", m, 1e3 * section,
-                   1e3 * model, ratio, 100.0 * (1.0 - static_cast<double>(m) * t / section),
+        fmt::print("{:>4} {:>14.2f} {:>14.2f} {:>8.3f} {:>14.1f}% {:>12.1f}%  {}\n", m,
+                   1e3 * section, 1e3 * model, ratio,
+                   100.0 * (1.0 - static_cast<double>(m) * t / section),
                    100.0 * (p - 1) / static_cast<double>(m + p - 1),
                    ratio >= 0.9 && ratio <= 1.1 ? "MET" : "MISSED");
       }
@@ -177,9 +164,10 @@ int run(int argc, char** argv) {
   // Ranks 1 and 3 hold stage 1 of replicas 0 and 1: declared 2x slower.
   const std::string devices = "/tmp/mlcp-bench-pipeline-devices.toml";
   if (rank == 0) {
-    std::ofstream(devices) << "[[device]]\nname = \"fast\"\nranks = [0, 2]\ngflops = 1.0\nmemory_gb = 8\n"
-                              "[[device]]\nname = \"slow\"\nranks = [1, 3]\ngflops = 1.0\nmemory_gb = 8\n"
-                              "slowdown = 2.0\n";
+    std::ofstream(devices)
+        << "[[device]]\nname = \"fast\"\nranks = [0, 2]\ngflops = 1.0\nmemory_gb = 8\n"
+           "[[device]]\nname = \"slow\"\nranks = [1, 3]\ngflops = 1.0\nmemory_gb = 8\n"
+           "slowdown = 2.0\n";
   }
   world.barrier();
   auto spec = base;
@@ -189,18 +177,19 @@ int run(int argc, char** argv) {
   spec.runtime.devices_file = devices;
   // The plans (the same on every rank), simulated, and brute force over the layer splits.
   const auto model = mlcp::models::buildModel(spec.model, 256, spec.seed);
-  auto input = mlcp::runtime::planInputFor(spec, *model, 4);
-  const auto balanced_plan = mlcp::partition::makePlan(input);
-  input.balance = false;
-  const auto uniform_plan = mlcp::partition::makePlan(input);
+  const auto layers = model->costs();
+  const auto declared = mlcp::partition::loadDevices(devices, 4);
+  const auto balanced_plan = mlcp::runtime::makePlacement(spec, layers, declared, devices).plan;
+  const auto uniform_plan =
+      mlcp::runtime::makePlacement(spec, layers, declared, devices, false).plan;
   std::vector<mlcp::partition::StageDevice> stage_devices = {{1.0, 0}, {0.5, 0}};
   mlcp::partition::PartitionOptions popt;
   popt.micro_batch_size = static_cast<int>(kSequences);
-  const auto dp_split = mlcp::partition::partitionStages(input.layers, stage_devices, popt);
-  const auto brute = mlcp::partition::partitionBruteForce(input.layers, stage_devices, popt);
+  const auto dp_split = mlcp::partition::partitionStages(layers, stage_devices, popt);
+  const auto brute = mlcp::partition::partitionBruteForce(layers, stage_devices, popt);
 
   double uniform = 0, balanced = 0;  // the best of the trials
-  std::vector<double> ratios;         // balanced / uniform, per trial
+  std::vector<double> ratios;        // balanced / uniform, per trial
   for (int r = 0; r < trials; ++r) {
     const double u = train(spec, world, steps, false).samples_per_s;
     const double b = train(spec, world, steps, true).samples_per_s;
@@ -214,28 +203,37 @@ int run(int argc, char** argv) {
   if (rank == 0) {
     auto split = [](const mlcp::partition::Plan& plan) {
       std::string s;
-      for (const auto& st : plan.stages) s += fmt::format("{}[{}..{})", s.empty() ? "" : " ", st.first_layer, st.end_layer);
+      for (const auto& st : plan.stages)
+        s += fmt::format("{}[{}..{})", s.empty() ? "" : " ", st.first_layer, st.end_layer);
       return s;
     };
-    fmt::print("bench_pipeline (b): dp2 x pp2, ranks 1 and 3 (stage 1) declared 2x slower, 8 "
-               "micro-batches of {} sequences, {} steps, {} trials\n",
-               kSequences, steps, trials);
-    fmt::print("  uniform plan   {:<22} measured {:>8.1f} samples/s   simulated step {:>8.4f} (model units)\n",
-               split(uniform_plan), uniform, uniform_plan.step_time_s);
-    fmt::print("  balanced plan  {:<22} measured {:>8.1f} samples/s   simulated step {:>8.4f} (model units)\n",
-               split(balanced_plan), balanced, balanced_plan.step_time_s);
-    fmt::print("  throughput balanced / uniform: measured {:.3f}x (median of trials: {}; best "
-               "runs {:.3f}x), simulated {:.3f}x  (target >= 1.4x: {})\n",
-               median, per_trial, balanced / uniform,
-               uniform_plan.step_time_s / balanced_plan.step_time_s, median >= 1.4 ? "MET" : "MISSED");
-    fmt::print("  partitioner bottleneck vs brute force over all {}-layer splits: {:.4f} vs {:.4f} = "
-               "{:.3f}  (target <= 1.05: {})\n",
-               input.layers.size(), dp_split.bottleneck_s, brute.bottleneck_s,
-               dp_split.bottleneck_s / brute.bottleneck_s,
-               dp_split.bottleneck_s <= 1.05 * brute.bottleneck_s ? "MET" : "MISSED");
-    fmt::print("  cores on this machine: {} (4 ranks need 4 for the measured ratio to follow the "
-               "simulated one)\n",
-               std::thread::hardware_concurrency());
+    fmt::print(
+        "bench_pipeline (b): dp2 x pp2, ranks 1 and 3 (stage 1) declared 2x slower, 8 "
+        "micro-batches of {} sequences, {} steps, {} trials\n",
+        kSequences, steps, trials);
+    fmt::print(
+        "  uniform plan   {:<22} measured {:>8.1f} samples/s   simulated step {:>8.4f} (model "
+        "units)\n",
+        split(uniform_plan), uniform, uniform_plan.step_time_s);
+    fmt::print(
+        "  balanced plan  {:<22} measured {:>8.1f} samples/s   simulated step {:>8.4f} (model "
+        "units)\n",
+        split(balanced_plan), balanced, balanced_plan.step_time_s);
+    fmt::print(
+        "  throughput balanced / uniform: measured {:.3f}x (median of trials: {}; best "
+        "runs {:.3f}x), simulated {:.3f}x  (target >= 1.4x: {})\n",
+        median, per_trial, balanced / uniform, uniform_plan.step_time_s / balanced_plan.step_time_s,
+        median >= 1.4 ? "MET" : "MISSED");
+    fmt::print(
+        "  partitioner bottleneck vs brute force over all {}-layer splits: {:.4f} vs {:.4f} = "
+        "{:.3f}  (target <= 1.05: {})\n",
+        layers.size(), dp_split.bottleneck_s, brute.bottleneck_s,
+        dp_split.bottleneck_s / brute.bottleneck_s,
+        dp_split.bottleneck_s <= 1.05 * brute.bottleneck_s ? "MET" : "MISSED");
+    fmt::print(
+        "  cores on this machine: {} (4 ranks need 4 for the measured ratio to follow the "
+        "simulated one)\n",
+        std::thread::hardware_concurrency());
   }
   return 0;
 }
@@ -243,10 +241,16 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {  // a missing or invalid job file, a failed collective
-    fmt::print(stderr, "bench_pipeline: {}\n", e.what());
-    return 1;
-  }
+  Flags f;
+  CLI::App app{
+      "Pipeline step time against the bubble model; with --hetero a heterogeneity-aware "
+      "plan against a uniform split (run under mpirun -np 4)",
+      "bench_pipeline"};
+  app.add_option("--steps", f.steps, "Steps per run")->check(CLI::PositiveNumber);
+  app.add_option("--trials", f.trials, "Trials (uniform then balanced each)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--job", f.job_path, "Job file (default bench/jobs/pipeline_gpt.toml)");
+  app.add_flag("--hetero", f.hetero, "Compare a heterogeneity-aware plan with a uniform split");
+  app.add_option("--micro-batches", f.micro_batches, "Micro-batch counts to sweep")->delimiter(',');
+  return mlcp::bench::runBenchmark(app, argc, argv, [&] { return run(f); });
 }

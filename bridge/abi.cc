@@ -4,15 +4,19 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/error.h"
 #include "bridge/eth_key.h"
 #include "bridge/keccak.h"
-#include "runtime/error.h"
 
 namespace mlcp::bridge::abi {
 
 namespace {
 
 using Kind = Type::Kind;
+
+// Types nest (arrays of arrays, tuples in tuples) at most this deep: every walk of a type is
+// recursive, and a deeper name would overflow the stack.
+constexpr int kMaxTypeDepth = 32;
 
 [[noreturn]] void badType(std::string_view t) {
   throw InvalidArgument(fmt::format("'{}' is not a Solidity ABI type", t));
@@ -152,6 +156,11 @@ Bytes encodeOne(const Type& t, const Value& v) {
 struct Reader {
   const uint8_t* data;
   size_t size;
+  // Values left to decode. A value takes a 32-byte word of its own (a leaf, a length) or holds
+  // at least one other value (at most kMaxTypeDepth levels of tuples and fixed arrays), so data
+  // whose offsets do not overlap never decodes to more than (words + 1) x (kMaxTypeDepth + 1)
+  // values; overlapping offsets could multiply them without bound (a few KB into GBs).
+  mutable size_t budget;
 
   [[noreturn]] void bad(const std::string& why) const {
     throw ChainError("malformed ABI data: " + why);
@@ -168,15 +177,25 @@ struct Reader {
   }
 
   Value one(const Type& t, size_t pos) const {
+    if (budget == 0) bad("more values than the data can hold (offsets overlap)");
+    --budget;
     Value v;
     switch (t.kind) {
       case Kind::kUint:
         v.word = wordAt(pos);
         if (v.word.bitLength() > t.size) bad(fmt::format("value too large for {}", t.canonical()));
         return v;
-      case Kind::kInt:
+      case Kind::kInt: {
+        // In range when the bits above size-1 are all copies of the sign bit (as encodeOne).
+        v.word = wordAt(pos);
+        U256 magnitude = v.word.isNegative() ? -v.word - U256(1) : v.word;
+        if (magnitude.bitLength() >= t.size)
+          bad(fmt::format("value out of range for {}", t.canonical()));
+        return v;
+      }
       case Kind::kBool:
         v.word = wordAt(pos);
+        if (v.word > U256(1)) bad(fmt::format("bool word {} is not 0 or 1", v.word.toQuantity()));
         return v;
       case Kind::kAddress: {
         auto be = wordAt(pos).toBigEndian();
@@ -238,7 +257,12 @@ struct Reader {
 }  // namespace
 
 Type Type::parse(std::string_view s) {
-  if (s.empty()) badType(s);
+  static thread_local int depth = 0;  // of this recursion
+  struct Nest {
+    Nest() { ++depth; }
+    ~Nest() { --depth; }
+  } nest;
+  if (s.empty() || depth > kMaxTypeDepth) badType(s);
   // Array suffixes bind last: "T[2][]" is a dynamic array of T[2].
   if (s.back() == ']') {
     size_t open = s.rfind('[');
@@ -261,6 +285,7 @@ Type Type::parse(std::string_view s) {
     t.kind = Kind::kTuple;
     for (std::string_view part : splitTopLevel(s.substr(1, s.size() - 2)))
       t.components.push_back(parse(part));
+    if (t.components.empty()) badType(s);  // "()": Solidity has no empty struct
     return t;
   }
   Type t;
@@ -399,7 +424,7 @@ Bytes encodeCall(std::string_view signature, const std::vector<Value>& values) {
 }
 
 std::vector<Value> decode(const std::vector<Type>& types, const uint8_t* data, size_t size) {
-  Reader r{data, size};
+  Reader r{data, size, (size / 32 + 1) * (kMaxTypeDepth + 1)};
   std::vector<const Type*> ts;
   for (const Type& t : types) ts.push_back(&t);
   return r.tuple(ts, 0);
@@ -484,7 +509,9 @@ std::string format(const Type& type, const Value& v) {
     case Kind::kBytes:
       return toHex(v.bytes);
     case Kind::kString:
-      return nlohmann::json(v.asString()).dump();
+      // Strings come from nodes and contracts: bytes that are not UTF-8 print as U+FFFD.
+      return nlohmann::json(v.asString())
+          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     default: {
       std::string s = type.kind == Kind::kTuple ? "(" : "[";
       for (size_t i = 0; i < v.items.size(); ++i) {

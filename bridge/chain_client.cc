@@ -6,6 +6,8 @@
 #include <cmath>
 #include <thread>
 
+#include "bridge/contract_errors.h"
+
 namespace mlcp::bridge {
 
 namespace {
@@ -51,6 +53,12 @@ std::optional<Bytes> revertData(const json& data) {
   } catch (const InvalidArgument&) {
   }
   return std::nullopt;
+}
+
+// "WrongIndex(expected=2) — checkpoints are committed in order: ..." for a named custom error.
+std::string explained(const std::string& reason) {
+  const std::string why = explainContractError(reason.substr(0, reason.find('(')));
+  return why.empty() ? reason : reason + " — " + why;
 }
 
 }  // namespace
@@ -102,8 +110,8 @@ std::string ChainClient::describeCall(const CallRequest& req, const std::string&
 RevertError ChainClient::revertFrom(const JsonRpcError& e, const std::string& context) const {
   std::optional<Bytes> data = revertData(e.data());
   std::string reason = data ? describeRevert(*data) : e.nodeMessage();
-  return RevertError(fmt::format("{} reverted: {}", context, reason), data.value_or(Bytes{}),
-                     reason);
+  return RevertError(fmt::format("{} reverted: {}", context, explained(reason)),
+                     data.value_or(Bytes{}), reason);
 }
 
 uint64_t ChainClient::chainId() {
@@ -113,6 +121,18 @@ uint64_t ChainClient::chainId() {
 
 uint64_t ChainClient::blockNumber() {
   return quantity(rpc_.call("eth_blockNumber"), "block number").toU64();
+}
+
+uint64_t ChainClient::latestTimestamp() {
+  json b = rpc_.call("eth_getBlockByNumber", json::array({"latest", false}));
+  if (!b.is_object()) throw ChainError(fmt::format("the node at {} has no latest block", url()));
+  return quantity(b.at("timestamp"), "block timestamp").toU64();
+}
+
+std::optional<Hash32> ChainClient::blockHash(uint64_t number) {
+  json b = rpc_.call("eth_getBlockByNumber", json::array({u64ToQuantity(number), false}));
+  if (b.is_null()) return std::nullopt;
+  return fixedField<32>(b.at("hash"), "block hash");
 }
 
 U256 ChainClient::balance(const Address& a, const std::string& block) {
@@ -291,9 +311,14 @@ Receipt ChainClient::waitForReceipt(const Hash32& tx_hash, double timeout_s, boo
         json tx = rpc_.call("eth_getTransactionByHash", json::array({toHex(tx_hash)}));
         CallRequest req;
         req.from = r->from;
-        if (tx.contains("to") && tx["to"].is_string()) req.to = fixedField<20>(tx["to"], "to");
-        req.value = quantity(tx.at("value"), "value");
-        req.data = hexField(tx.contains("input") ? tx["input"] : tx.at("data"), "input");
+        try {
+          if (tx.contains("to") && tx["to"].is_string()) req.to = fixedField<20>(tx["to"], "to");
+          req.value = quantity(tx.at("value"), "value");
+          req.data = hexField(tx.contains("input") ? tx["input"] : tx.at("data"), "input");
+        } catch (const json::exception& e) {
+          throw ChainError(fmt::format("the node at {} sent a malformed transaction {}: {}", url(),
+                                       toHex(tx_hash), e.what()));
+        }
         std::string reason = "reverted (no reason available)";
         Bytes data;
         try {
@@ -305,7 +330,7 @@ Receipt ChainClient::waitForReceipt(const Hash32& tx_hash, double timeout_s, boo
         }
         throw RevertError(fmt::format("{} (transaction {}) reverted in block {}: {}",
                                       describeCall(req, "the transaction"), toHex(tx_hash),
-                                      r->block_number, reason),
+                                      r->block_number, explained(reason)),
                           data, reason);
       }
       return *r;

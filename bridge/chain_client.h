@@ -98,6 +98,11 @@ class ChainClient {
 
   uint64_t chainId();  // asked once, then cached
   uint64_t blockNumber();
+  // The latest block's timestamp: "now" for the contracts' deadlines (a transaction sent now is
+  // mined in a later block, at this time or after).
+  uint64_t latestTimestamp();
+  // The hash of block `number`; nullopt when it does not exist yet.
+  std::optional<Hash32> blockHash(uint64_t number);
   U256 balance(const Address& a, const std::string& block = "latest");
   uint64_t transactionCount(const Address& a, const std::string& block = "pending");
   Fees suggestFees();

@@ -2,9 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "base/error.h"
 #include "bridge/abi.h"
 #include "bridge/keccak.h"
-#include "runtime/error.h"
 
 namespace mlcp::bridge {
 

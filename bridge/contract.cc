@@ -5,8 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/error.h"
 #include "bridge/keccak.h"
-#include "runtime/error.h"
 
 namespace mlcp::bridge {
 
@@ -162,6 +162,18 @@ std::vector<abi::Value> ContractAbi::decodeReturn(const std::string& function_na
                                                   const Bytes& data) const {
   return abi::decode(function(function_name).outputTypes(), data);
 }
+
+NamedOutputs::NamedOutputs(const AbiFunction& function, std::vector<abi::Value> values)
+    : function_(function), values_(std::move(values)) {}
+
+const abi::Value& NamedOutputs::operator[](const std::string& name) const {
+  for (size_t i = 0; i < function_.outputs.size() && i < values_.size(); ++i) {
+    if (function_.outputs[i].name == name) return values_[i];
+  }
+  throw ChainError(fmt::format("{} has no output '{}'", function_.signature, name));
+}
+
+uint64_t NamedOutputs::u64(const std::string& name) const { return (*this)[name].word.toU64(); }
 
 Bytes ContractAbi::deployData(const Bytes& bytecode, const std::vector<abi::Value>& args) const {
   if (args.size() != constructor_.size()) {

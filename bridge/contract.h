@@ -76,6 +76,7 @@ class ContractAbi {
   const AbiFunction& function(const std::string& name_or_signature) const;
   const AbiEvent& event(const std::string& name) const;
   const std::vector<AbiFunction>& functions() const { return functions_; }
+  const std::vector<AbiError>& errors() const { return errors_; }
   const std::vector<AbiParam>& constructorInputs() const { return constructor_; }
 
   Bytes encodeCall(const std::string& function, const std::vector<abi::Value>& args) const;
@@ -98,6 +99,20 @@ class ContractAbi {
   std::vector<AbiEvent> events_;
   std::vector<AbiError> errors_;
   std::vector<AbiParam> constructor_;
+};
+
+// A view's decoded outputs by name (robust to the order of a struct getter's fields).
+// Throws ChainError naming the output when the ABI has none of that name.
+class NamedOutputs {
+ public:
+  NamedOutputs(const AbiFunction& function, std::vector<abi::Value> values);
+  const abi::Value& operator[](const std::string& name) const;
+  uint64_t u64(const std::string& name) const;  // uint32/uint64 fields
+  const U256& word(const std::string& name) const { return (*this)[name].word; }
+
+ private:
+  const AbiFunction& function_;
+  std::vector<abi::Value> values_;
 };
 
 // Loads bytecode written by solc as hex (with or without 0x, whitespace trimmed).

@@ -14,9 +14,9 @@
 #include <fstream>
 #include <memory>
 
-#include "runtime/durable_file.h"
+#include "base/durable_file.h"
+#include "base/error.h"
 #include "bridge/keccak.h"
-#include "runtime/error.h"
 
 namespace mlcp::bridge {
 
@@ -155,8 +155,9 @@ EthKey EthKey::fromHex(std::string_view hex, std::string_view what) {
   Hash32 secret{};
   try {
     secret = fixedFromHex<32>(hex, what);
-  } catch (const InvalidArgument& e) {
-    throw UsageError(e.what());
+  } catch (const InvalidArgument&) {
+    // Not echoed: the text may be a secret, or binary garbage.
+    throw UsageError(fmt::format("{} must be 64 hex digits (0x-prefixed or not)", what));
   }
   EthKey k = fromPrivateKey(secret, what);
   wipe(secret.data(), secret.size());
@@ -173,7 +174,9 @@ EthKey EthKey::load(const std::string& path) {
     } else if (field == "private") {
       secret_hex = value;
     } else {
-      throw UsageError(fmt::format("key file {} has an unknown field '{}'", path, field));
+      throw UsageError(fmt::format(
+          "key file {} is not an mlcp chain key: it has a field other than 'address' and 'private'",
+          path));
     }
     wipe(line.data(), line.size());
   }

@@ -17,26 +17,16 @@ std::vector<Value> hashList(const std::vector<Hash32>& hs) {
   return v;
 }
 
-// A getter's outputs by name (robust to the struct's field order).
-struct Named {
-  const std::vector<AbiParam>& params;
-  const std::vector<Value>& values;
-  const Value& operator[](const char* name) const {
-    for (size_t i = 0; i < params.size(); ++i) {
-      if (params[i].name == name) return values.at(i);
-    }
-    throw ChainError(fmt::format("the MlcpJobs ABI has no output '{}'", name));
-  }
-  uint32_t u32(const char* name) const { return static_cast<uint32_t>((*this)[name].word.toU64()); }
-};
+uint32_t u32(const NamedOutputs& n, const char* name) { return static_cast<uint32_t>(n.u64(name)); }
 
 }  // namespace
 
 const char* toString(JobState s) {
-  static const char* const kNames[] = {"None",     "Open",    "Accepted",     "Committed",
-                                       "Disputed", "Settled", "SolverFailed", "Cancelled"};
+  static const char* const kNames[] = {"None",         "Open",      "Accepted",
+                                       "Committed",    "Disputed",  "Settled",
+                                       "SolverFailed", "Cancelled", "Voided"};
   auto i = static_cast<size_t>(s);
-  return i < 8 ? kNames[i] : "?";
+  return i < 9 ? kNames[i] : "?";
 }
 
 const char* toString(DisputePhase p) {
@@ -45,9 +35,27 @@ const char* toString(DisputePhase p) {
   return i < 5 ? kNames[i] : "?";
 }
 
-JobsClient::JobsClient(ChainClient& chain, const Address& contract)
-    : chain_(chain), contract_(contract) {
+TxSender directSender(ChainClient& chain) {
+  return [&chain](const EthKey& key, const CallRequest& req, const std::string&) {
+    return chain.transact(key, req);
+  };
+}
+
+std::string actionLabel(const std::string& contract_name, const std::string& function,
+                        const Bytes& calldata) {
+  const Hash32 h = keccak256(calldata);
+  return fmt::format("{}.{} {}", contract_name, function, toHex(h.data(), 8));
+}
+
+JobsClient::JobsClient(ChainClient& chain, const Address& contract, std::string contract_name)
+    : chain_(chain),
+      contract_(contract),
+      name_(std::move(contract_name)),
+      sender_(directSender(chain)) {
+  // The market's errors are a superset of MlcpJobs' (same selectors); register both so that a
+  // revert of either is named.
   chain_.addErrorAbi(mlcpJobsAbi(), "MlcpJobs");
+  if (name_ != "MlcpJobs") chain_.addErrorAbi(mlcpMarketAbi(), name_);
 }
 
 JobsClient JobsClient::deploy(ChainClient& chain, const EthKey& key, Receipt* receipt) {
@@ -62,7 +70,7 @@ Receipt JobsClient::send(const EthKey& key, const std::string& fn, const std::ve
   req.to = contract_;
   req.value = value;
   req.data = mlcpJobsAbi().encodeCall(fn, args);
-  return chain_.transact(key, req);
+  return sender_(key, req, actionLabel(name_, fn, req.data));
 }
 
 std::vector<Value> JobsClient::view(const std::string& fn, const std::vector<Value>& args) {
@@ -75,19 +83,18 @@ std::vector<Value> JobsClient::view(const std::string& fn, const std::vector<Val
 U256 JobsClient::jobCount() { return view("jobCount", {})[0].word; }
 
 JobInfo JobsClient::job(const U256& id) {
-  std::vector<Value> v = view("jobs", {Value::uint(id)});
-  Named n{mlcpJobsAbi().function("jobs").outputs, v};
+  NamedOutputs n(mlcpJobsAbi().function("jobs"), view("jobs", {Value::uint(id)}));
   JobInfo j;
   j.submitter = n["submitter"].asAddress();
   j.solver = n["solver"].asAddress();
   j.referee = n["referee"].asAddress();
-  j.state = static_cast<JobState>(n.u32("state"));
-  j.num_checkpoints = n.u32("numCheckpoints");
-  j.committed = n.u32("committed");
-  j.steps_per_checkpoint = n.u32("stepsPerCheckpoint");
-  j.commit_timeout_s = n.u32("commitTimeout");
-  j.challenge_window_s = n.u32("challengeWindow");
-  j.move_timeout_s = n.u32("moveTimeout");
+  j.state = static_cast<JobState>(u32(n, "state"));
+  j.num_checkpoints = u32(n, "numCheckpoints");
+  j.committed = u32(n, "committed");
+  j.steps_per_checkpoint = u32(n, "stepsPerCheckpoint");
+  j.commit_timeout_s = u32(n, "commitTimeout");
+  j.challenge_window_s = u32(n, "challengeWindow");
+  j.move_timeout_s = u32(n, "moveTimeout");
   j.commit_deadline = n["commitDeadline"].word.toU64();
   j.window_end = n["windowEnd"].word.toU64();
   j.escrow = n["escrow"].word;
@@ -99,18 +106,17 @@ JobInfo JobsClient::job(const U256& id) {
 }
 
 DisputeInfo JobsClient::dispute(const U256& id) {
-  std::vector<Value> v = view("disputes", {Value::uint(id)});
-  Named n{mlcpJobsAbi().function("disputes").outputs, v};
+  NamedOutputs n(mlcpJobsAbi().function("disputes"), view("disputes", {Value::uint(id)}));
   DisputeInfo d;
   d.challenger = n["challenger"].asAddress();
-  d.phase = static_cast<DisputePhase>(n.u32("phase"));
+  d.phase = static_cast<DisputePhase>(u32(n, "phase"));
   d.solver_turn = n["solverTurn"].asBool();
-  d.checkpoint = n.u32("checkpoint");
+  d.checkpoint = u32(n, "checkpoint");
   d.deadline = n["deadline"].word.toU64();
-  d.lo = n.u32("lo");
-  d.hi = n.u32("hi");
-  d.step = n.u32("step");
-  d.num_ops = n.u32("numOps");
+  d.lo = u32(n, "lo");
+  d.hi = u32(n, "hi");
+  d.step = u32(n, "step");
+  d.num_ops = u32(n, "numOps");
   d.claims_hash = n["claimsHash"].asBytes32();
   d.hash_lo = n["hashLo"].asBytes32();
   d.solver_hash_hi = n["solverHashHi"].asBytes32();
@@ -127,9 +133,9 @@ U256 JobsClient::owed(const Address& account) {
 }
 
 std::vector<uint64_t> JobsClient::claimPoints(const U256& id) {
+  const std::vector<Value> returned = view("claimPoints", {Value::uint(id)});  // outlives the loop
   std::vector<uint64_t> out;
-  for (const Value& p : view("claimPoints", {Value::uint(id)})[0].items)
-    out.push_back(p.word.toU64());
+  for (const Value& p : returned.at(0).items) out.push_back(p.word.toU64());
   return out;
 }
 
@@ -181,7 +187,7 @@ Receipt JobsClient::commitCheckpoint(const EthKey& sender, const SignedCommitmen
   CallRequest req;
   req.to = contract_;
   req.data = commitCheckpointCalldata(c);
-  return chain_.transact(sender, req);
+  return sender_(sender, req, actionLabel(name_, "commitCheckpoint", req.data));
 }
 
 Receipt JobsClient::commitCheckpoints(const EthKey& sender,
@@ -193,7 +199,7 @@ Receipt JobsClient::commitCheckpoints(const EthKey& sender,
   CallRequest req;
   req.to = contract_;
   req.data = commitCheckpointsCalldata(batch);
-  return chain_.transact(sender, req);
+  return sender_(sender, req, actionLabel(name_, "commitCheckpoints", req.data));
 }
 
 Receipt JobsClient::challenge(const EthKey& challenger, const U256& id, uint64_t k,
@@ -223,6 +229,25 @@ Receipt JobsClient::chooseSegment(const EthKey& challenger, const U256& id, uint
 
 Receipt JobsClient::resolve(const EthKey& referee, const U256& id, bool solver_correct) {
   return send(referee, "resolve", {Value::uint(id), Value::boolean(solver_correct)});
+}
+
+Receipt JobsClient::resolveSigned(const EthKey& sender, const U256& id, bool solver_correct,
+                                  const std::vector<Signature>& signatures) {
+  std::vector<Value> vs, rs, ss;
+  for (const Signature& sig : signatures) {
+    vs.push_back(Value::uint(U256(27u + sig.recovery_id)));
+    rs.push_back(Value::fixedBytes(sig.r));
+    ss.push_back(Value::fixedBytes(sig.s));
+  }
+  return send(sender, "resolveSigned",
+              {Value::uint(id), Value::boolean(solver_correct), Value::list(std::move(vs)),
+               Value::list(std::move(rs)), Value::list(std::move(ss))});
+}
+
+U256 JobsClient::disputeId(const U256& id) { return view("disputeId", {Value::uint(id)})[0].word; }
+
+Hash32 JobsClient::verdictDigest(const U256& id, bool solver_correct) {
+  return view("verdictDigest", {Value::uint(id), Value::boolean(solver_correct)})[0].asBytes32();
 }
 
 Receipt JobsClient::timeout(const EthKey& sender, const U256& id) {

@@ -2,10 +2,17 @@
 // calls over a ChainClient — every state-changing function as one method that signs, sends and
 // awaits the receipt (reverts throw RevertError with the contract's error name), and the views
 // as plain structs. The value a call must carry (escrow, stake, bond) is read from the job
-// where the protocol fixes it.
+// where the protocol fixes it. MlcpMarket has every MlcpJobs function with the same ABI and
+// meaning (a market task is a job of the game), so a JobsClient drives a market's tasks too
+// (MarketClient::jobs()).
+//
+// Transactions go out through a TxSender: ChainClient::transact by default, or a
+// JournaledSender (journaled_sender.h) for processes that must never send one action twice.
 #pragma once
 
+#include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "bridge/chain_client.h"
@@ -21,7 +28,8 @@ enum class JobState : uint8_t {
   kDisputed,
   kSettled,
   kSolverFailed,
-  kCancelled
+  kCancelled,
+  kVoided  // MlcpMarket only: a task whose predecessor failed (voidTask)
 };
 enum class DisputePhase : uint8_t { kNone, kSteps, kOperatorCount, kOperators, kVerdict };
 const char* toString(JobState s);
@@ -61,14 +69,28 @@ struct DisputeInfo {
   Hash32 claims_hash{}, hash_lo{}, solver_hash_hi{}, challenger_hash_hi{};
 };
 
+// Signs, sends and awaits one transaction; `label` names the action (contract, function and a
+// hash of the call data), which a journaling sender uses to recognise a retried action.
+using TxSender =
+    std::function<Receipt(const EthKey& key, const CallRequest& req, const std::string& label)>;
+// ChainClient::transact, the label unused.
+TxSender directSender(ChainClient& chain);
+// "MlcpMarket.postClaims 0x1234abcd5678ef90": the action a call is, for TxSender labels.
+std::string actionLabel(const std::string& contract_name, const std::string& function,
+                        const Bytes& calldata);
+
 class JobsClient {
  public:
-  JobsClient(ChainClient& chain, const Address& contract);
+  // `contract_name` ("MlcpJobs" or "MlcpMarket") names the contract in labels and messages;
+  // the custom errors of both are registered with `chain` for RevertError.
+  JobsClient(ChainClient& chain, const Address& contract, std::string contract_name = "MlcpJobs");
   // Deploys MlcpJobs (the embedded build) and returns a client for it.
   static JobsClient deploy(ChainClient& chain, const EthKey& key, Receipt* receipt = nullptr);
 
   const Address& address() const { return contract_; }
   ChainClient& chain() { return chain_; }
+  // Every later transaction of this client goes out through `sender`.
+  void setSender(TxSender sender) { sender_ = std::move(sender); }
 
   // Views.
   U256 jobCount();
@@ -80,6 +102,11 @@ class JobsClient {
   // The solver's latest claims in the job's dispute (from its ClaimsPosted log): what the
   // challenger must pass back to chooseSegment.
   std::vector<Hash32> lastClaims(const U256& id);
+  // The open dispute's id (unique per contract, new at each challenge; 0: none): what referees
+  // sign (verdict.h).
+  U256 disputeId(const U256& id);
+  // The contract's own verdictDigest(id, solverCorrect), for cross-checks.
+  Hash32 verdictDigest(const U256& id, bool solver_correct);
 
   // Moves; each returns the mined receipt.
   U256 createJob(const EthKey& submitter, const JobParams& p,
@@ -97,6 +124,9 @@ class JobsClient {
   Receipt chooseSegment(const EthKey& challenger, const U256& id, uint64_t segment,
                         const std::vector<Hash32>& hashes, const Hash32& challenger_hash);
   Receipt resolve(const EthKey& referee, const U256& id, bool solver_correct);
+  // The verdict with k of the job's referees' signatures (verdict.h), sent by anyone.
+  Receipt resolveSigned(const EthKey& sender, const U256& id, bool solver_correct,
+                        const std::vector<Signature>& signatures);
   Receipt timeout(const EthKey& sender, const U256& id);
   Receipt settle(const EthKey& sender, const U256& id);
   Receipt withdraw(const EthKey& account);
@@ -108,6 +138,8 @@ class JobsClient {
 
   ChainClient& chain_;
   Address contract_;
+  std::string name_;
+  TxSender sender_;
 };
 
 }  // namespace mlcp::bridge

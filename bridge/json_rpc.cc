@@ -4,7 +4,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <limits>
 #include <thread>
 
 namespace mlcp::bridge {
@@ -23,10 +25,35 @@ size_t appendBody(char* ptr, size_t size, size_t nmemb, void* user) {
   return size * nmemb;
 }
 
-std::string shorten(std::string s, size_t n = 300) {
+// A response body for one line of a message: HTML tags dropped, runs of whitespace (newlines
+// included) as one space, control and non-ASCII bytes as '?', at most `n` characters.
+std::string shorten(const std::string& body, size_t n = 200) {
+  std::string s;
+  bool in_tag = false, space = false;
+  for (char c : body) {
+    if (c == '<') in_tag = true;
+    if (in_tag) {
+      if (c == '>') {
+        in_tag = false;
+        space = true;
+      }
+      continue;
+    }
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isspace(u)) {
+      space = true;
+      continue;
+    }
+    if (space && !s.empty()) s += ' ';
+    space = false;
+    s += u < 0x20 || u >= 0x7f ? '?' : c;
+  }
   if (s.size() > n) s = s.substr(0, n) + "...";
-  return s;
+  return s.empty() ? std::string("(empty body)") : s;
 }
+
+// Answers worth retrying: the node is busy or restarting (429, 502, 503, 504).
+bool transientHttp(long http) { return http == 429 || http == 502 || http == 503 || http == 504; }
 
 }  // namespace
 
@@ -86,7 +113,18 @@ nlohmann::json JsonRpcClient::call(const std::string& method, const nlohmann::js
       nlohmann::json reply = nlohmann::json::parse(response, nullptr, false);
       if (reply.is_object() && reply.contains("error") && !reply["error"].is_null()) {
         const nlohmann::json& err = reply["error"];
-        int code = err.value("code", 0);
+        // Any "error" is the node's refusal; a code that is missing or not an int reads as 0.
+        int code = 0;
+        if (err.is_object() && err.contains("code")) {
+          const nlohmann::json& c = err["code"];
+          constexpr int64_t kMin = std::numeric_limits<int>::min();
+          constexpr int64_t kMax = std::numeric_limits<int>::max();
+          if (c.is_number_unsigned()
+                  ? c.get<uint64_t>() <= static_cast<uint64_t>(kMax)
+                  : c.is_number_integer() && c.get<int64_t>() >= kMin && c.get<int64_t>() <= kMax) {
+            code = c.get<int>();
+          }
+        }
         std::string msg = err.contains("message") && err["message"].is_string()
                               ? err["message"].get<std::string>()
                               : err.dump();
@@ -96,13 +134,12 @@ nlohmann::json JsonRpcClient::call(const std::string& method, const nlohmann::js
             code, msg, data);
       }
       if (reply.is_object() && reply.contains("result")) return reply["result"];
-      if (http == 429 || http >= 500) {
+      if (transientHttp(http)) {
         last_problem = fmt::format("HTTP {} {}", http, shorten(response, 120));
       } else {
         // A reply that is not JSON-RPC will not improve on retry.
-        throw ChainError(
-            fmt::format("the server at {} did not answer {} with JSON-RPC (HTTP {}): {}", url_,
-                        method, http, shorten(response)));
+        throw ChainError(fmt::format("the server at {} answered {} with HTTP {}, not JSON-RPC: {}",
+                                     url_, method, http, shorten(response)));
       }
     }
     if (attempt < options_.max_attempts) {

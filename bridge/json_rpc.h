@@ -17,7 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace mlcp::bridge {
 

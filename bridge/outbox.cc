@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <map>
 
-#include "runtime/durable_file.h"
+#include "base/durable_file.h"
 #include "bridge/keccak.h"
 
 namespace mlcp::bridge {
@@ -36,6 +36,17 @@ std::string utcNow() {
 
 std::string nonceKey(const Address& from, uint64_t chain_id) {
   return fmt::format("{}@{}", toHex(from), chain_id);
+}
+
+// A record's unsigned integer field (nlohmann's get<uint64_t> would cast a float, which is
+// undefined out of range, and wrap a negative number).
+uint64_t unsignedField(const json& r, const char* key, const std::string& where) {
+  const json& v = r.at(key);
+  if (!v.is_number_unsigned()) {
+    throw VerificationError(
+        fmt::format("{}: '{}' must be an unsigned integer, got {}", where, key, v.dump()));
+  }
+  return v.get<uint64_t>();
 }
 
 }  // namespace
@@ -71,7 +82,7 @@ class Outbox::Lock {
   FileDescriptor fd_;
 };
 
-Outbox::Outbox(std::string path, bool create) : path_(std::move(path)) {
+Outbox::Outbox(std::string path, bool create, bool repair) : path_(std::move(path)) {
   Lock lock(path_, create);
   struct stat st {};
   if (::fstat(lock.fd(), &st) == 0 && st.st_size == 0) {
@@ -83,7 +94,7 @@ Outbox::Outbox(std::string path, bool create) : path_(std::move(path)) {
     syncFile(lock.fd(), path_);
     syncParentDir(path_);
   }
-  load(true);
+  load(repair);
 }
 
 void Outbox::reload() {
@@ -124,17 +135,17 @@ void Outbox::load(bool repair) {
     const std::string where = fmt::format("outbox {} record {} (line {})", path_, i, i + 1);
     json r = json::parse(lines[i], nullptr, false);
     if (r.is_discarded() || !r.is_object()) {
-      // A newline-terminated line that is not JSON can only be a crash's garbage when it is
-      // the very last thing in the file; anywhere else the file was damaged.
-      if (i + 1 == lines.size() && !torn) {
-        torn = true;
-        good_end -= lines[i].size() + 1;
-        break;
-      }
-      throw VerificationError(fmt::format("{} is not a JSON record; the outbox is damaged", where));
+      // Every append writes the whole line, newline included, in one write before fsync, so a
+      // crash can only leave bytes without a final newline (handled above as a torn tail). A
+      // complete line that is not a record was damaged: it may hold a signed commitment, so it
+      // is never dropped — the outbox refuses to go on until a person looks.
+      throw VerificationError(fmt::format(
+          "{} is not a JSON record; the outbox is damaged (nothing was sent or changed: restore "
+          "the file, or move it aside to start a new outbox)",
+          where));
     }
     try {
-      if (r.at("seq").get<uint64_t>() != i) {
+      if (unsignedField(r, "seq", where) != i) {
         throw VerificationError(
             fmt::format("{} has seq {}, expected {}", where, r.at("seq").dump(), i));
       }
@@ -144,7 +155,7 @@ void Outbox::load(bool repair) {
             r.at("prev").get<std::string>(), prev));
       }
       if (i == 0) {
-        if (r.value("outbox", "") != "mlcp" || r.value("version", 0) != 1) {
+        if (r.value("outbox", "") != "mlcp" || r.value("version", json()) != 1) {
           throw UsageError(fmt::format("{} is not an mlcp outbox (version 1) header", where));
         }
       } else {
@@ -155,8 +166,8 @@ void Outbox::load(bool repair) {
           e.tx = SignedTx::decode(fromHex(r.at("raw").get<std::string>(), "raw transaction"));
           if (toHex(e.tx.hash) != r.at("hash").get<std::string>() ||
               toHex(e.tx.from) != r.at("from").get<std::string>() ||
-              e.tx.tx.nonce != r.at("nonce").get<uint64_t>() ||
-              e.tx.tx.chain_id != r.at("chain_id").get<uint64_t>()) {
+              e.tx.tx.nonce != unsignedField(r, "nonce", where) ||
+              e.tx.tx.chain_id != unsignedField(r, "chain_id", where)) {
             throw VerificationError(fmt::format(
                 "{}: its hash/from/nonce/chain_id fields do not match its signed bytes", where));
           }
@@ -171,8 +182,10 @@ void Outbox::load(bool repair) {
                                                 r.at("tx").dump()));
           }
           entries_[it->second].sent = true;
-          entries_[it->second].success = r.at("status").get<int>() == 1;
+          entries_[it->second].success = unsignedField(r, "status", where) == 1;
         } else if (kind == "nonce") {
+          r.at("key").get<std::string>();  // nextNonce() reads both
+          unsignedField(r, "next", where);
           nonce_records_.push_back(r);
         } else {
           throw VerificationError(fmt::format("{} has an unknown kind '{}'", where, kind));
@@ -187,6 +200,13 @@ void Outbox::load(bool repair) {
     ++valid_lines;
   }
   if (valid_lines == 0) throw UsageError(fmt::format("outbox {} has no header record", path_));
+  notes_.clear();
+  if (torn) {
+    notes_.push_back(fmt::format(
+        "outbox {}: {} bytes after the last complete record have no newline (an append cut by a "
+        "crash){}",
+        path_, text.size() - good_end, repair ? "; they were dropped" : "; they will be dropped"));
+  }
   if (torn && repair) {
     // Cut the torn tail so that the next record follows the last complete one.
     FileDescriptor fd(::open(path_.c_str(), O_WRONLY | O_CLOEXEC));

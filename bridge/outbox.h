@@ -80,8 +80,10 @@ struct FlushReport {
 
 class Outbox {
  public:
-  // Opens (creating when `create` and missing) and verifies the file.
-  explicit Outbox(std::string path, bool create = true);
+  // Opens (creating when `create` and missing) and verifies the file. A torn last line (bytes
+  // without a newline: an append cut by a crash) is noted (notes()) and, with `repair`, cut off;
+  // any damaged complete record is a VerificationError and leaves the file as it is.
+  explicit Outbox(std::string path, bool create = true, bool repair = true);
 
   const std::string& path() const { return path_; }
 
@@ -99,6 +101,8 @@ class Outbox {
   // Re-reads the file (other processes may have appended).
   void reload();
   const std::vector<OutboxEntry>& entries() const { return entries_; }
+  // What opening or reloading noticed and repaired (a torn last line), one sentence each.
+  const std::vector<std::string>& notes() const { return notes_; }
   size_t pendingCount() const;
 
   // Sends every unsent transaction in file order, exactly once (numbered steps in outbox.cc).
@@ -113,6 +117,7 @@ class Outbox {
 
   std::string path_;
   std::vector<OutboxEntry> entries_;
+  std::vector<std::string> notes_;
   std::vector<nlohmann::json> nonce_records_;
   std::string last_line_hash_;
   uint64_t next_seq_ = 0;

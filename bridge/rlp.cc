@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace mlcp::bridge::rlp {
 

@@ -14,19 +14,21 @@ find_package(MPI REQUIRED COMPONENTS C)
 # mpi.h must not drag in Open MPI's deprecated C++ bindings (they need libmpi_cxx).
 add_compile_definitions(OMPI_SKIP_MPICXX=1 MPICH_SKIP_MPICXX=1)
 find_package(HDF5 REQUIRED COMPONENTS C)
-find_package(Boost REQUIRED COMPONENTS serialization)
 find_package(ZLIB REQUIRED)
 find_package(CURL REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(nlohmann_json CONFIG REQUIRED)
 find_package(tomlplusplus CONFIG REQUIRED)
 find_package(fmt CONFIG REQUIRED)
-find_package(spdlog CONFIG REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(UCX REQUIRED IMPORTED_TARGET ucx)
 pkg_check_modules(SECP256K1 REQUIRED IMPORTED_TARGET libsecp256k1)
 pkg_check_modules(CRYPTOPP REQUIRED IMPORTED_TARGET libcrypto++)
 pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo)
+# SentencePiece (libsentencepiece-dev): the tokenizer of `mlcp data prepare` (data/), which
+# trains vocabularies (libsentencepiece_train) and encodes with them (libsentencepiece). Only the
+# module libmlcp-sentencepiece.so links it (data/sentencepiece_module.h says why).
+pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
 
 add_library(mlcp_hdf5 INTERFACE)
 target_include_directories(mlcp_hdf5 SYSTEM INTERFACE ${HDF5_C_INCLUDE_DIRS})
@@ -57,4 +59,5 @@ set(MLCP_TEST_ENV
   "OMPI_MCA_pml_ucx_tls=any"
   "OMPI_MCA_pml_ucx_devices=any"
   "OMPI_ALLOW_RUN_AS_ROOT=1"
-  "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
+  "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"
+  "OMPI_MCA_odls_base_sigkill_timeout=60")

@@ -15,14 +15,13 @@ function(mlcp_add_library name)
     mlcp_use_torch(${name})
   endif()
   install(TARGETS ${name} EXPORT mlcpTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
-  # Headers install next to their folder: include/mlcp/<subsystem>/<file>.h
-  foreach(src ${A_SOURCES})
-    string(REGEX REPLACE "\\.cc$" ".h" hdr ${src})
-    if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${hdr})
-      file(RELATIVE_PATH rel ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/${hdr})
-      get_filename_component(dir ${rel} DIRECTORY)
-      install(FILES ${hdr} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/mlcp/${dir})
-    endif()
+  # Every header of the folder installs next to it: include/mlcp/<subsystem>/<file>.h (headers
+  # without a .cc, such as runtime/executor.h, included).
+  file(GLOB_RECURSE headers RELATIVE ${PROJECT_SOURCE_DIR} CONFIGURE_DEPENDS
+       ${CMAKE_CURRENT_SOURCE_DIR}/*.h)
+  foreach(hdr ${headers})
+    get_filename_component(dir ${hdr} DIRECTORY)
+    install(FILES ${PROJECT_SOURCE_DIR}/${hdr} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/mlcp/${dir})
   endforeach()
 endfunction()
 
@@ -75,6 +74,15 @@ function(mlcp_add_test name)
   endif()
   if(NOT A_TIMEOUT)
     set(A_TIMEOUT 300)
+  endif()
+  # Label "sanitize": quick unit tests that CI also runs under ASan + UBSan; label "tsan": the
+  # threaded ones it runs under TSan (scripts/sanitize.sh builds them through the targets
+  # sanitize_tests and tsan_tests).
+  if("sanitize" IN_LIST A_LABELS)
+    set_property(GLOBAL APPEND PROPERTY MLCP_SANITIZE_TARGETS ${name})
+  endif()
+  if("tsan" IN_LIST A_LABELS)
+    set_property(GLOBAL APPEND PROPERTY MLCP_TSAN_TARGETS ${name})
   endif()
   if(A_RANKS)
     foreach(n ${A_RANKS})

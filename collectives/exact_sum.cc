@@ -8,8 +8,9 @@
 #include <memory>
 #include <thread>
 
+#include "base/error.h"
 #include "collectives/fixed_point.h"
-#include "runtime/error.h"
+#include "collectives/ring.h"
 
 namespace mlcp::collectives {
 namespace {
@@ -42,7 +43,8 @@ void ExactSum::validateCall(int64_t local_count, int64_t contributions,
           "ExactSum: contributions must count every rank's local buffers");
   require(out.size() == segments_.size(), "ExactSum: one output pointer per segment");
   for (size_t k = 0; k < segments_.size(); ++k) {
-    require(out[k] != nullptr || segments_[k] == 0, "ExactSum: null output for a non-empty segment");
+    require(out[k] != nullptr || segments_[k] == 0,
+            "ExactSum: null output for a non-empty segment");
   }
 }
 
@@ -53,8 +55,8 @@ void ExactSum::validateContribution(const std::vector<const float*>& c) const {
   }
 }
 
-const float* const* ExactSum::segmentPointers(
-    const std::vector<std::vector<const float*>>& local, size_t k) {
+const float* const* ExactSum::segmentPointers(const std::vector<std::vector<const float*>>& local,
+                                              size_t k) {
   seg_ptrs_.resize(local.size());
   for (size_t c = 0; c < local.size(); ++c) seg_ptrs_[c] = local[c][k];
   return seg_ptrs_.data();
@@ -102,8 +104,7 @@ void ExactSum::convertRange(const int64_t* sums, const int64_t* more, int64_t be
   });
 }
 
-void ExactSum::setExponents(const std::vector<float>& maxima, int64_t contributions,
-                            double scale) {
+void ExactSum::setExponents(const std::vector<float>& maxima, int64_t contributions, double scale) {
   const int headroom = ceilLog2(contributions);
   for (size_t k = 0; k < segments_.size(); ++k) {
     int e = 0;
@@ -188,85 +189,62 @@ bool ExactSum::reduce(const std::vector<std::vector<const float*>>& local, int64
   }
   if (!out_is_flat) gathered_.resize(static_cast<size_t>(padded_));
   float* result = out_is_flat ? out[0] : gathered_.data();
-  // 4 + 5a. Ring reduce-scatter over int64, pipelined in chunks: at step t rank r sends its
-  // partial sums of block (r-1-t) mod p to rank r+1 and adds rank r-1's partial sums of block
-  // (r-2-t) mod p into its own; after p-1 steps it holds the full sums of block r. Each block
-  // is quantised just before it is first needed, so quantising overlaps the transfers.
-  // Where every rank has one contribution, the first step sends that contribution's float32
-  // values instead (half the bytes) and the receiver quantises them: quantising is a function
-  // of the float and S alone, and int64 addition is exact, so the sums are the same. Block
-  // (r-1) mod p is then never quantised on rank r: the first step is its only use here.
-  const int right = (r + 1) % p, left = (r - 1 + p) % p;
+  // 4 + 5a. Ring reduce-scatter over int64 (collectives/ring.h), pipelined in chunks: at step t
+  // rank r sends its partial sums of block (r-1-t) mod p to rank r+1 and adds rank r-1's partial
+  // sums of block (r-2-t) mod p into its own; after p-1 steps it holds the full sums of block r.
+  // Each block is quantised just before it is first needed, so quantising overlaps the
+  // transfers. Where every rank has one contribution, the first step sends that contribution's
+  // float32 values instead (half the bytes) and the receiver quantises them: quantising is a
+  // function of the float and S alone, and int64 addition is exact, so the sums are the same.
+  // Block (r-1) mod p is then never quantised on rank r: the first step is its only use here.
   auto mod = [p](int i) { return ((i % p) + p) % p; };
-  recv_.resize(static_cast<size_t>(block));
-  std::vector<std::unique_ptr<Work>> sends, recvs;
   if (one_each) {
-    recv_floats_.resize(static_cast<size_t>(block));
     send_floats_.resize(static_cast<size_t>(block));
   } else {
     quantizeRange(local, mod(r - 1) * block, mod(r - 1) * block + block);
   }
-  for (int t = 0; t < p - 1; ++t) {
-    const int64_t send_at = mod(r - 1 - t) * block, add_at = mod(r - 2 - t) * block;
-    const bool floats = one_each && t == 0;
-    const float* send_floats =
-        floats ? floatsOfRange(local[0], send_at, send_at + block, send_floats_.data()) : nullptr;
-    sends.clear();
-    recvs.clear();
-    for (int64_t c = 0; c < block; c += kChunk) {
-      const int64_t n = std::min(kChunk, block - c);
-      if (floats) {
-        recvs.push_back(
-            comm_.irecv(recv_floats_.data() + c, n, DataType::kFloat32, left, kReduceTag));
-        sends.push_back(comm_.isend(send_floats + c, n, DataType::kFloat32, right, kReduceTag));
-      } else {
-        recvs.push_back(comm_.irecv(recv_.data() + c, n, DataType::kInt64, left, kReduceTag));
-        sends.push_back(
-            comm_.isend(acc_.data() + send_at + c, n, DataType::kInt64, right, kReduceTag));
-      }
-    }
-    if (t == 0) {
-      // Every other block is first touched now: quantise while the first chunks travel.
-      for (int b = 0; b < p; ++b) {
-        if (b != mod(r - 1)) quantizeRange(local, b * block, b * block + block);
-      }
-    }
-    const bool last = t == p - 2;  // then add_at is block r: add and convert in one pass
-    for (size_t i = 0; i < recvs.size(); ++i) {
-      recvs[i]->wait(opts);
-      const int64_t c = static_cast<int64_t>(i) * kChunk, n = std::min(kChunk, block - c);
-      int64_t* dst = acc_.data() + add_at + c;
-      if (floats) {
-        // A cache-sized piece at a time: quantise the neighbour's floats onto the sums, then
-        // (on the last step) convert while the sums are still in cache.
-        for (int64_t f = 0; f < n; f += kFusedChunk) {
-          const int64_t m = std::min(kFusedChunk, n - f), at = add_at + c + f;
-          addQuantizedRange(recv_floats_.data() + c + f, at, at + m, dst + f);
-          if (last) convertRange(dst + f, nullptr, at, at + m, result + at);
+  Ring reduce_ring(comm_, kReduceTag, kChunk);
+  reduce_ring.reduceScatter(
+      block,
+      [&](const RingStep& step) {
+        const int64_t at = step.send_block * block;
+        if (one_each && step.t == 0) {
+          return RingPayload{floatsOfRange(local[0], at, at + block, send_floats_.data()),
+                             DataType::kFloat32};
         }
-      } else if (last) {
-        convertRange(dst, recv_.data() + c, add_at + c, add_at + c + n, result + add_at + c);
-      } else {
-        const int64_t* src = recv_.data() + c;
-        for (int64_t j = 0; j < n; ++j) dst[j] += src[j];
-      }
-    }
-    for (auto& w : sends) w->wait(opts);
-  }
+        return RingPayload{acc_.data() + at, DataType::kInt64};
+      },
+      [&](const RingStep& step) {
+        if (step.t != 0) return;
+        // Every other block is first touched now: quantise while the first chunks travel.
+        for (int b = 0; b < p; ++b) {
+          if (b != mod(r - 1)) quantizeRange(local, b * block, b * block + block);
+        }
+      },
+      [&](const RingStep& step, int64_t c, int64_t n, const void* received) {
+        const int64_t add_at = step.recv_block * block;
+        int64_t* dst = acc_.data() + add_at + c;
+        if (one_each && step.t == 0) {
+          // A cache-sized piece at a time: quantise the neighbour's floats onto the sums, then
+          // (on the last step) convert while the sums are still in cache.
+          const auto* floats = static_cast<const float*>(received);
+          for (int64_t f = 0; f < n; f += kFusedChunk) {
+            const int64_t m = std::min(kFusedChunk, n - f), at = add_at + c + f;
+            addQuantizedRange(floats + f, at, at + m, dst + f);
+            if (step.last) convertRange(dst + f, nullptr, at, at + m, result + at);
+          }
+        } else if (step.last) {  // block r: add and convert in one pass
+          convertRange(dst, static_cast<const int64_t*>(received), add_at + c, add_at + c + n,
+                       result + add_at + c);
+        } else {
+          const auto* src = static_cast<const int64_t*>(received);
+          for (int64_t j = 0; j < n; ++j) dst[j] += src[j];
+        }
+      },
+      opts);
   // 5b. Rank r has converted block r (in the last step above); a ring allgather of float32
   // blocks completes the result.
-  for (int t = 0; t < p - 1; ++t) {
-    const int64_t send_at = mod(r - t) * block, recv_at = mod(r - 1 - t) * block;
-    sends.clear();
-    recvs.clear();
-    for (int64_t c = 0; c < block; c += kChunk) {
-      const int64_t n = std::min(kChunk, block - c);
-      recvs.push_back(comm_.irecv(result + recv_at + c, n, DataType::kFloat32, left, kGatherTag));
-      sends.push_back(comm_.isend(result + send_at + c, n, DataType::kFloat32, right, kGatherTag));
-    }
-    for (auto& w : recvs) w->wait(opts);
-    for (auto& w : sends) w->wait(opts);
-  }
+  Ring(comm_, kGatherTag, kChunk).allgather(result, block, DataType::kFloat32, opts);
   // Into the caller's segments, unless the rings wrote it there.
   for (size_t k = 0; k < nseg && !out_is_flat; ++k) {
     if (segments_[k] > 0) {
@@ -306,7 +284,7 @@ void ExactSum::add(std::vector<const float*> contribution) {
       guess_[k] = exponents_[k] - 1;
     }
     guess_acc_.resize(static_cast<size_t>(total_));
-    if (!helper_) helper_ = std::make_unique<runtime::BackgroundWorker>();
+    if (!helper_) helper_ = std::make_unique<BackgroundWorker>();
   }
   const bool first = added_.empty();
   // The task gets its own copy of the pointers: added_ may grow while it runs. Recorded only
@@ -349,10 +327,12 @@ bool ExactSum::reduceAdded(const std::vector<const float*>& last, int64_t contri
       if (task.valid()) task.wait();
     }
   } helper_share{verdicts, helper_->submit([&] {
-    int v;
-    while ((v = verdicts.load(std::memory_order_acquire)) == 0) std::this_thread::yield();
-    if (v > 0) finishRange(half, total_, added_, last_given, out, helper_chunk_.data());
-  })};
+                   int v;
+                   while ((v = verdicts.load(std::memory_order_acquire)) == 0)
+                     std::this_thread::yield();
+                   if (v > 0)
+                     finishRange(half, total_, added_, last_given, out, helper_chunk_.data());
+                 })};
   // The last contribution's scan, while the helper may still fold the one before.
   std::vector<GridScan> combined(nseg);
   for (size_t k = 0; k < nseg && !last.empty(); ++k) {
@@ -409,15 +389,18 @@ void ExactSum::finishRange(int64_t begin, int64_t end,
     // Guessed: only the last contribution is quantised here, onto the folded sums.
     const int count = guessed ? (last_given ? 1 : 0) : static_cast<int>(local.size());
     const size_t first = local.size() - static_cast<size_t>(count);
-    for (int c = 0; c < count; ++c) xs[static_cast<size_t>(c)] = local[first + static_cast<size_t>(c)][k];
+    for (int c = 0; c < count; ++c)
+      xs[static_cast<size_t>(c)] = local[first + static_cast<size_t>(c)][k];
     const int64_t* folded = guessed ? guess_acc_.data() + offsets_[k] : nullptr;
     for (int64_t a = from; a < to; a += kFusedChunk) {
       const int64_t n = std::min(kFusedChunk, to - a);
       if (!guessed || count > 0) {  // (no contribution at all: sums of zero)
         sumToFixedPoint(xs.data(), count, a, n, guessed ? guess_[k] : exponents_[k], chunk);
       }
-      if (!guessed) fromFixedPoint(chunk, nullptr, n, from_grid_[k], out[k] + a);
-      else fromFixedPoint(folded + a, count > 0 ? chunk : nullptr, n, from_guess_[k], out[k] + a);
+      if (!guessed)
+        fromFixedPoint(chunk, nullptr, n, from_grid_[k], out[k] + a);
+      else
+        fromFixedPoint(folded + a, count > 0 ? chunk : nullptr, n, from_guess_[k], out[k] + a);
     }
   });
 }

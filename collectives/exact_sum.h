@@ -60,9 +60,9 @@
 #include <memory>
 #include <vector>
 
+#include "base/background_worker.h"
 #include "collectives/communicator.h"
 #include "collectives/fixed_point.h"
-#include "runtime/background_worker.h"
 
 namespace mlcp::collectives {
 
@@ -156,16 +156,17 @@ class ExactSum {
   void finishRange(int64_t begin, int64_t end, const std::vector<std::vector<const float*>>& local,
                    bool last_given, const std::vector<float*>& out, int64_t* chunk) const;
   // The checks common to reduce() and reduceAdded(): the contribution count and the outputs.
-  void validateCall(int64_t local_count, int64_t contributions, const std::vector<float*>& out) const;
+  void validateCall(int64_t local_count, int64_t contributions,
+                    const std::vector<float*>& out) const;
 
   Communicator& comm_;
   std::vector<int64_t> segments_, offsets_;
   int64_t total_ = 0, padded_ = 0;
   std::vector<int> exponents_;
   std::vector<double> from_grid_;
-  std::vector<int64_t> acc_, recv_;
+  std::vector<int64_t> acc_;
   std::vector<float> gathered_;
-  std::vector<float> send_floats_, recv_floats_;  // the ring's first step, one contribution a rank
+  std::vector<float> send_floats_;  // the ring's first step, one contribution a rank
   std::vector<const float*> seg_ptrs_;
 
   // Whether the last reduce set exponents_ (its maxima finite), and per segment whether that
@@ -184,7 +185,7 @@ class ExactSum {
   int resummed_ = 0;
   // Last member: destroyed first (its queued folds run, the thread joins) while the state
   // above still exists.
-  std::unique_ptr<runtime::BackgroundWorker> helper_;
+  std::unique_ptr<BackgroundWorker> helper_;
 };
 
 }  // namespace mlcp::collectives

@@ -76,7 +76,7 @@ MLCP_AVX2_INLINE void addQuantized8(const float* x, __m256i c1, __m256i& acc_a, 
   const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x));
   const __m256i a2 = _mm256_add_epi32(b, b);  // |x|'s bits, one place up
   const __m256i em1 = _mm256_subs_epu16(_mm256_srli_epi32(a2, 24), one);  // E - 1
-  const __m256i m2 = _mm256_sub_epi32(a2, _mm256_slli_epi32(em1, 24));     // 2m
+  const __m256i m2 = _mm256_sub_epi32(a2, _mm256_slli_epi32(em1, 24));    // 2m
   __m256i q, l;
   if constexpr (kRounds) {
     const __m256i r2 = _mm256_subs_epu16(c1, em1);
@@ -95,12 +95,12 @@ MLCP_AVX2_INLINE void addQuantized8(const float* x, __m256i c1, __m256i& acc_a, 
     l = _mm256_min_epi32(_mm256_add_epi32(em1, c1), _mm256_set1_epi32(61));
   }
   if constexpr (kScan) max2 = _mm256_max_epu32(max2, a2);
-  const __m256i v = _mm256_sign_epi32(q, b);  // -q where x's sign bit is set (q = 0 for x = 0)
+  const __m256i v = _mm256_sign_epi32(q, b);      // -q where x's sign bit is set (q = 0 for x = 0)
   const __m256i s = _mm256_cmpgt_epi32(zero, v);  // v's sign, as its upper 32 bits
-  acc_a = _mm256_add_epi64(acc_a, _mm256_sllv_epi64(_mm256_unpacklo_epi32(v, s),
-                                                    _mm256_unpacklo_epi32(l, zero)));
-  acc_b = _mm256_add_epi64(acc_b, _mm256_sllv_epi64(_mm256_unpackhi_epi32(v, s),
-                                                    _mm256_unpackhi_epi32(l, zero)));
+  acc_a = _mm256_add_epi64(
+      acc_a, _mm256_sllv_epi64(_mm256_unpacklo_epi32(v, s), _mm256_unpacklo_epi32(l, zero)));
+  acc_b = _mm256_add_epi64(
+      acc_b, _mm256_sllv_epi64(_mm256_unpackhi_epi32(v, s), _mm256_unpackhi_epi32(l, zero)));
 }
 
 template <bool kRounds>
@@ -128,7 +128,7 @@ MLCP_AVX2_INLINE void load8(const int64_t* in, __m256i& acc_a, __m256i& acc_b) {
 // kAdd: the sums are added to acc's values instead of replacing them.
 template <int kCount, bool kRounds, bool kAdd>
 __attribute__((target("avx2"))) void sumAvx2(const float* const* xs, int count, int64_t offset,
-                                              int64_t n, int32_t c1, int64_t* acc) {
+                                             int64_t n, int32_t c1, int64_t* acc) {
   const __m256i c1v = _mm256_set1_epi32(kRounds ? c1 : -c1);
   const float* p[kCount > 0 ? kCount : 1];
   if constexpr (kCount > 0) {
@@ -152,8 +152,8 @@ __attribute__((target("avx2"))) void sumAvx2(const float* const* xs, int count, 
 // quantizeAndScan's eight-float blocks (one contribution): the sums as sumAvx2<1> leaves them,
 // and the scan of those floats as {max_abs_bits, exact}.
 template <bool kRounds, bool kAdd>
-__attribute__((target("avx2"))) GridScan quantizeAndScanAvx2(const float* x, int64_t n,
-                                                              int32_t c1, int64_t* acc) {
+__attribute__((target("avx2"))) GridScan quantizeAndScanAvx2(const float* x, int64_t n, int32_t c1,
+                                                             int64_t* acc) {
   const __m256i c1v = _mm256_set1_epi32(kRounds ? c1 : -c1);
   __m256i max2 = _mm256_setzero_si256(), lost = _mm256_setzero_si256();
   for (int64_t i = 0; i + 8 <= n; i += 8) {
@@ -177,11 +177,16 @@ template <bool kRounds, bool kAdd>
 void sumAvx2Count(const float* const* xs, int count, int64_t offset, int64_t n, int32_t c1,
                   int64_t* acc) {
   switch (count) {
-    case 1: return sumAvx2<1, kRounds, kAdd>(xs, count, offset, n, c1, acc);
-    case 2: return sumAvx2<2, kRounds, kAdd>(xs, count, offset, n, c1, acc);
-    case 3: return sumAvx2<3, kRounds, kAdd>(xs, count, offset, n, c1, acc);
-    case 4: return sumAvx2<4, kRounds, kAdd>(xs, count, offset, n, c1, acc);
-    default: return sumAvx2<0, kRounds, kAdd>(xs, count, offset, n, c1, acc);
+    case 1:
+      return sumAvx2<1, kRounds, kAdd>(xs, count, offset, n, c1, acc);
+    case 2:
+      return sumAvx2<2, kRounds, kAdd>(xs, count, offset, n, c1, acc);
+    case 3:
+      return sumAvx2<3, kRounds, kAdd>(xs, count, offset, n, c1, acc);
+    case 4:
+      return sumAvx2<4, kRounds, kAdd>(xs, count, offset, n, c1, acc);
+    default:
+      return sumAvx2<0, kRounds, kAdd>(xs, count, offset, n, c1, acc);
   }
 }
 
@@ -195,8 +200,10 @@ template <bool kAdd>
 void sumAvx2Dispatch(const float* const* xs, int count, int64_t offset, int64_t n, int32_t S,
                      int64_t* acc) {
   const int32_t c1 = kernelC1(S);
-  if (c1 >= 0) sumAvx2Count<true, kAdd>(xs, count, offset, n, c1, acc);
-  else sumAvx2Count<false, kAdd>(xs, count, offset, n, c1, acc);
+  if (c1 >= 0)
+    sumAvx2Count<true, kAdd>(xs, count, offset, n, c1, acc);
+  else
+    sumAvx2Count<false, kAdd>(xs, count, offset, n, c1, acc);
   const int64_t done = n / 8 * 8;
   sumScalar<kAdd>(xs, count, offset + done, n - done, S, acc + done);
 }
@@ -205,9 +212,9 @@ void sumAvx2Dispatch(const float* const* xs, int count, int64_t offset, int64_t 
 // bits (signed) and lo its low 48 bits; hi * 2^48 - 2^52 and 2^52 + lo are exact doubles built
 // from the bits, and their sum (v exactly, before rounding) is rounded once, by the add.
 MLCP_AVX2_INLINE __m256d toDouble4(__m256i v) {
-  const __m256d magic_hi = _mm256_set1_pd(0x1.8p68);       // 3 * 2^67: ulp 2^16
+  const __m256d magic_hi = _mm256_set1_pd(0x1.8p68);  // 3 * 2^67: ulp 2^16
   const __m256d magic_all = _mm256_set1_pd(0x1.8p68 + 0x1p52);
-  const __m256d two52 = _mm256_set1_pd(0x1p52);             // ulp 1
+  const __m256d two52 = _mm256_set1_pd(0x1p52);  // ulp 1
   // The top 16 bits, sign-extended, into the upper half of each 64-bit lane: adding them to
   // 3 * 2^67's bits adds hi * 2^32 * 2^16.
   const __m256i hi = _mm256_blend_epi16(_mm256_srai_epi32(v, 16), _mm256_setzero_si256(), 0x33);
@@ -219,7 +226,7 @@ MLCP_AVX2_INLINE __m256d toDouble4(__m256i v) {
 
 template <bool kMore>
 __attribute__((target("avx2"))) void fromAvx2(const int64_t* sums, const int64_t* more, int64_t n,
-                                               double f, float* out) {
+                                              double f, float* out) {
   const __m256d fv = _mm256_set1_pd(f);
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
@@ -249,7 +256,8 @@ bool haveAvx2() {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(MLCP_NO_AVX2_KERNEL)
 __attribute__((target_clones("avx2", "default")))
 #endif
-GridScan scanLoop(const float* x, int64_t n, int32_t c1) {
+GridScan
+scanLoop(const float* x, int64_t n, int32_t c1) {
   uint32_t max_bits = 0, lost = 0;
   for (int64_t i = 0; i < n; ++i) {
     uint32_t bits;
@@ -323,7 +331,8 @@ GridScan quantizeAndScanKernel(const float* x, int64_t n, int32_t S, int64_t* ac
 }  // namespace
 
 GridScan quantizeAndScan(const float* x, int64_t n, int32_t S, bool add, int64_t* acc) {
-  return add ? quantizeAndScanKernel<true>(x, n, S, acc) : quantizeAndScanKernel<false>(x, n, S, acc);
+  return add ? quantizeAndScanKernel<true>(x, n, S, acc)
+             : quantizeAndScanKernel<false>(x, n, S, acc);
 }
 
 void fromFixedPoint(const int64_t* sums, const int64_t* more, int64_t n, double f, float* out) {

@@ -21,7 +21,7 @@ inline int64_t toFixedPoint(uint32_t bits, int32_t S) {
   const uint64_t left = static_cast<uint32_t>(sh > 0 ? sh : 0);
   const uint64_t right = static_cast<uint32_t>(sh < 0 ? -sh : 0);
   const uint64_t m = (bits & 0x7FFFFFu) | (biased != 0 ? 0x800000u : 0u);
-  const uint64_t half = (uint64_t{1} << right) >> 1;  // 0 when right == 0
+  const uint64_t half = (uint64_t{1} << right) >> 1;         // 0 when right == 0
   const uint64_t tie_up = half != 0 ? (m >> right) & 1 : 0;  // ties go to the even neighbour
   const uint64_t magnitude = ((m + (half != 0 ? half - 1 : 0) + tie_up) >> right) << left;
   const uint64_t neg = uint64_t{0} - (bits >> 31);  // all ones for a negative x

@@ -29,8 +29,18 @@ class Dataset {
 struct DataSplits {
   std::shared_ptr<Dataset> train;
   std::shared_ptr<Dataset> eval;
-  int64_t num_classes = 0;   // classification: classes; language model: vocabulary size
+  int64_t num_classes = 0;            // classification: classes; language model: vocabulary size
   double unigram_entropy_nats = 0.0;  // language model: entropy of the training bytes (baseline)
+  // BLAKE2b-256 (hex) of the data's content as the loader read it — the bytes the job trains
+  // and evaluates on, whatever the files are called or compressed as. Part of what a
+  // checkpoint records about its program: a replay on other copies of the data checks it.
+  std::string content_hash;
 };
+
+// Classes (classifier) or vocabulary size (language model) of a [data] kind, without loading
+// the data. Token data ("tokens") keeps its vocabulary size in the prepared directory `path`
+// (its tokens.json, docs/data-format.md; nothing else is read); the other kinds ignore `path`.
+// Throws UsageError for an unknown kind, or for "tokens" without a readable `path`.
+int64_t classCount(const std::string& kind, const std::string& path = "");
 
 }  // namespace mlcp::data

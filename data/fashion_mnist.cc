@@ -4,7 +4,8 @@
 
 #include <filesystem>
 
-#include "runtime/error.h"
+#include "base/digest.h"
+#include "base/error.h"
 
 namespace mlcp::data {
 namespace {
@@ -110,6 +111,13 @@ DataSplits loadFashionMnist(const std::string& dir, int64_t train_limit, int64_t
   s.train = std::make_shared<ImageDataset>(train_x, train_y, "Fashion-MNIST train");
   s.eval = std::make_shared<ImageDataset>(test_x, test_y, "Fashion-MNIST test");
   s.num_classes = 10;
+  Blake2b256 h;
+  h.update("fashion-mnist\n");
+  for (const auto* t : {&train_x, &train_y, &test_x, &test_y}) {
+    h.updateLe64(static_cast<uint64_t>(t->numel()));
+    h.update(t->data_ptr(), static_cast<size_t>(t->nbytes()));
+  }
+  s.content_hash = h.finish().hex();
   return s;
 }
 

@@ -1,6 +1,6 @@
 #include "data/sample_order.h"
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace mlcp::data {
 

@@ -6,7 +6,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "runtime/error.h"
+#include "base/digest.h"
+#include "base/error.h"
 
 namespace fs = std::filesystem;
 
@@ -22,20 +23,9 @@ std::string readAll(const fs::path& p) {
 }
 
 std::string readCorpus(const std::string& path) {
-  std::error_code ec;
-  if (fs::is_regular_file(path, ec)) return readAll(path);
-  if (!fs::is_directory(path, ec)) throw UsageError("text corpus " + path + " does not exist");
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(path)) {
-    const auto name = e.path().filename().string();
-    const auto ext = e.path().extension().string();
-    if (name.empty() || name[0] == '.' || ext == ".dat" || ext == ".u8" || e.is_symlink()) continue;
-    if (e.is_regular_file()) files.push_back(e.path());
-  }
-  std::sort(files.begin(), files.end());
   std::string all;
-  for (const auto& f : files) all += readAll(f);
-  if (all.empty()) throw UsageError("text corpus " + path + " holds no text files");
+  for (const auto& f : corpusFiles(path)) all += readAll(f);
+  if (all.empty()) throw UsageError("text corpus " + path + " holds no text");
   return all;
 }
 
@@ -73,6 +63,23 @@ class ByteWindows : public Dataset {
 
 }  // namespace
 
+std::vector<std::string> corpusFiles(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_regular_file(path, ec)) return {path};
+  if (!fs::is_directory(path, ec)) throw UsageError("text corpus " + path + " does not exist");
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(path, ec)) {
+    const auto name = e.path().filename().string();
+    const auto ext = e.path().extension().string();
+    if (name.empty() || name[0] == '.' || ext == ".dat" || ext == ".u8" || e.is_symlink()) continue;
+    if (e.is_regular_file()) files.push_back(e.path().string());
+  }
+  if (ec) throw UsageError("cannot list text corpus " + path + ": " + ec.message());
+  std::sort(files.begin(), files.end());
+  if (files.empty()) throw UsageError("text corpus " + path + " holds no text files");
+  return files;
+}
+
 DataSplits loadTextCorpus(const std::string& path, int64_t context, double holdout_fraction,
                           int64_t train_limit, int64_t eval_limit) {
   const std::string text = readCorpus(path);
@@ -101,6 +108,7 @@ DataSplits loadTextCorpus(const std::string& path, int64_t context, double holdo
                                          "text held-out");
   s.num_classes = kByteVocabulary;
   s.unigram_entropy_nats = entropy;
+  s.content_hash = blake2b256("text\n" + text).hex();
   return s;
 }
 

@@ -4,12 +4,19 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "data/dataset.h"
 
 namespace mlcp::data {
 
 constexpr int64_t kByteVocabulary = 256;
+
+// The files of a text corpus in its fixed document order: `path` itself when it is a file; for
+// a directory its regular files in name order, skipping hidden files, the fortune index files
+// (*.dat), their *.u8 links and symlinks. Throws UsageError when `path` does not exist or the
+// directory holds no such file. (`mlcp data prepare` reads a corpus the same way.)
+std::vector<std::string> corpusFiles(const std::string& path);
 
 // `path` is a text file or a directory; in a directory every regular file is read in name order,
 // skipping hidden files and the fortune index files (*.dat) and their *.u8 links. The last

@@ -3,16 +3,18 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 
+#include "base/error.h"
 #include "jobs/job_validation.h"
 #include "jobs/spec_reader.h"
-#include "runtime/error.h"
 
 namespace mlcp::jobs {
 
@@ -20,7 +22,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kCanonicalVersion = "# mlcp canonical job v1";
+constexpr const char* kCanonicalVersion = "# mlcp canonical job v2";
 constexpr const char* kDefaultFashionMnist = "/usr/share/datasets/fashion-mnist";
 
 // Relative paths resolve against the job file's directory; results are absolute and
@@ -46,49 +48,114 @@ std::string defaultName(const std::string& source_name) {
   return stem.empty() ? "job" : stem;
 }
 
-// Reads every section (types, enums, which keys apply); value checks are in job_validation.
-JobSpec readSpec(const SpecReader& r, const std::string& source_name) {
-  const fs::path base = fs::absolute(fs::path(source_name)).parent_path();
-  JobSpec s;
+// [job]
+void readJobSection(const SpecReader& r, const fs::path& base, const std::string& source_name,
+                    JobSpec& s) {
+  SectionReader t(r, "job");
+  s.name = t.getString("name", defaultName(source_name));
+  const int64_t seed = t.getInt("seed", 0);
+  if (seed < 0) r.fail("job.seed", fmt::format("must be a non-negative integer, got {}", seed));
+  s.seed = static_cast<uint64_t>(seed);
+  const std::string out = t.getString("output_dir", "");
+  if (t.has("output_dir") && out.empty()) {
+    r.fail("job.output_dir", "expected a directory path, got an empty string");
+  }
+  s.output_dir = t.has("output_dir")
+                     ? resolvePath(base, out)
+                     : (fs::current_path() / "runs" / s.name).lexically_normal().string();
+}
 
-  {
-    SectionReader t(r, "job");
-    s.name = t.getString("name", defaultName(source_name));
-    const int64_t seed = t.getInt("seed", 0);
-    if (seed < 0) r.fail("job.seed", fmt::format("must be a non-negative integer, got {}", seed));
-    s.seed = static_cast<uint64_t>(seed);
-    const std::string out = t.getString("output_dir", "");
-    if (t.has("output_dir") && out.empty()) {
-      r.fail("job.output_dir", "expected a directory path, got an empty string");
-    }
-    s.output_dir = t.has("output_dir")
-                       ? resolvePath(base, out)
-                       : (fs::current_path() / "runs" / s.name).lexically_normal().string();
+// [model]
+void readModelSection(const SpecReader& r, JobSpec& s) {
+  SectionReader t(r, "model");
+  ModelSpec& m = s.model;
+  m.kind = t.getEnum("kind", {"mlp", "cnn", "gpt"}, std::nullopt);
+  if (m.kind == "mlp") m.hidden = t.getIntArray("hidden", m.hidden);
+  if (m.kind == "cnn") m.channels = t.getIntArray("channels", m.channels);
+  if (m.kind == "gpt") {
+    m.d_model = t.getInt("d_model", m.d_model);
+    m.layers = t.getInt("layers", m.layers);
+    m.heads = t.getInt("heads", m.heads);
+    m.context = t.getInt("context", m.context);
+    m.ffn_mult = t.getInt("ffn_mult", m.ffn_mult);
+    m.dropout = t.getDouble("dropout", m.dropout);
   }
-  {
-    SectionReader t(r, "model");
-    ModelSpec& m = s.model;
-    m.kind = t.getEnum("kind", {"mlp", "cnn", "gpt"}, std::nullopt);
-    if (m.kind == "mlp") m.hidden = t.getIntArray("hidden", m.hidden);
-    if (m.kind == "cnn") m.channels = t.getIntArray("channels", m.channels);
-    if (m.kind == "gpt") {
-      m.d_model = t.getInt("d_model", m.d_model);
-      m.layers = t.getInt("layers", m.layers);
-      m.heads = t.getInt("heads", m.heads);
-      m.context = t.getInt("context", m.context);
-      m.ffn_mult = t.getInt("ffn_mult", m.ffn_mult);
-      m.dropout = t.getDouble("dropout", m.dropout);
-    }
-    t.rejectUnused([&](const std::string& key) {
-      const char* owner = key == "hidden" ? "mlp" : key == "channels" ? "cnn" : "gpt";
-      return fmt::format("is used only with model.kind \"{}\", got model.kind {}", owner,
-                         quoteText(m.kind));
-    });
+  t.rejectUnused([&](const std::string& key) {
+    const char* owner = key == "hidden" ? "mlp" : key == "channels" ? "cnn" : "gpt";
+    return fmt::format("is used only with model.kind \"{}\", got model.kind {}", owner,
+                       quoteText(m.kind));
+  });
+}
+
+// [data]
+// tokens: data.path (one prepared directory) or data.sources (a mixture), never both.
+void readTokenSources(const SpecReader& r, SectionReader& t, const fs::path& base, DataSpec& d) {
+  const std::string expected_path = "a directory `mlcp data prepare` wrote";
+  if (t.has("path") && t.has("sources")) {
+    r.fail({"data.sources", "data.path"}, "data.sources",
+           "expected either data.path (one prepared directory) or data.sources (a mixture), got "
+           "both");
   }
-  {
-    SectionReader t(r, "data");
-    DataSpec& d = s.data;
-    d.kind = t.getEnum("kind", {"fashion-mnist", "text"}, std::nullopt);
+  if (!t.has("sources")) {
+    const std::string path =
+        t.requireString("path", expected_path + ", or data.sources for a mixture");
+    if (path.empty()) r.fail("data.path", "expected " + expected_path + ", got an empty string");
+    d.path = resolvePath(base, path);
+    d.sources = {DataSource{d.path, 1.0}};
+    return;
+  }
+  const auto tables = t.getTableArray("sources");
+  if (tables.empty()) {
+    r.fail("data.sources",
+           "expected at least one source ({path = \"DIR\", weight = 1.0}), got an empty array");
+  }
+  for (size_t i = 0; i < tables.size(); ++i) {
+    const std::string at = fmt::format("data.sources[{}]", i);
+    DataSource src;
+    bool has_path = false;
+    for (auto&& [k, v] : *tables[i]) {
+      const std::string key(k.str());
+      if (key == "path") {
+        const auto p = v.value<std::string>();
+        if (!p || p->empty()) {
+          r.fail({at, "data.sources"}, at + ".path",
+                 "expected " + expected_path + ", got " + describeNode(v));
+        }
+        src.path = resolvePath(base, *p);
+        has_path = true;
+      } else if (key == "weight") {
+        const auto w = v.value<double>();  // integers convert
+        if (!w || !std::isfinite(*w) || *w <= 0) {
+          r.fail({at, "data.sources"}, at + ".weight",
+                 "expected a finite number > 0 (the source's share, relative to the others), "
+                 "got " +
+                     describeNode(v));
+        }
+        src.weight = *w;
+      } else {
+        r.fail({at, "data.sources"}, at + "." + key,
+               "expected a key of a source (path, weight), got unknown key '" + key + "'");
+      }
+    }
+    if (!has_path) {
+      r.fail({at, "data.sources"}, at + ".path",
+             "is required (" + expected_path + "), got a source without it");
+    }
+    d.sources.push_back(src);
+  }
+  d.path = d.sources.front().path;
+}
+
+void readDataSection(const SpecReader& r, const fs::path& base, JobSpec& s) {
+  SectionReader t(r, "data");
+  DataSpec& d = s.data;
+  d.kind = t.getEnum("kind", {"fashion-mnist", "text", "tokens"}, std::nullopt);
+  if (d.kind == "tokens") {
+    readTokenSources(r, t, base, d);
+    d.vocabulary = t.getString("vocabulary", "");
+    for (char& c : d.vocabulary) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    d.holdout_fraction = t.getDouble("holdout_fraction", d.holdout_fraction);
+  } else {
     std::string path;
     if (d.kind == "text") {
       path = t.requireString("path", "a text file or a directory of text files");
@@ -96,99 +163,141 @@ JobSpec readSpec(const SpecReader& r, const std::string& source_name) {
     } else {
       path = t.getString("path", kDefaultFashionMnist);
     }
-    if (path.empty()) r.fail("data.path", "expected a file or directory path, got an empty string");
-    d.path = resolvePath(base, path);
-    d.train_limit = t.getInt("train_limit", d.train_limit);
-    d.eval_limit = t.getInt("eval_limit", d.eval_limit);
-    t.rejectUnused([&](const std::string&) {
-      return "is used only with data.kind \"text\", got data.kind " + quoteText(d.kind);
-    });
-  }
-  {
-    SectionReader t(r, "optimizer");
-    OptimizerSpec& o = s.optimizer;
-    o.kind = t.getEnum("kind", {"adamw", "sgd"}, o.kind);
-    o.lr = t.getDouble("lr", o.lr);
-    o.weight_decay = t.getDouble("weight_decay", o.weight_decay);
-    o.grad_clip = t.getDouble("grad_clip", o.grad_clip);
-    if (o.kind == "sgd") o.momentum = t.getDouble("momentum", o.momentum);
-    if (o.kind == "adamw") {
-      o.beta1 = t.getDouble("beta1", o.beta1);
-      o.beta2 = t.getDouble("beta2", o.beta2);
-      o.eps = t.getDouble("eps", o.eps);
+    if (path.empty()) {
+      r.fail("data.path", "expected a file or directory path, got an empty string");
     }
-    t.rejectUnused([&](const std::string& key) {
-      const char* owner = key == "momentum" ? "sgd" : "adamw";
-      return fmt::format("is used only with optimizer.kind \"{}\", got optimizer.kind {}", owner,
-                         quoteText(o.kind));
-    });
+    d.path = resolvePath(base, path);
   }
-  {
-    SectionReader t(r, "lr_schedule");
-    LrScheduleSpec& l = s.lr_schedule;
-    l.kind = t.getEnum("kind", {"constant", "cosine", "linear"}, l.kind);
-    l.warmup_steps = t.getInt("warmup_steps", l.warmup_steps);
-    if (l.kind != "constant") l.min_lr_ratio = t.getDouble("min_lr_ratio", l.min_lr_ratio);
-    t.rejectUnused([&](const std::string&) {
-      return "is used only with lr_schedule.kind \"cosine\" or \"linear\", got lr_schedule.kind " +
-             quoteText(l.kind);
-    });
+  d.train_limit = t.getInt("train_limit", d.train_limit);
+  d.eval_limit = t.getInt("eval_limit", d.eval_limit);
+  t.rejectUnused([&](const std::string& key) {
+    if (key == "holdout_fraction") {
+      return "is used only with data.kind \"text\" or \"tokens\", got data.kind " +
+             quoteText(d.kind);
+    }
+    return "is used only with data.kind \"tokens\", got data.kind " + quoteText(d.kind);
+  });
+}
+
+// [optimizer]
+void readOptimizerSection(const SpecReader& r, JobSpec& s) {
+  SectionReader t(r, "optimizer");
+  OptimizerSpec& o = s.optimizer;
+  o.kind = t.getEnum("kind", {"adamw", "sgd"}, o.kind);
+  o.lr = t.getDouble("lr", o.lr);
+  o.weight_decay = t.getDouble("weight_decay", o.weight_decay);
+  o.grad_clip = t.getDouble("grad_clip", o.grad_clip);
+  if (o.kind == "sgd") o.momentum = t.getDouble("momentum", o.momentum);
+  if (o.kind == "adamw") {
+    o.beta1 = t.getDouble("beta1", o.beta1);
+    o.beta2 = t.getDouble("beta2", o.beta2);
+    o.eps = t.getDouble("eps", o.eps);
   }
-  {
-    SectionReader t(r, "train");
-    TrainSpec& tr = s.train;
-    tr.global_batch = t.requireInt("global_batch", "a positive integer");
-    tr.micro_batches = t.getInt("micro_batches", tr.micro_batches);
-    tr.steps = t.getInt("steps", tr.steps);
-    tr.epochs = t.getInt("epochs", tr.epochs);
-    tr.eval_every = t.getInt("eval_every", tr.eval_every);
-    tr.log_every = t.getInt("log_every", tr.log_every);
-  }
-  {
-    SectionReader t(r, "parallel");
-    ParallelSpec& p = s.parallel;
-    p.dp = t.getInt("dp", p.dp);
-    p.pp = t.getInt("pp", p.pp);
-    p.tp = t.getInt("tp", p.tp);
-    p.schedule = t.getEnum("schedule", {"gpipe", "1f1b", "interleaved"}, p.schedule);
-    p.virtual_stages = t.getInt("virtual_stages", p.virtual_stages);
-  }
-  {
-    SectionReader t(r, "checkpoint");
-    CheckpointSpec& c = s.checkpoint;
-    c.every = t.getInt("every", c.every);
-    c.key_file = resolvePath(base, t.getString("key_file", ""));
-    c.keep = t.getInt("keep", c.keep);
-  }
-  {
-    SectionReader t(r, "runtime");
-    RuntimeSpec& rt = s.runtime;
-    rt.intra_op_threads = t.getInt("intra_op_threads", rt.intra_op_threads);
-    rt.collective_timeout_s = t.getDouble("collective_timeout_s", rt.collective_timeout_s);
-    rt.devices_file = resolvePath(base, t.getString("devices_file", ""));
-  }
-  {
-    SectionReader t(r, "bridge");
-    BridgeSpec& b = s.bridge;
-    b.enabled = t.getBool("enabled", b.enabled);
-    b.rpc_url = t.getString("rpc_url", "");
-    b.outbox = resolvePath(base, t.getString("outbox", ""));
-    b.contract = t.getString("contract", "");
-    b.key_file = resolvePath(base, t.getString("key_file", ""));
-    b.job_id = t.getInt("job_id", b.job_id);
-    b.chain_id = t.getInt("chain_id", b.chain_id);
-  }
-  {
-    SectionReader t(r, "slurm");
-    SlurmSpec& sl = s.slurm;
-    sl.partition = t.getString("partition", "");
-    sl.account = t.getString("account", "");
-    sl.time = t.getString("time", sl.time);
-    sl.nodes = t.getInt("nodes", sl.nodes);
-    sl.tasks_per_node = t.getInt("tasks_per_node", sl.tasks_per_node);
-    sl.gpus_per_node = t.getInt("gpus_per_node", sl.gpus_per_node);
-    sl.requeue = t.getBool("requeue", sl.requeue);
-  }
+  t.rejectUnused([&](const std::string& key) {
+    const char* owner = key == "momentum" ? "sgd" : "adamw";
+    return fmt::format("is used only with optimizer.kind \"{}\", got optimizer.kind {}", owner,
+                       quoteText(o.kind));
+  });
+}
+
+// [lr_schedule]
+void readLrScheduleSection(const SpecReader& r, JobSpec& s) {
+  SectionReader t(r, "lr_schedule");
+  LrScheduleSpec& l = s.lr_schedule;
+  l.kind = t.getEnum("kind", {"constant", "cosine", "linear"}, l.kind);
+  l.warmup_steps = t.getInt("warmup_steps", l.warmup_steps);
+  if (l.kind != "constant") l.min_lr_ratio = t.getDouble("min_lr_ratio", l.min_lr_ratio);
+  t.rejectUnused([&](const std::string&) {
+    return "is used only with lr_schedule.kind \"cosine\" or \"linear\", got lr_schedule.kind " +
+           quoteText(l.kind);
+  });
+}
+
+// [train]
+void readTrainSection(const SpecReader& r, JobSpec& s) {
+  SectionReader t(r, "train");
+  TrainSpec& tr = s.train;
+  tr.global_batch = t.requireInt("global_batch", "a positive integer");
+  tr.micro_batches = t.getInt("micro_batches", tr.micro_batches);
+  tr.steps = t.getInt("steps", tr.steps);
+  tr.epochs = t.getInt("epochs", tr.epochs);
+  tr.eval_every = t.getInt("eval_every", tr.eval_every);
+  tr.log_every = t.getInt("log_every", tr.log_every);
+}
+
+// [parallel]
+void readParallelSection(const SpecReader& r, JobSpec& s) {
+  SectionReader t(r, "parallel");
+  ParallelSpec& p = s.parallel;
+  p.dp = t.getInt("dp", p.dp);
+  p.pp = t.getInt("pp", p.pp);
+  p.tp = t.getInt("tp", p.tp);
+  p.schedule = t.getEnum("schedule", {"gpipe", "1f1b", "interleaved"}, p.schedule);
+  p.virtual_stages = t.getInt("virtual_stages", p.virtual_stages);
+  p.shard_optimizer = t.getBool("shard_optimizer", p.shard_optimizer);
+}
+
+// [checkpoint]
+void readCheckpointSection(const SpecReader& r, const fs::path& base, JobSpec& s) {
+  SectionReader t(r, "checkpoint");
+  CheckpointSpec& c = s.checkpoint;
+  c.every = t.getInt("every", c.every);
+  c.key_file = resolvePath(base, t.getString("key_file", ""));
+  c.keep = t.getInt("keep", c.keep);
+}
+
+// [runtime]
+void readRuntimeSection(const SpecReader& r, const fs::path& base, JobSpec& s) {
+  SectionReader t(r, "runtime");
+  RuntimeSpec& rt = s.runtime;
+  rt.ops = t.getEnum("ops", {"reproducible", "native"}, rt.ops);
+  rt.intra_op_threads = t.getInt("intra_op_threads", rt.intra_op_threads);
+  rt.recompute = t.getBool("recompute", rt.recompute);
+  rt.collective_timeout_s = t.getDouble("collective_timeout_s", rt.collective_timeout_s);
+  rt.devices_file = resolvePath(base, t.getString("devices_file", ""));
+}
+
+// [bridge]
+void readBridgeSection(const SpecReader& r, const fs::path& base, JobSpec& s) {
+  SectionReader t(r, "bridge");
+  BridgeSpec& b = s.bridge;
+  b.enabled = t.getBool("enabled", b.enabled);
+  b.rpc_url = t.getString("rpc_url", "");
+  b.outbox = resolvePath(base, t.getString("outbox", ""));
+  b.contract = t.getString("contract", "");
+  b.key_file = resolvePath(base, t.getString("key_file", ""));
+  b.job_id = t.getInt("job_id", b.job_id);
+  b.chain_id = t.getInt("chain_id", b.chain_id);
+}
+
+// [slurm]
+void readSlurmSection(const SpecReader& r, JobSpec& s) {
+  SectionReader t(r, "slurm");
+  SlurmSpec& sl = s.slurm;
+  sl.partition = t.getString("partition", "");
+  sl.account = t.getString("account", "");
+  sl.time = t.getString("time", sl.time);
+  sl.nodes = t.getInt("nodes", sl.nodes);
+  sl.tasks_per_node = t.getInt("tasks_per_node", sl.tasks_per_node);
+  sl.gpus_per_node = t.getInt("gpus_per_node", sl.gpus_per_node);
+  sl.requeue = t.getBool("requeue", sl.requeue);
+}
+
+// Reads every section (types, enums, which keys apply); value checks are in job_validation.
+JobSpec readSpec(const SpecReader& r, const std::string& source_name) {
+  const fs::path base = fs::absolute(fs::path(source_name)).parent_path();
+  JobSpec s;
+  readJobSection(r, base, source_name, s);
+  readModelSection(r, s);
+  readDataSection(r, base, s);
+  readOptimizerSection(r, s);
+  readLrScheduleSection(r, s);
+  readTrainSection(r, s);
+  readParallelSection(r, s);
+  readCheckpointSection(r, base, s);
+  readRuntimeSection(r, base, s);
+  readBridgeSection(r, base, s);
+  readSlurmSection(r, s);
   return s;
 }
 
@@ -247,7 +356,21 @@ std::string JobSpec::canonicalText() const {
   }
 
   kv["data.kind"] = quoteText(data.kind);
-  if (data.kind == "text") kv["data.holdout_fraction"] = formatDouble(data.holdout_fraction);
+  if (data.kind == "text" || data.kind == "tokens") {
+    kv["data.holdout_fraction"] = formatDouble(data.holdout_fraction);
+  }
+  // tokens: a mixture's weights (in source order) change which windows a step sees; one
+  // source's weight changes nothing. The pinned vocabulary, when there is one.
+  if (data.kind == "tokens" && data.sources.size() > 1) {
+    std::string w;
+    for (size_t i = 0; i < data.sources.size(); ++i) {
+      w += (i ? ", " : "") + formatDouble(data.sources[i].weight);
+    }
+    kv["data.weights"] = "[" + w + "]";
+  }
+  if (data.kind == "tokens" && !data.vocabulary.empty()) {
+    kv["data.vocabulary"] = quoteText(data.vocabulary);
+  }
   kv["data.train_limit"] = std::to_string(data.train_limit);
   kv["data.eval_limit"] = std::to_string(data.eval_limit);
 
@@ -280,7 +403,11 @@ std::string JobSpec::canonicalText() const {
   kv["parallel.virtual_stages"] = std::to_string(parallel.virtual_stages);
 
   kv["checkpoint.every"] = std::to_string(checkpoint.every);
-  kv["runtime.intra_op_threads"] = std::to_string(runtime.intra_op_threads);
+  kv["runtime.ops"] = quoteText(runtime.ops);
+  // The reproducible operators give the same bits on any thread count; LibTorch's kernels do not.
+  if (runtime.ops == "native") {
+    kv["runtime.intra_op_threads"] = std::to_string(runtime.intra_op_threads);
+  }
 
   std::string out = std::string(kCanonicalVersion) + "\n";
   for (const auto& [k, v] : kv) out += k + " = " + v + "\n";

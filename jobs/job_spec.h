@@ -29,15 +29,28 @@ struct ModelSpec {
   double dropout = 0.0;
 };
 
+// tokens: one directory `mlcp data prepare` wrote (docs/data-format.md) and its share of the
+// training windows in a mixture.
+struct DataSource {
+  std::string path;     // absolute
+  double weight = 1.0;  // > 0, relative to the other sources' weights
+};
+
 struct DataSpec {
-  std::string kind;  // "fashion-mnist" | "text"
+  std::string kind;  // "fashion-mnist" | "text" | "tokens"
   // fashion-mnist: directory with {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]
   //   (default /usr/share/datasets/fashion-mnist, Debian dataset-fashion-mnist).
   // text: a text file, or a directory of them (hidden files, *.dat, *.u8 and symlinks skipped).
+  // tokens: a prepared token directory; with `sources` (a mixture), the first source's.
   std::string path;
-  double holdout_fraction = 0.05;  // text: the last fraction of the bytes is the eval split
-  int64_t train_limit = 0;         // 0 = all training samples; >0 = the first N
-  int64_t eval_limit = 0;          // 0 = all evaluation samples; >0 = the first N
+  // tokens: the prepared directories in file order, one entry when the file names `path`.
+  std::vector<DataSource> sources;
+  // tokens: "" or the vocabulary id (64 hex digits) the job pins: every source must have it.
+  std::string vocabulary;
+  // text, tokens: the last fraction of the bytes (of each source's tokens) is the eval split.
+  double holdout_fraction = 0.05;
+  int64_t train_limit = 0;  // 0 = all training samples; >0 = the first N
+  int64_t eval_limit = 0;   // 0 = all evaluation samples; >0 = the first N
 };
 
 struct OptimizerSpec {
@@ -66,6 +79,9 @@ struct ParallelSpec {
   int64_t pp = 1, tp = 1;
   std::string schedule = "1f1b";  // gpipe | 1f1b | interleaved
   int64_t virtual_stages = 1;     // model chunks per pipeline rank (interleaved only)
+  // ZeRO stage 1: each data-parallel replica keeps the optimizer state of its share of the
+  // parameters only (runtime/model_state.h). Placement only: the bits do not change.
+  bool shard_optimizer = false;
 };
 
 struct CheckpointSpec {
@@ -75,7 +91,13 @@ struct CheckpointSpec {
 };
 
 struct RuntimeSpec {
+  // The operator set (models/operators.h): "reproducible" (the same bits on every CPU) or
+  // "native" (LibTorch's kernels: the same bits only on the same CPU kernels and thread count).
+  std::string ops = "reproducible";
   int64_t intra_op_threads = 1;
+  // Activation recomputation: keep only each layer's input during the forward and recompute the
+  // layer in the backward (runtime/recompute.h). Memory only: the bits do not change.
+  bool recompute = false;
   double collective_timeout_s = 300;
   std::string devices_file;  // "" = none
 };
@@ -116,6 +138,8 @@ struct JobSpec {
   // kinds are left out), with its effective value (defaults filled in), sorted by key, after a
   // version line. Stable across releases unless the version line changes.
   // Included: job.seed, model.*, data.{kind,holdout_fraction,train_limit,eval_limit},
+  //   data.{weights,vocabulary} (tokens: the mixture's weights in source order, the pinned
+  //   vocabulary; the sources' paths are placement, their content is the data's content hash),
   //   optimizer.*, lr_schedule.*, train.{global_batch,micro_batches,steps,epochs,eval_every},
   //   parallel.{pp,tp,schedule,virtual_stages}, checkpoint.every, runtime.intra_op_threads.
   // Excluded (placement or labels, not results): job.name, job.output_dir, data.path,

@@ -1,6 +1,7 @@
 #include "jobs/job_validation.h"
 
 #include <fmt/format.h>
+#include <toml++/toml.h>
 
 #include <algorithm>
 #include <cmath>
@@ -19,6 +20,9 @@ constexpr int64_t kImageSize = 28;             // Fashion-MNIST images are 28x28
 constexpr int64_t kFashionMnistTrain = 60000;  // training samples in Fashion-MNIST
 constexpr int64_t kMaxConvBlocks = 4;          // 28 -> 14 -> 7 -> 3 -> 1 under 2x2 maxpools
 constexpr int64_t kMaxIntraOpThreads = 1024;
+// Model sizes and rank counts enter products (layers + 2, ffn_mult x d_model, dp x pp x tp,
+// nodes x tasks): each at most 2^20 keeps every such product of up to three inside int64.
+constexpr int64_t kMaxCount = int64_t{1} << 20;
 
 // The files a text corpus directory contributes, as data/text_corpus.cc reads them: regular
 // files, not hidden, not fortune index files (*.dat) or their links (*.u8), not symlinks.
@@ -32,6 +36,43 @@ std::vector<fs::path> corpusFiles(const fs::path& dir) {
     if (e.is_regular_file()) files.push_back(e.path());
   }
   return files;
+}
+
+// What validation needs of prepared token data (docs/data-format.md), from DIR/tokens.toml:
+// its token count and vocabulary. data/token_data.h reads and verifies all of it when the job
+// loads its data; this is the cheap look before any work starts.
+struct TokenDataInfo {
+  int64_t tokens = 0, vocab_size = 0;
+  std::string vocabulary_id;
+};
+
+// The manifest's facts, or why it cannot give them (`why`).
+std::optional<TokenDataInfo> readTokenDataInfo(const std::string& dir, std::string* why) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    *why = fs::exists(dir, ec) ? "which is not a directory" : "which does not exist";
+    return std::nullopt;
+  }
+  const fs::path file = fs::path(dir) / "tokens.toml";
+  if (!fs::is_regular_file(file, ec)) {
+    *why = "which has no tokens.toml (make it with `mlcp data prepare CORPUS --out DIR`)";
+    return std::nullopt;
+  }
+  try {
+    const toml::table t = toml::parse_file(file.string());
+    TokenDataInfo info;
+    const auto tokens = t["tokens"].value<int64_t>();
+    const auto size = t["vocabulary"]["size"].value<int64_t>();
+    const auto id = t["vocabulary"]["id"].value<std::string>();
+    if (t["format"].value_or(std::string()) != "mlcp-tokens" || !tokens || !size || !id) {
+      *why = "whose tokens.toml is not an mlcp token manifest";
+      return std::nullopt;
+    }
+    return TokenDataInfo{*tokens, *size, *id};
+  } catch (const toml::parse_error& e) {
+    *why = fmt::format("whose tokens.toml is not valid TOML ({})", e.description());
+    return std::nullopt;
+  }
 }
 
 // The layer count with how it was counted, for messages.
@@ -65,6 +106,15 @@ class Validator {
   void positive(const std::string& key, int64_t v) {
     if (v <= 0) r_.fail(key, fmt::format("must be a positive integer, got {}", v));
   }
+  // Sizes and counts that are multiplied: also at most kMaxCount.
+  void positiveCount(const std::string& key, int64_t v) {
+    positive(key, v);
+    if (v > kMaxCount) r_.fail(key, fmt::format("must be at most {}, got {}", kMaxCount, v));
+  }
+  void nonNegativeCount(const std::string& key, int64_t v) {
+    nonNegative(key, v);
+    if (v > kMaxCount) r_.fail(key, fmt::format("must be at most {}, got {}", kMaxCount, v));
+  }
   void nonNegative(const std::string& key, int64_t v) {
     if (v < 0) r_.fail(key, fmt::format("must be >= 0, got {}", v));
   }
@@ -96,10 +146,15 @@ class Validator {
   void job() {
     static const std::regex kName("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
     if (!std::regex_match(s_.name, kName)) {
+      // Without a job.name key the name is the job file's own name: say so, or the message would
+      // point at a key the file does not have.
+      const std::string from = r_.positions().contains("job.name")
+                                   ? std::string()
+                                   : ", taken from the job file's name (set job.name)";
       r_.fail({"job.name", "job"}, "job.name",
               "expected 1 to 100 characters from A-Z a-z 0-9 . _ - starting with a letter or "
               "digit (it names the run directory and the Slurm job), got " +
-                  quoteText(s_.name));
+                  quoteText(s_.name) + from);
     }
   }
 
@@ -129,11 +184,11 @@ class Validator {
         }
       }
     } else if (m.kind == "gpt") {
-      positive("model.d_model", m.d_model);
-      positive("model.layers", m.layers);
-      positive("model.heads", m.heads);
-      positive("model.context", m.context);
-      positive("model.ffn_mult", m.ffn_mult);
+      positiveCount("model.d_model", m.d_model);
+      positiveCount("model.layers", m.layers);
+      positiveCount("model.heads", m.heads);
+      positiveCount("model.context", m.context);
+      positiveCount("model.ffn_mult", m.ffn_mult);
       halfOpen("model.dropout", m.dropout, 0.0, 1.0);
       if (m.d_model % m.heads != 0) {
         r_.fail({"model.heads", "model.d_model", "model.kind"}, "model.heads",
@@ -142,11 +197,12 @@ class Validator {
                             m.d_model, m.heads));
       }
     }
-    // Which data a model reads: images for mlp/cnn, bytes for gpt.
-    const std::string want = m.kind == "gpt" ? "text" : "fashion-mnist";
-    if (s_.data.kind != want) {
+    // Which data a model reads: images for mlp/cnn, bytes or tokens for gpt.
+    const bool gpt_data = s_.data.kind == "text" || s_.data.kind == "tokens";
+    if (m.kind == "gpt" ? !gpt_data : s_.data.kind != "fashion-mnist") {
       r_.fail({"data.kind", "model.kind"}, "data.kind",
-              fmt::format("must be {} for model.kind {}, got {}", quoteText(want),
+              fmt::format("must be {} for model.kind {}, got {}",
+                          m.kind == "gpt" ? "\"text\" or \"tokens\"" : "\"fashion-mnist\"",
                           quoteText(m.kind), quoteText(s_.data.kind)));
     }
   }
@@ -180,6 +236,10 @@ class Validator {
       train_samples_ =
           d.train_limit > 0 ? std::min(d.train_limit, kFashionMnistTrain) : kFashionMnistTrain;
       enoughForOneStep(train_samples_, "data.train_limit");
+      return;
+    }
+    if (d.kind == "tokens") {
+      tokenData();
       return;
     }
     // text
@@ -220,6 +280,70 @@ class Validator {
                           formatDouble(d.holdout_fraction), held, train_bytes));
     }
     const int64_t windows = (train_bytes - 1) / ctx;
+    train_samples_ = d.train_limit > 0 ? std::min(d.train_limit, windows) : windows;
+    enoughForOneStep(train_samples_, "data.train_limit");
+  }
+
+  // tokens: every source is prepared token data of one vocabulary (the pinned one, if any)
+  // with a few windows in each split (data/token_data.h's rules, from the manifests).
+  void tokenData() {
+    const DataSpec& d = s_.data;
+    if (!(d.holdout_fraction > 0 && d.holdout_fraction < 1)) {
+      r_.fail("data.holdout_fraction",
+              "must be in (0, 1) (the last fraction of each source's tokens is the held-out "
+              "split), got " +
+                  formatDouble(d.holdout_fraction));
+    }
+    static const std::regex kHex64("[0-9a-f]{64}");
+    if (!d.vocabulary.empty() && !std::regex_match(d.vocabulary, kHex64)) {
+      r_.fail("data.vocabulary",
+              "expected a vocabulary id (64 hex digits, as `mlcp data prepare` prints it), got " +
+                  quoteText(d.vocabulary));
+    }
+    const int64_t ctx = s_.model.context;
+    int64_t windows = 0;
+    std::string first_id;
+    for (size_t i = 0; i < d.sources.size(); ++i) {
+      const std::string& dir = d.sources[i].path;
+      const std::string at =
+          d.sources.size() > 1 ? fmt::format("data.sources[{}]", i) : "data.path";
+      const std::initializer_list<std::string> where = {at, "data.sources", "data.path", "data"};
+      std::string why;
+      const auto info = readTokenDataInfo(dir, &why);
+      if (!info) {
+        r_.fail(where, at,
+                fmt::format("expected a directory `mlcp data prepare` wrote, got {} {}",
+                            quoteText(dir), why));
+      }
+      if (!d.vocabulary.empty() && info->vocabulary_id != d.vocabulary) {
+        r_.fail({"data.vocabulary"}, "data.vocabulary",
+                fmt::format("vocabulary mismatch: the job pins {}, but {} was prepared with "
+                            "vocabulary {} ({} pieces)",
+                            quoteText(d.vocabulary), quoteText(dir), info->vocabulary_id,
+                            info->vocab_size));
+      }
+      if (i == 0) {
+        first_id = info->vocabulary_id;
+        token_vocab_ = info->vocab_size;
+      } else if (info->vocabulary_id != first_id) {
+        r_.fail(where, at,
+                fmt::format("vocabulary mismatch: {} was prepared with vocabulary {}, the first "
+                            "source with {}: a mixture's sources must share one vocabulary",
+                            quoteText(dir), info->vocabulary_id, first_id));
+      }
+      const auto held =
+          static_cast<int64_t>(std::floor(static_cast<double>(info->tokens) * d.holdout_fraction));
+      const int64_t train_tokens = info->tokens - held;
+      if (train_tokens < 2 * (ctx + 1) || held < ctx + 1) {
+        r_.fail({"data.holdout_fraction", at, "data.kind"}, "data.holdout_fraction",
+                fmt::format("must leave at least model.context+1 = {} tokens in the held-out "
+                            "split and {} in the training split of the {}-token data {}, got {} "
+                            "({} held out, {} for training)",
+                            ctx + 1, 2 * (ctx + 1), info->tokens, quoteText(dir),
+                            formatDouble(d.holdout_fraction), held, train_tokens));
+      }
+      windows += (train_tokens - 1) / ctx;
+    }
     train_samples_ = d.train_limit > 0 ? std::min(d.train_limit, windows) : windows;
     enoughForOneStep(train_samples_, "data.train_limit");
   }
@@ -291,6 +415,24 @@ class Validator {
               fmt::format("must be at most train.steps ({}), got {}", t.steps, l.warmup_steps));
     }
     const int64_t per_epoch = train_samples_ / t.global_batch;
+    // Every count derived from the run's length must fit in int64: steps x global batch
+    // (samples seen) is the largest; past 2^62 the run is refused rather than wrapped.
+    constexpr int64_t kMaxSamples = int64_t{1} << 62;
+    if (t.global_batch > 0 && t.steps > kMaxSamples / t.global_batch) {
+      r_.fail("train.steps",
+              fmt::format("must be at most {} (2^62 samples of train.global_batch {}), "
+                          "got {}",
+                          kMaxSamples / t.global_batch, t.global_batch, t.steps));
+    }
+    if (t.global_batch > 0 && per_epoch > 0 &&
+        t.epochs > kMaxSamples / t.global_batch / per_epoch) {
+      r_.fail("train.epochs",
+              fmt::format("must be at most {} ({} steps per epoch of train.global_batch {}: "
+                          "2^62 samples in all), got {}",
+                          kMaxSamples / t.global_batch / per_epoch, per_epoch, t.global_batch,
+                          t.epochs));
+      return;
+    }
     if (t.epochs > 0 && l.warmup_steps > t.epochs * per_epoch) {
       r_.fail({"lr_schedule.warmup_steps"}, "lr_schedule.warmup_steps",
               fmt::format("must be at most the run's {} steps ({} epochs of {} samples / "
@@ -303,10 +445,10 @@ class Validator {
   void parallel() {
     const ParallelSpec& p = s_.parallel;
     const ModelSpec& m = s_.model;
-    nonNegative("parallel.dp", p.dp);
-    positive("parallel.pp", p.pp);
-    positive("parallel.tp", p.tp);
-    positive("parallel.virtual_stages", p.virtual_stages);
+    nonNegativeCount("parallel.dp", p.dp);
+    positiveCount("parallel.pp", p.pp);
+    positiveCount("parallel.tp", p.tp);
+    positiveCount("parallel.virtual_stages", p.virtual_stages);
 
     const int64_t layers = modelLayerCount(m);
     if (p.pp > layers) {
@@ -314,27 +456,33 @@ class Validator {
               fmt::format("must be at most the model's pipeline layer count {}, got {}",
                           layerCountText(m), p.pp));
     }
-    // Tensor parallelism shards heads (gpt) or widths (mlp, cnn) evenly across tp ranks.
+    // Tensor parallelism shards the GPT's heads, vocabulary and MLP width evenly across tp
+    // ranks (models/gpt.h); the MLP and CNN have no tensor-parallel layers.
     if (p.tp > 1) {
-      if (m.kind == "gpt") {
+      if (m.kind != "gpt") {
+        r_.fail({"parallel.tp"}, "parallel.tp",
+                fmt::format("tensor parallelism splits the GPT's attention heads and matrices; "
+                            "model.kind \"{}\" has no tensor-parallel layers: use parallel.tp = "
+                            "1 (and dp or pp to spread it), got {}",
+                            m.kind, p.tp));
+      } else {
         if (m.heads % p.tp != 0) {
           r_.fail({"parallel.tp"}, "parallel.tp",
                   fmt::format("must divide model.heads ({}), got {}", m.heads, p.tp));
         }
-        if (kByteVocabulary % p.tp != 0) {
+        // The vocabulary: the 256 bytes, or the token data's (data()).
+        const bool tokens = s_.data.kind == "tokens";
+        const int64_t vocab = tokens ? token_vocab_ : kByteVocabulary;
+        if (vocab % p.tp != 0) {
           r_.fail({"parallel.tp"}, "parallel.tp",
-                  fmt::format("must divide the byte vocabulary ({}) for the vocab-parallel "
-                              "embedding, got {}",
-                              kByteVocabulary, p.tp));
+                  fmt::format("must divide the {} ({}) for the vocab-parallel embedding, got {}",
+                              tokens ? "token data's vocabulary" : "byte vocabulary", vocab, p.tp));
         }
-      } else {
-        const auto& widths = m.kind == "mlp" ? m.hidden : m.channels;
-        const char* what = m.kind == "mlp" ? "model.hidden width" : "model.channels count";
-        for (int64_t w : widths) {
-          if (w % p.tp != 0) {
-            r_.fail({"parallel.tp"}, "parallel.tp",
-                    fmt::format("must divide every {} ({} does not), got {}", what, w, p.tp));
-          }
+        if ((m.ffn_mult * m.d_model) % p.tp != 0) {
+          r_.fail({"parallel.tp"}, "parallel.tp",
+                  fmt::format("must divide the MLP width model.ffn_mult * model.d_model ({}), "
+                              "got {}",
+                              m.ffn_mult * m.d_model, p.tp));
         }
       }
     }
@@ -467,8 +615,8 @@ class Validator {
               "got " +
                   quoteText(sl.time));
     }
-    positive("slurm.nodes", sl.nodes);
-    nonNegative("slurm.tasks_per_node", sl.tasks_per_node);
+    positiveCount("slurm.nodes", sl.nodes);
+    nonNegativeCount("slurm.tasks_per_node", sl.tasks_per_node);
     nonNegative("slurm.gpus_per_node", sl.gpus_per_node);
     if (sl.tasks_per_node > 0) {
       const int64_t world = sl.nodes * sl.tasks_per_node;
@@ -483,6 +631,7 @@ class Validator {
   const JobSpec& s_;
   const SpecReader& r_;
   int64_t train_samples_ = 0;  // training samples one epoch has (set by data())
+  int64_t token_vocab_ = 0;    // tokens: the data's vocabulary size (set by data())
 };
 
 }  // namespace

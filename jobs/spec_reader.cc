@@ -7,7 +7,7 @@
 #include <cmath>
 #include <limits>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace mlcp::jobs {
 
@@ -17,14 +17,15 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& jobSchema()
       {"model",
        {"kind", "hidden", "channels", "d_model", "layers", "heads", "context", "ffn_mult",
         "dropout"}},
-      {"data", {"kind", "path", "holdout_fraction", "train_limit", "eval_limit"}},
+      {"data",
+       {"kind", "path", "sources", "vocabulary", "holdout_fraction", "train_limit", "eval_limit"}},
       {"optimizer",
        {"kind", "lr", "weight_decay", "momentum", "beta1", "beta2", "eps", "grad_clip"}},
       {"lr_schedule", {"kind", "warmup_steps", "min_lr_ratio"}},
       {"train", {"global_batch", "micro_batches", "steps", "epochs", "eval_every", "log_every"}},
-      {"parallel", {"dp", "pp", "tp", "schedule", "virtual_stages"}},
+      {"parallel", {"dp", "pp", "tp", "schedule", "virtual_stages", "shard_optimizer"}},
       {"checkpoint", {"every", "key_file", "keep"}},
-      {"runtime", {"intra_op_threads", "collective_timeout_s", "devices_file"}},
+      {"runtime", {"ops", "intra_op_threads", "recompute", "collective_timeout_s", "devices_file"}},
       {"bridge", {"enabled", "rpc_url", "outbox", "contract", "key_file", "job_id", "chain_id"}},
       {"slurm",
        {"partition", "account", "time", "nodes", "tasks_per_node", "gpus_per_node", "requeue"}},
@@ -331,6 +332,23 @@ std::vector<int64_t> SectionReader::getIntArray(const std::string& key,
       spec_.fail({p, path(key)}, p, "expected an integer, got " + describeNode(e));
     }
     out.push_back(*e.value<int64_t>());
+  }
+  return out;
+}
+
+std::vector<const toml::table*> SectionReader::getTableArray(const std::string& key) {
+  const toml::node* n = node(key);
+  if (n == nullptr) return {};
+  const toml::array* arr = n->as_array();
+  if (arr == nullptr) typeError(key, "an array of tables", *n);
+  std::vector<const toml::table*> out;
+  for (size_t i = 0; i < arr->size(); ++i) {
+    const toml::table* t = (*arr)[i].as_table();
+    if (t == nullptr) {
+      const std::string p = fmt::format("{}[{}]", path(key), i);
+      spec_.fail({p, path(key)}, p, "expected a table, got " + describeNode((*arr)[i]));
+    }
+    out.push_back(t);
   }
   return out;
 }

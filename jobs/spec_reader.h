@@ -112,6 +112,9 @@ class SectionReader {
   std::string getString(const std::string& key, const std::string& dflt);
   bool getBool(const std::string& key, bool dflt);
   std::vector<int64_t> getIntArray(const std::string& key, const std::vector<int64_t>& dflt);
+  // An array of tables (data.sources = [{path = "a", weight = 2}, ...]); empty when absent.
+  // Fails naming the element ("data.sources[1]") that is not a table.
+  std::vector<const toml::table*> getTableArray(const std::string& key);
   // Required keys: fail with "is required (<expected>), got ..." when absent.
   int64_t requireInt(const std::string& key, const std::string& expected);
   std::string requireString(const std::string& key, const std::string& expected);

@@ -1,15 +1,16 @@
 #include "models/layer_model.h"
 
+#include "base/error.h"
 #include "jobs/job_spec.h"
 #include "models/cnn.h"
 #include "models/gpt.h"
 #include "models/mlp.h"
-#include "runtime/error.h"
+#include "models/tensor_parallel.h"
 
 namespace mlcp::models {
 
-LayerModel::LayerModel(std::string kind, std::vector<std::shared_ptr<Layer>> layers)
-    : kind_(std::move(kind)), layers_(std::move(layers)) {
+LayerModel::LayerModel(std::string kind, std::vector<std::shared_ptr<Layer>> layers, Operators ops)
+    : kind_(std::move(kind)), layers_(std::move(layers)), ops_(ops) {
   // A ModuleList names the parameters "layers.<i>.<name>" (register_module refuses dots).
   auto list = register_module("layers", torch::nn::ModuleList());
   for (auto& layer : layers_) list->push_back(layer);
@@ -22,9 +23,8 @@ torch::Tensor LayerModel::forward(const torch::Tensor& x, int64_t begin, int64_t
   return h;
 }
 
-torch::Tensor LayerModel::loss(const torch::Tensor& logits, const torch::Tensor& target) {
-  return torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}),
-                                              target.reshape({-1}));
+torch::Tensor LayerModel::loss(const torch::Tensor& logits, const torch::Tensor& target) const {
+  return ops_.crossEntropy(logits, target);
 }
 
 std::vector<LayerCost> LayerModel::costs() const {
@@ -44,14 +44,33 @@ int64_t LayerModel::numParameters() const {
 }
 
 std::shared_ptr<LayerModel> buildModel(const jobs::ModelSpec& spec, int64_t num_classes,
-                                       uint64_t seed) {
-  // Initial parameters are a function of the seed only: LibTorch's CPU generator is seeded
-  // here and consumed in construction order, identical on every rank.
+                                       uint64_t seed, collectives::Communicator* tp,
+                                       Operators ops) {
+  if (tp != nullptr && spec.kind != "gpt") {
+    throw UsageError("tensor parallelism (tp = " + std::to_string(tp->size()) +
+                     ") needs model.kind = \"gpt\", not '" + spec.kind + "'");
+  }
+  // Native: initial parameters are a function of the seed only because LibTorch's CPU
+  // generator is seeded here and consumed in construction order, identical on every rank.
   torch::manual_seed(seed);
-  if (spec.kind == "mlp") return buildMlp(spec, num_classes);
-  if (spec.kind == "cnn") return buildCnn(spec, num_classes);
-  if (spec.kind == "gpt") return buildGpt(spec, num_classes);
-  throw UsageError("model.kind '" + spec.kind + "' is not one of mlp, cnn, gpt");
+  std::shared_ptr<LayerModel> model;
+  if (spec.kind == "mlp") {
+    model = buildMlp(spec, num_classes, ops);
+  } else if (spec.kind == "cnn") {
+    model = buildCnn(spec, num_classes, ops);
+  } else if (spec.kind == "gpt") {
+    model = buildGpt(spec, num_classes, seed, tp, ops);
+  } else {
+    throw UsageError("model.kind '" + spec.kind + "' is not one of mlp, cnn, gpt");
+  }
+  if (ops.reproducible()) initParameters(*model, seed, groupRank(tp), groupSize(tp));
+  return model;
+}
+
+torch::Tensor modelLoss(const LayerModel& model, const torch::Tensor& logits,
+                        const torch::Tensor& target, collectives::Communicator* tp) {
+  return model.kind() == "gpt" ? gptLoss(logits, target, tp, model.ops())
+                               : model.loss(logits, target);
 }
 
 }  // namespace mlcp::models

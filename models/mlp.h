@@ -9,9 +9,11 @@ namespace mlcp::models {
 // y = relu(x W^T + b), x flattened to [batch, in] first.
 class DenseLayer : public Layer {
  public:
-  DenseLayer(int64_t in, int64_t out, bool relu);
+  DenseLayer(int64_t in, int64_t out, bool relu, Operators ops);
   torch::Tensor forward(const torch::Tensor& x) override;
   LayerCost cost() const override;
+  // LibTorch's Linear initialisation: weight and bias U(-1/sqrt(in), 1/sqrt(in)).
+  ParameterInit initOf(const std::string& name) const override;
 
  private:
   torch::nn::Linear linear_{nullptr};
@@ -19,6 +21,7 @@ class DenseLayer : public Layer {
   bool relu_;
 };
 
-std::shared_ptr<LayerModel> buildMlp(const jobs::ModelSpec& spec, int64_t num_classes);
+std::shared_ptr<LayerModel> buildMlp(const jobs::ModelSpec& spec, int64_t num_classes,
+                                     Operators ops);
 
 }  // namespace mlcp::models

@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace mlcp::models {
 namespace {
@@ -87,7 +87,7 @@ struct ScatterToTensorParallel : torch::autograd::Function<ScatterToTensorParall
 // the target is not in this rank's range) with a 0/1 flag saying whether it is.
 struct VocabParallelCrossEntropyFn : torch::autograd::Function<VocabParallelCrossEntropyFn> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& logits,
-                               const torch::Tensor& target, Communicator* comm) {
+                               const torch::Tensor& target, Communicator* comm, Operators ops) {
     const int64_t local_v = logits.size(-1);
     auto z = logits.reshape({-1, local_v});
     auto t = target.reshape({-1}).to(torch::kInt64);
@@ -104,14 +104,14 @@ struct VocabParallelCrossEntropyFn : torch::autograd::Function<VocabParallelCros
     }
     auto m = allreduceMax(std::get<0>(z.max(-1)), *comm);
     auto shifted = z - m.unsqueeze(1);
-    auto e = shifted.exp();
-    auto sum_exp = allreduceSumOrdered(e.sum(-1), *comm);
+    auto e = ops.exp(shifted);
+    auto sum_exp = allreduceSumOrdered(ops.rowSums(e), *comm);
     auto in_range = (t >= begin).logical_and(t < begin + local_v);
     auto local_t = torch::where(in_range, t - begin, torch::zeros_like(t));
     auto picked = shifted.gather(1, local_t.unsqueeze(1)).squeeze(1);
     auto target_logit =
         allreduceSumOrdered(torch::where(in_range, picked, torch::zeros_like(picked)), *comm);
-    auto loss = sum_exp.log() - target_logit;
+    auto loss = ops.log(sum_exp) - target_logit;
     auto softmax = e / sum_exp.unsqueeze(1);
     ctx->save_for_backward({softmax, local_t, in_range.to(softmax.scalar_type())});
     ctx->saved_data["sizes"] = logits.sizes().vec();
@@ -122,15 +122,15 @@ struct VocabParallelCrossEntropyFn : torch::autograd::Function<VocabParallelCros
     auto grad = saved[0].clone();
     grad.scatter_add_(1, saved[1].unsqueeze(1), -saved[2].unsqueeze(1));
     grad.mul_(g[0].reshape({-1, 1}));
-    return {grad.reshape(ctx->saved_data["sizes"].toIntVector()), torch::Tensor(),
+    return {grad.reshape(ctx->saved_data["sizes"].toIntVector()), torch::Tensor(), torch::Tensor(),
             torch::Tensor()};
   }
 };
 
 int64_t checkedPart(int64_t total, int64_t parts, const std::string& what) {
   if (parts <= 0 || total % parts != 0)
-    throw InvalidArgument(what + ": size " + std::to_string(total) +
-                          " is not divisible into " + std::to_string(parts) + " equal parts");
+    throw InvalidArgument(what + ": size " + std::to_string(total) + " is not divisible into " +
+                          std::to_string(parts) + " equal parts");
   return total / parts;
 }
 
@@ -181,9 +181,9 @@ torch::Tensor scatterToTensorParallel(const torch::Tensor& x, Communicator& comm
 }
 
 torch::Tensor vocabParallelCrossEntropy(const torch::Tensor& logits, const torch::Tensor& target,
-                                        Communicator& comm) {
+                                        Communicator& comm, const Operators& ops) {
   commType(logits, "vocabParallelCrossEntropy");
-  return VocabParallelCrossEntropyFn::apply(logits, target, &comm);
+  return VocabParallelCrossEntropyFn::apply(logits, target, &comm, ops);
 }
 
 // ---- ShardSpec --------------------------------------------------------------------------------
@@ -271,21 +271,22 @@ void loadLogicalParameters(torch::nn::Module& model,
   }
 }
 
-std::vector<std::pair<std::string, torch::Tensor>> gatherLogicalParameters(
-    torch::nn::Module& model, Communicator& comm) {
+std::vector<std::pair<std::string, torch::Tensor>> gatherLogicalParameters(torch::nn::Module& model,
+                                                                           Communicator& comm) {
   std::vector<std::pair<std::string, torch::Tensor>> out;
   for (const auto& p : parameterShards(model))
     out.emplace_back(p.name, gatherLogical(p.shard, p.spec, comm));
   return out;
 }
 
-std::vector<float> logicalGradNorms(torch::nn::Module& model, Communicator& comm) {
+std::vector<float> logicalGradNorms(torch::nn::Module& model, Communicator& comm,
+                                    const Operators& ops) {
   std::vector<float> out;
   for (const auto& p : parameterShards(model)) {
     // Every rank takes part in every gather, so a gradient missing on one rank cannot
     // desynchronise the group: a missing gradient gathers as zeros.
     auto g = p.shard.grad().defined() ? p.shard.grad() : torch::zeros_like(p.shard);
-    out.push_back(gatherLogical(g, p.spec, comm).norm(2).item<float>());
+    out.push_back(ops.l2Norm(gatherLogical(g, p.spec, comm)));
   }
   return out;
 }
@@ -295,72 +296,66 @@ std::vector<float> logicalGradNorms(torch::nn::Module& model, Communicator& comm
 // the unsharded model through loadLogicalParameters.
 
 ColumnParallelLinear::ColumnParallelLinear(int64_t in_features, int64_t out_features,
-                                           bool with_bias, bool gather_output, Communicator& comm,
-                                           int64_t groups)
-    : comm_(comm), groups_(groups), gather_output_(gather_output) {
+                                           bool with_bias, bool gather_output, Communicator* comm,
+                                           int64_t groups, Operators ops)
+    : comm_(comm), groups_(groups), gather_output_(gather_output), ops_(ops) {
   if (gather_output && groups != 1)
     throw InvalidArgument("ColumnParallelLinear: gather_output needs groups = 1 (a gathered " +
                           std::to_string(groups) + "-group output would interleave the groups)");
-  out_local_ = groups * partSize(out_features, ShardSpec{0, groups}, comm.size(),
+  out_local_ = groups * partSize(out_features, ShardSpec{0, groups}, groupSize(comm),
                                  "ColumnParallelLinear out_features");
   weight = register_parameter("weight", torch::empty({out_local_, in_features}));
   if (with_bias) bias = register_parameter("bias", torch::empty({out_local_}));
 }
 
 torch::Tensor ColumnParallelLinear::forward(const torch::Tensor& x) {
-  auto y = torch::nn::functional::linear(copyToTensorParallel(x, comm_), weight, bias);
-  return gather_output_ ? gatherFromTensorParallel(y, comm_) : y;
+  if (comm_ == nullptr) return ops_.linear(x, weight, bias);
+  auto y = ops_.linear(copyToTensorParallel(x, *comm_), weight, bias);
+  return gather_output_ ? gatherFromTensorParallel(y, *comm_) : y;
 }
 
 ShardSpec ColumnParallelLinear::shardSpec(const std::string&) const { return {0, groups_}; }
 
 RowParallelLinear::RowParallelLinear(int64_t in_features, int64_t out_features, bool with_bias,
-                                     bool input_is_parallel, Communicator& comm)
-    : comm_(comm), input_is_parallel_(input_is_parallel) {
-  const int64_t in_local = partSize(in_features, ShardSpec{1, 1}, comm.size(),
-                                    "RowParallelLinear in_features");
+                                     bool input_is_parallel, Communicator* comm, Operators ops)
+    : comm_(comm), input_is_parallel_(input_is_parallel), ops_(ops) {
+  const int64_t in_local =
+      partSize(in_features, ShardSpec{1, 1}, groupSize(comm), "RowParallelLinear in_features");
   weight = register_parameter("weight", torch::empty({out_features, in_local}));
   if (with_bias) bias = register_parameter("bias", torch::empty({out_features}));
 }
 
 torch::Tensor RowParallelLinear::forward(const torch::Tensor& x) {
-  auto xi = input_is_parallel_ ? x : scatterToTensorParallel(x, comm_);
-  auto y = reduceFromTensorParallel(torch::nn::functional::linear(xi, weight), comm_);
-  return bias.defined() ? y + bias : y;
+  if (comm_ == nullptr) return ops_.linear(x, weight, bias);
+  auto xi = input_is_parallel_ ? x : scatterToTensorParallel(x, *comm_);
+  auto y = reduceFromTensorParallel(ops_.linear(xi, weight), *comm_);
+  return bias.defined() ? ops_.biasAdd(y, bias) : y;
 }
 
 ShardSpec RowParallelLinear::shardSpec(const std::string& local_name) const {
   return local_name == "weight" ? ShardSpec{1, 1} : ShardSpec{};
 }
 
-VocabParallelEmbedding::VocabParallelEmbedding(int64_t vocab, int64_t dim, Communicator& comm)
-    : comm_(comm) {
-  const int64_t n = partSize(vocab, ShardSpec{0, 1}, comm.size(), "VocabParallelEmbedding vocab");
-  begin_ = comm.rank() * n;
+VocabParallelEmbedding::VocabParallelEmbedding(int64_t vocab, int64_t dim, Communicator* comm,
+                                               Operators ops)
+    : comm_(comm), ops_(ops) {
+  const int64_t n =
+      partSize(vocab, ShardSpec{0, 1}, groupSize(comm), "VocabParallelEmbedding vocab");
+  begin_ = groupRank(comm) * n;
   end_ = begin_ + n;
   weight = register_parameter("weight", torch::empty({n, dim}));
 }
 
 torch::Tensor VocabParallelEmbedding::forward(const torch::Tensor& tokens) {
+  if (comm_ == nullptr) return ops_.embedding(tokens, weight);
   auto in_range = (tokens >= begin_).logical_and(tokens < end_);
   auto local = torch::where(in_range, tokens - begin_, torch::zeros_like(tokens));
-  auto e = torch::embedding(weight, local);
+  auto e = ops_.embedding(local, weight);
   // Zero (not masked_fill) the rows of foreign tokens: their gradient into row 0 is then 0.
   e = e * in_range.unsqueeze(-1).to(e.scalar_type());
-  return reduceFromTensorParallel(e, comm_);
+  return reduceFromTensorParallel(e, *comm_);
 }
 
 ShardSpec VocabParallelEmbedding::shardSpec(const std::string&) const { return {0, 1}; }
-
-torch::Tensor shardedDropout(const torch::Tensor& x, double p, bool train,
-                             torch::IntArrayRef full_sizes, int64_t dim, int rank) {
-  if (!train || p == 0 || x.numel() == 0) return x;
-  // torch::dropout on CPU draws empty_like(input).bernoulli_(1 - p), divides by 1 - p and
-  // multiplies; the same here on the full shape, then the slice.
-  auto noise = torch::empty(full_sizes, x.options().requires_grad(false)).bernoulli_(1 - p);
-  noise.div_(1 - p);
-  const int64_t n = x.size(dim);
-  return x * noise.narrow(dim, rank * n, n);
-}
 
 }  // namespace mlcp::models

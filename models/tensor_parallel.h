@@ -3,6 +3,11 @@
 // them, in named forward/backward pairs.
 //
 // Contracts shared by everything here:
+// - The layers take the tp communicator as a pointer; nullptr means no tensor parallelism: the
+//   whole layer on this rank, computed with exactly the operators of the unsharded layer
+//   (Operators::linear with its bias, Operators::embedding), so a model built from these layers
+//   is its own tp = 1 case. Layers and functions compute with the Operators they are given
+//   (models/operators.h; default: reproducible).
 // - The tp communicator is passed explicitly and must outlive every autograd graph built with
 //   it (backward calls collectives on it). Every rank of the group runs the same forward and
 //   backward in the same order: each collective here is a collective call on the group.
@@ -25,6 +30,7 @@
 #include <vector>
 
 #include "collectives/communicator.h"
+#include "models/operators.h"
 
 namespace mlcp::models {
 
@@ -102,13 +108,19 @@ void loadLogicalParameters(torch::nn::Module& model,
 std::vector<std::pair<std::string, torch::Tensor>> gatherLogicalParameters(
     torch::nn::Module& model, collectives::Communicator& comm);
 
-// Collective: the L2 norm of every parameter's logical gradient, in registration order (0 for a
-// parameter without a gradient). Each norm is taken on the gathered logical tensor — the same
-// op on the same shape as at tp = 1 — so it equals the unsharded model's norm bit for bit
-// whenever the gradient does (always at tp = 1), and the same value on every tp rank.
-std::vector<float> logicalGradNorms(torch::nn::Module& model, collectives::Communicator& comm);
+// Collective: the L2 norm (Operators::l2Norm) of every parameter's logical gradient, in
+// registration order (0 for a parameter without a gradient). Each norm is taken on the gathered
+// logical tensor — the same op on the same shape as at tp = 1 — so it equals the unsharded
+// model's norm bit for bit whenever the gradient does (always at tp = 1), and the same value on
+// every tp rank.
+std::vector<float> logicalGradNorms(torch::nn::Module& model, collectives::Communicator& comm,
+                                    const Operators& ops = Operators());
 
 // ---- Layers ---------------------------------------------------------------------------------
+
+// The group's size and this rank's index in it (1 and 0 without a group).
+inline int groupSize(const collectives::Communicator* comm) { return comm ? comm->size() : 1; }
+inline int groupRank(const collectives::Communicator* comm) { return comm ? comm->rank() : 0; }
 
 // Y = X A^T + b with A = [A_1; ...; A_p] split by output rows (and b = [b_1; ...; b_p]):
 // rank i computes Y_i = X A_i^T + b_i from the replicated X (copyToTensorParallel: dX is the
@@ -119,7 +131,8 @@ std::vector<float> logicalGradNorms(torch::nn::Module& model, collectives::Commu
 class ColumnParallelLinear : public torch::nn::Module, public ShardedModule {
  public:
   ColumnParallelLinear(int64_t in_features, int64_t out_features, bool with_bias,
-                       bool gather_output, collectives::Communicator& comm, int64_t groups = 1);
+                       bool gather_output, collectives::Communicator* comm, int64_t groups = 1,
+                       Operators ops = Operators());
   torch::Tensor forward(const torch::Tensor& x);
   ShardSpec shardSpec(const std::string& local_name) const override;
   int64_t localOutFeatures() const { return out_local_; }
@@ -128,21 +141,24 @@ class ColumnParallelLinear : public torch::nn::Module, public ShardedModule {
   torch::Tensor bias;    // [out/p] or undefined
 
  private:
-  collectives::Communicator& comm_;
+  collectives::Communicator* comm_;
   int64_t out_local_;
   int64_t groups_;
   bool gather_output_;
+  Operators ops_;
 };
 
 // Y = X A^T + b with A = [A_1 ... A_p] split by input columns and X = [X_1 ... X_p]:
 // Y = sum_i X_i A_i^T + b. Rank i computes X_i A_i^T, the partial outputs are summed over tp
-// (reduceFromTensorParallel, fixed order), and the replicated b is added once, after the sum.
+// (reduceFromTensorParallel, fixed order), and the replicated b is added once, after the sum
+// (without a group: one fused linear with its bias, as an unsharded Linear).
 // input_is_parallel: X arrives as X_i (from a ColumnParallelLinear); otherwise X is replicated
 // and split here (scatterToTensorParallel).
 class RowParallelLinear : public torch::nn::Module, public ShardedModule {
  public:
   RowParallelLinear(int64_t in_features, int64_t out_features, bool with_bias,
-                    bool input_is_parallel, collectives::Communicator& comm);
+                    bool input_is_parallel, collectives::Communicator* comm,
+                    Operators ops = Operators());
   torch::Tensor forward(const torch::Tensor& x);
   ShardSpec shardSpec(const std::string& local_name) const override;
 
@@ -150,8 +166,9 @@ class RowParallelLinear : public torch::nn::Module, public ShardedModule {
   torch::Tensor bias;    // [out], replicated, or undefined
 
  private:
-  collectives::Communicator& comm_;
+  collectives::Communicator* comm_;
   bool input_is_parallel_;
+  Operators ops_;
 };
 
 // E[x] with the vocabulary rows split: rank i owns rows [i*V/p, (i+1)*V/p). A token outside a
@@ -160,7 +177,8 @@ class RowParallelLinear : public torch::nn::Module, public ShardedModule {
 // equal to an unsharded embedding).
 class VocabParallelEmbedding : public torch::nn::Module, public ShardedModule {
  public:
-  VocabParallelEmbedding(int64_t vocab, int64_t dim, collectives::Communicator& comm);
+  VocabParallelEmbedding(int64_t vocab, int64_t dim, collectives::Communicator* comm,
+                         Operators ops = Operators());
   torch::Tensor forward(const torch::Tensor& tokens);
   ShardSpec shardSpec(const std::string& local_name) const override;
   int64_t vocabBegin() const { return begin_; }
@@ -169,8 +187,9 @@ class VocabParallelEmbedding : public torch::nn::Module, public ShardedModule {
   torch::Tensor weight;  // [V/p, dim]
 
  private:
-  collectives::Communicator& comm_;
+  collectives::Communicator* comm_;
   int64_t begin_, end_;
+  Operators ops_;
 };
 
 // Per-token cross-entropy from logits sharded by vocabulary: `logits` [..., V/p] holds rank r's
@@ -181,15 +200,9 @@ class VocabParallelEmbedding : public torch::nn::Module, public ShardedModule {
 //   one non-zero contribution, so its sum is exact).
 // Backward: d loss / d z_v = softmax_v - [v == t], computed on each rank's own columns; no
 // communication. A target outside [0, V) is refused (InvalidArgument; there is no ignore_index).
+// exp, log and the row sums are `ops`' (Operators::exp, log, rowSums).
 torch::Tensor vocabParallelCrossEntropy(const torch::Tensor& logits, const torch::Tensor& target,
-                                        collectives::Communicator& comm);
-
-// Dropout whose mask is the slice of the mask an unsharded tensor of `full_sizes` would draw:
-// draws Bernoulli(1-p) for the full shape from the default generator (the same draws, in the
-// same order, as torch::dropout on the unsharded tensor), then keeps positions
-// [rank*n, (rank+1)*n) along `dim`, n = x.size(dim). So a tp run consumes the generator like
-// tp = 1 and applies the same logical mask. Identity when !train or p == 0.
-torch::Tensor shardedDropout(const torch::Tensor& x, double p, bool train,
-                             torch::IntArrayRef full_sizes, int64_t dim, int rank);
+                                        collectives::Communicator& comm,
+                                        const Operators& ops = Operators());
 
 }  // namespace mlcp::models

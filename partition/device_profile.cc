@@ -1,13 +1,13 @@
 #include "partition/device_profile.h"
 
 #include <fmt/format.h>
+#include <toml++/toml.h>
 
 #include <fstream>
 #include <map>
 #include <sstream>
-#include <toml++/toml.h>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace mlcp::partition {
 
@@ -30,12 +30,15 @@ std::vector<DeviceProfile> parseDevices(const std::string& text, const std::stri
   try {
     root = toml::parse(std::string_view(text), std::string_view(src));
   } catch (const toml::parse_error& e) {
-    throw UsageError(fmt::format("{}: TOML syntax error: {}", at(src, e.source()), e.description()));
+    throw UsageError(
+        fmt::format("{}: TOML syntax error: {}", at(src, e.source()), e.description()));
   }
   for (auto& [k, v] : root) {
     if (k.str() != "device") {
-      throw UsageError(fmt::format("{}: unknown key '{}' (a devices file holds only [[device]] "
-                                   "tables)", at(src, k.source()), k.str()));
+      throw UsageError(
+          fmt::format("{}: unknown key '{}' (a devices file holds only [[device]] "
+                      "tables)",
+                      at(src, k.source()), k.str()));
     }
   }
   const toml::node* devs = root.get("device");
@@ -61,24 +64,27 @@ std::vector<DeviceProfile> parseDevices(const std::string& text, const std::stri
         ranks_node = &val;
         const toml::array* arr = val.as_array();
         if (!arr || arr->empty()) {
-          throw UsageError(fmt::format("{}: 'ranks' must be a non-empty array of rank numbers", kw));
+          throw UsageError(
+              fmt::format("{}: 'ranks' must be a non-empty array of rank numbers", kw));
         }
         for (const toml::node& r : *arr) {
           auto i = r.value_exact<int64_t>();
           if (!i || *i < 0 || *i > 1'000'000) {
-            throw UsageError(fmt::format("{}: 'ranks' entries must be integers >= 0",
-                                         at(src, r.source())));
+            throw UsageError(
+                fmt::format("{}: 'ranks' entries must be integers >= 0", at(src, r.source())));
           }
           ranks.emplace_back(static_cast<int>(*i), at(src, r.source()));
         }
       } else if (k == "gflops") {
         p.gflops = number(val, kw, "gflops");
         has_gflops = true;
-        if (!(p.gflops > 0)) throw UsageError(fmt::format("{}: 'gflops' must be > 0 (got {})", kw, p.gflops));
+        if (!(p.gflops > 0))
+          throw UsageError(fmt::format("{}: 'gflops' must be > 0 (got {})", kw, p.gflops));
       } else if (k == "memory_gb") {
         double gb = number(val, kw, "memory_gb");
         has_mem = true;
-        if (!(gb > 0)) throw UsageError(fmt::format("{}: 'memory_gb' must be > 0 (got {})", kw, gb));
+        if (!(gb > 0))
+          throw UsageError(fmt::format("{}: 'memory_gb' must be > 0 (got {})", kw, gb));
         p.memory_bytes = static_cast<int64_t>(gb * 1024.0 * 1024.0 * 1024.0);
       } else if (k == "slowdown") {
         p.slowdown = number(val, kw, "slowdown");
@@ -86,8 +92,10 @@ std::vector<DeviceProfile> parseDevices(const std::string& text, const std::stri
           throw UsageError(fmt::format("{}: 'slowdown' must be >= 1 (got {})", kw, p.slowdown));
         }
       } else {
-        throw UsageError(fmt::format("{}: unknown device key '{}' (expected name, ranks, gflops, "
-                                     "memory_gb, slowdown)", at(src, key.source()), k));
+        throw UsageError(
+            fmt::format("{}: unknown device key '{}' (expected name, ranks, gflops, "
+                        "memory_gb, slowdown)",
+                        at(src, key.source()), k));
       }
     }
     if (!ranks_node) throw UsageError(fmt::format("{}: [[device]] is missing 'ranks'", where));
@@ -96,8 +104,8 @@ std::vector<DeviceProfile> parseDevices(const std::string& text, const std::stri
     for (auto& [r, rw] : ranks) {
       auto it = by_rank.find(r);
       if (it != by_rank.end()) {
-        throw UsageError(fmt::format("{}: rank {} is already given a device at {}", rw, r,
-                                     it->second.second));
+        throw UsageError(
+            fmt::format("{}: rank {} is already given a device at {}", rw, r, it->second.second));
       }
       by_rank.emplace(r, std::make_pair(p, rw));
     }
@@ -107,14 +115,17 @@ std::vector<DeviceProfile> parseDevices(const std::string& text, const std::stri
   for (int r = 0; r < n; ++r) {
     auto it = by_rank.find(r);
     if (it == by_rank.end()) {
-      throw UsageError(fmt::format("{}:1:1: no [[device]] lists rank {} (ranks 0..{} must each "
-                                   "appear once)", src, r, n - 1));
+      throw UsageError(
+          fmt::format("{}:1:1: no [[device]] lists rank {} (ranks 0..{} must each "
+                      "appear once)",
+                      src, r, n - 1));
     }
     out.push_back(it->second.first);
   }
   if (!by_rank.empty() && by_rank.rbegin()->first >= n) {
     auto& [r, pw] = *by_rank.rbegin();
-    throw UsageError(fmt::format("{}: rank {} is outside the {} ranks of this run", pw.second, r, n));
+    throw UsageError(
+        fmt::format("{}: rank {} is outside the {} ranks of this run", pw.second, r, n));
   }
   return out;
 }

@@ -24,9 +24,9 @@ namespace mlcp::partition {
 
 struct DeviceProfile {
   std::string name = "device";
-  double gflops = 1.0;         // achieved matmul GFLOP/s
-  int64_t memory_bytes = 0;    // usable memory
-  double slowdown = 1.0;       // >= 1, a declared emulation factor
+  double gflops = 1.0;       // achieved matmul GFLOP/s
+  int64_t memory_bytes = 0;  // usable memory
+  double slowdown = 1.0;     // >= 1, a declared emulation factor
 
   // The speed the partitioner plans with: gflops / slowdown.
   double effectiveGflops() const { return gflops / slowdown; }

@@ -2,24 +2,30 @@
 
 #include <fmt/format.h>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace mlcp::partition {
 
 const char* toString(MeshDim dim) {
   switch (dim) {
-    case MeshDim::kData: return "dp";
-    case MeshDim::kPipeline: return "pp";
-    case MeshDim::kTensor: return "tp";
+    case MeshDim::kData:
+      return "dp";
+    case MeshDim::kPipeline:
+      return "pp";
+    case MeshDim::kTensor:
+      return "tp";
   }
   return "?";
 }
 
 int MeshShape::extent(MeshDim dim) const {
   switch (dim) {
-    case MeshDim::kData: return dp;
-    case MeshDim::kPipeline: return pp;
-    case MeshDim::kTensor: return tp;
+    case MeshDim::kData:
+      return dp;
+    case MeshDim::kPipeline:
+      return pp;
+    case MeshDim::kTensor:
+      return tp;
   }
   return 0;
 }
@@ -28,9 +34,12 @@ std::string MeshShape::toString() const { return fmt::format("dp{} x pp{} x tp{}
 
 int MeshCoord::at(MeshDim dim) const {
   switch (dim) {
-    case MeshDim::kData: return dp;
-    case MeshDim::kPipeline: return pp;
-    case MeshDim::kTensor: return tp;
+    case MeshDim::kData:
+      return dp;
+    case MeshDim::kPipeline:
+      return pp;
+    case MeshDim::kTensor:
+      return tp;
   }
   return 0;
 }
@@ -43,9 +52,9 @@ MeshLayout::MeshLayout(MeshShape shape) : shape_(shape) {
 
 MeshLayout::MeshLayout(MeshShape shape, int world_size) : MeshLayout(shape) {
   if (world_size != shape.size()) {
-    throw UsageError(fmt::format("mesh {} needs dp*pp*tp = {}*{}*{} = {} ranks, but {} were started",
-                                 shape.toString(), shape.dp, shape.pp, shape.tp, shape.size(),
-                                 world_size));
+    throw UsageError(
+        fmt::format("mesh {} needs dp*pp*tp = {}*{}*{} = {} ranks, but {} were started",
+                    shape.toString(), shape.dp, shape.pp, shape.tp, shape.size(), world_size));
   }
 }
 
@@ -86,9 +95,15 @@ SplitArgs MeshLayout::split(MeshDim dim, int r) const {
   s.key = c.at(dim);
   // color: the linear index of the two other coordinates, in (dp, pp, tp) order.
   switch (dim) {
-    case MeshDim::kData: s.color = c.pp * shape_.tp + c.tp; break;
-    case MeshDim::kPipeline: s.color = c.dp * shape_.tp + c.tp; break;
-    case MeshDim::kTensor: s.color = c.dp * shape_.pp + c.pp; break;
+    case MeshDim::kData:
+      s.color = c.pp * shape_.tp + c.tp;
+      break;
+    case MeshDim::kPipeline:
+      s.color = c.dp * shape_.tp + c.tp;
+      break;
+    case MeshDim::kTensor:
+      s.color = c.dp * shape_.pp + c.pp;
+      break;
   }
   return s;
 }
@@ -98,7 +113,8 @@ std::vector<std::vector<int>> MeshLayout::groups(MeshDim dim) const {
   std::vector<std::vector<int>> out(static_cast<size_t>(n));
   for (int r = 0; r < size(); ++r) {
     SplitArgs s = split(dim, r);
-    if (out[static_cast<size_t>(s.color)].empty()) out[static_cast<size_t>(s.color)] = group(dim, r);
+    if (out[static_cast<size_t>(s.color)].empty())
+      out[static_cast<size_t>(s.color)] = group(dim, r);
   }
   return out;
 }
@@ -110,15 +126,14 @@ static std::string joinRanks(const std::vector<int>& v) {
 }
 
 std::string MeshLayout::toString() const {
-  std::string out = fmt::format("mesh {} = {} ranks (tp fastest, then pp, then dp)\n",
-                                shape_.toString(), size());
+  std::string out =
+      fmt::format("mesh {} = {} ranks (tp fastest, then pp, then dp)\n", shape_.toString(), size());
   out += fmt::format("{:>5} {:>3} {:>3} {:>3}  {:<16} {:<16} {:<16}\n", "rank", "dp", "pp", "tp",
                      "dp-group", "pp-group", "tp-group");
   for (int r = 0; r < size(); ++r) {
     MeshCoord c = coords(r);
     out += fmt::format("{:>5} {:>3} {:>3} {:>3}  {:<16} {:<16} {:<16}\n", r, c.dp, c.pp, c.tp,
-                       joinRanks(group(MeshDim::kData, r)),
-                       joinRanks(group(MeshDim::kPipeline, r)),
+                       joinRanks(group(MeshDim::kData, r)), joinRanks(group(MeshDim::kPipeline, r)),
                        joinRanks(group(MeshDim::kTensor, r)));
   }
   return out;

@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
+#include "base/error.h"
 #include "partition/schedule.h"
-#include "runtime/error.h"
 
 namespace mlcp::partition {
 
@@ -20,9 +20,9 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // Prefix sums of the per-layer quantities the cost and memory models need.
 struct Prefix {
-  std::vector<double> flops;    // fwd + bwd per sample
-  std::vector<double> params;   // bytes
-  std::vector<double> acts;     // bytes per sample
+  std::vector<double> flops;   // fwd + bwd per sample
+  std::vector<double> params;  // bytes
+  std::vector<double> acts;    // bytes per sample
   explicit Prefix(const std::vector<LayerCost>& layers) {
     flops.assign(layers.size() + 1, 0);
     params.assign(layers.size() + 1, 0);
@@ -64,13 +64,14 @@ void validate(const std::vector<LayerCost>& layers, const std::vector<StageDevic
               const PartitionOptions& opt) {
   if (stages.empty()) throw UsageError("partition: the pipeline has no stages");
   if (layers.size() < stages.size()) {
-    throw UsageError(fmt::format("partition: the model has {} layers but the pipeline has {} "
-                                 "stages; every stage needs at least one layer",
-                                 layers.size(), stages.size()));
+    throw UsageError(
+        fmt::format("partition: the model has {} layers but the pipeline has {} "
+                    "stages; every stage needs at least one layer",
+                    layers.size(), stages.size()));
   }
   if (opt.micro_batch_size < 1) {
-    throw UsageError(fmt::format("partition: micro-batch size must be >= 1 (got {})",
-                                 opt.micro_batch_size));
+    throw UsageError(
+        fmt::format("partition: micro-batch size must be >= 1 (got {})", opt.micro_batch_size));
   }
   for (size_t s = 0; s < stages.size(); ++s) {
     if (!(stages[s].gflops > 0)) {
@@ -86,14 +87,18 @@ void validate(const std::vector<LayerCost>& layers, const std::vector<StageDevic
   std::string budgets;
   double total_budget = 0;
   for (size_t s = 0; s < m.stages.size(); ++s) {
-    budgets += fmt::format("{}{:.3g}", s ? ", " : "", static_cast<double>(m.stages[s].memory_bytes) / (1 << 30));
+    budgets += fmt::format("{}{:.3g}", s ? ", " : "",
+                           static_cast<double>(m.stages[s].memory_bytes) / (1 << 30));
     total_budget += static_cast<double>(m.stages[s].memory_bytes);
   }
   double biggest = 0;
   size_t biggest_at = 0;
   for (size_t i = 0; i < L; ++i) {
     double need = m.memory(0, i, i + 1);
-    if (need > biggest) { biggest = need; biggest_at = i; }
+    if (need > biggest) {
+      biggest = need;
+      biggest_at = i;
+    }
   }
   throw UsageError(fmt::format(
       "partition: no contiguous split of {} layers over {} stages fits the memory budgets "
@@ -167,7 +172,8 @@ Partition partitionBruteForce(const std::vector<LayerCost>& layers,
       }
       double mem = opt.state_bytes_per_param_byte * pb +
                    static_cast<double>(m.inFlight(s)) * opt.micro_batch_size * ab;
-      if (stages[s].memory_bytes > 0 && mem > static_cast<double>(stages[s].memory_bytes)) ok = false;
+      if (stages[s].memory_bytes > 0 && mem > static_cast<double>(stages[s].memory_bytes))
+        ok = false;
       v = std::max(v, fl * opt.micro_batch_size / (stages[s].gflops * 1e9));
     }
     if (ok && v < best) {
@@ -222,7 +228,8 @@ std::vector<int> microBatchShares(const std::vector<double>& speeds, int total) 
     for (size_t i = 0; i < n; ++i) {
       while (share[i] == 0) {
         size_t big = 0;
-        for (size_t j = 0; j < n; ++j) if (share[j] >= share[big]) big = j;
+        for (size_t j = 0; j < n; ++j)
+          if (share[j] >= share[big]) big = j;
         --share[big];
         ++share[i];
       }
@@ -233,13 +240,15 @@ std::vector<int> microBatchShares(const std::vector<double>& speeds, int total) 
 
 // ---- makePlan --------------------------------------------------------------------------------
 
-Plan makePlan(const PlanInput& in) {
-  MeshLayout layout(in.mesh);
-  const int dp = in.mesh.dp, pp = in.mesh.pp, tp = in.mesh.tp, v = in.virtual_stages;
-  std::vector<DeviceProfile> devices = in.devices.empty() ? uniformDevices(layout.size()) : in.devices;
-  if (static_cast<int>(devices.size()) != layout.size()) {
-    throw UsageError(fmt::format("plan: {} device profiles for mesh {} of {} ranks", devices.size(),
-                                 in.mesh.toString(), layout.size()));
+namespace {
+
+// The UsageErrors of a plan that cannot exist: devices for another rank count, fewer
+// micro-batches than replicas, an interleaved schedule whose micro-batches do not split by pp.
+void checkPlanInput(const PlanInput& in, size_t devices, int ranks) {
+  const int dp = in.mesh.dp, pp = in.mesh.pp;
+  if (static_cast<int>(devices) != ranks) {
+    throw UsageError(fmt::format("plan: {} device profiles for mesh {} of {} ranks", devices,
+                                 in.mesh.toString(), ranks));
   }
   if (in.micro_batches < dp) {
     throw UsageError(fmt::format("plan: {} micro-batches cannot feed {} data-parallel replicas",
@@ -247,62 +256,66 @@ Plan makePlan(const PlanInput& in) {
   }
   const bool inter = in.schedule == "interleaved";
   if (inter && in.micro_batches % pp != 0) {
-    throw UsageError(fmt::format("plan: interleaved schedule needs micro-batches divisible by pp "
-                                 "(got {} micro-batches, pp {})", in.micro_batches, pp));
+    throw UsageError(
+        fmt::format("plan: interleaved schedule needs micro-batches divisible by pp "
+                    "(got {} micro-batches, pp {})",
+                    in.micro_batches, pp));
   }
   if (inter && in.micro_batches / pp < dp) {
-    throw UsageError(fmt::format("plan: interleaved schedule hands out micro-batches in groups of "
-                                 "pp = {}; {} micro-batches are fewer than {} groups for dp = {}",
-                                 pp, in.micro_batches, dp, dp));
+    throw UsageError(
+        fmt::format("plan: interleaved schedule hands out micro-batches in groups of "
+                    "pp = {}; {} micro-batches are fewer than {} groups for dp = {}",
+                    pp, in.micro_batches, dp, dp));
   }
-  // Validates schedule name / pp / v up front (with the full micro-batch count).
-  PipelineSchedule whole = scheduleFor(in.schedule, pp, in.micro_batches, v);
+}
 
-  // Speed and memory of each (replica, physical stage): its tp group splits the work, so the
-  // group runs at tp x its slowest member and holds tp x its smallest memory.
-  auto groupSpeed = [&](int r, int s) {
+// Speed and memory of each (replica, physical stage): its tp group splits the work, so the group
+// runs at tp x its slowest member and holds tp x its smallest memory.
+struct GroupDevices {
+  const MeshLayout& layout;
+  const std::vector<DeviceProfile>& devices;
+  int tp;
+
+  double speed(int r, int s) const {
     double g = kInf;
-    for (int t = 0; t < tp; ++t) g = std::min(g, devices[static_cast<size_t>(layout.rank({r, s, t}))].effectiveGflops());
+    for (int t = 0; t < tp; ++t) {
+      g = std::min(g, devices[static_cast<size_t>(layout.rank({r, s, t}))].effectiveGflops());
+    }
     return g * tp;
-  };
-  auto groupMemory = [&](int r, int s) {
+  }
+  int64_t memory(int r, int s) const {
     int64_t mem = std::numeric_limits<int64_t>::max();
-    for (int t = 0; t < tp; ++t) mem = std::min(mem, devices[static_cast<size_t>(layout.rank({r, s, t}))].memory_bytes);
+    for (int t = 0; t < tp; ++t) {
+      mem = std::min(mem, devices[static_cast<size_t>(layout.rank({r, s, t}))].memory_bytes);
+    }
     return mem * tp;
-  };
+  }
+};
 
-  // One layer split shared by all replicas (data-parallel peers must own the same layers):
-  // each virtual stage is planned at the slowest replica's speed and smallest memory; a
-  // physical stage's memory is divided evenly among its v chunks.
-  std::vector<int> peak = peakInFlight(whole);
+// One layer split shared by all replicas (data-parallel peers must own the same layers): each
+// virtual stage is planned at the slowest replica's speed and smallest memory; a physical
+// stage's memory is divided evenly among its v chunks. Fills plan.stages.
+void planStages(const PlanInput& in, const GroupDevices& groups, const std::vector<int>& peak,
+                Plan& plan) {
+  const int dp = in.mesh.dp, pp = in.mesh.pp, v = in.virtual_stages;
   std::vector<StageDevice> vstages;
   PartitionOptions opt;
   opt.micro_batch_size = in.micro_batch_size;
   opt.state_bytes_per_param_byte = in.state_bytes_per_param_byte;
   for (int vs = 0; vs < pp * v; ++vs) {
-    int s = vs % pp;
+    const int s = vs % pp;
     StageDevice d{kInf, std::numeric_limits<int64_t>::max()};
     for (int r = 0; r < dp; ++r) {
-      d.gflops = std::min(d.gflops, groupSpeed(r, s));
-      d.memory_bytes = std::min(d.memory_bytes, groupMemory(r, s));
+      d.gflops = std::min(d.gflops, groups.speed(r, s));
+      d.memory_bytes = std::min(d.memory_bytes, groups.memory(r, s));
     }
     d.memory_bytes /= v;
     vstages.push_back(d);
     // Chunk-forwards in flight on the physical stage, spread over its v chunks.
     opt.in_flight.push_back((peak[static_cast<size_t>(s)] + v - 1) / v);
   }
-  Partition part = in.balance ? partitionStages(in.layers, vstages, opt)
-                              : uniformPartition(in.layers, vstages, opt);
-
-  Plan plan;
-  plan.mesh = in.mesh;
-  plan.schedule = in.schedule;
-  plan.virtual_stages = v;
-  plan.micro_batches = in.micro_batches;
-  plan.micro_batch_size = in.micro_batch_size;
-  plan.devices = devices;
-  plan.peak_in_flight = peak;
-  for (const auto& l : in.layers) plan.layer_names.push_back(l.name);
+  const Partition part = in.balance ? partitionStages(in.layers, vstages, opt)
+                                    : uniformPartition(in.layers, vstages, opt);
   for (int vs = 0; vs < pp * v; ++vs) {
     const auto& a = part.stages[static_cast<size_t>(vs)];
     StagePlan sp;
@@ -317,15 +330,19 @@ Plan makePlan(const PlanInput& in) {
     sp.memory_budget = vstages[static_cast<size_t>(vs)].memory_bytes;
     plan.stages.push_back(sp);
   }
+}
 
-  // Per replica: forward / backward seconds of every (stage, chunk) at its own speed.
+// Per replica: forward and backward seconds of every (stage, chunk) at its own speed; `speeds`
+// receives each replica's micro-batches per second at its bottleneck stage.
+std::vector<StageCosts> replicaCosts(const PlanInput& in, const GroupDevices& groups,
+                                     const Plan& plan, std::vector<double>* speeds) {
+  const int dp = in.mesh.dp, pp = in.mesh.pp, v = in.virtual_stages;
   std::vector<double> fw(in.layers.size() + 1, 0), bw(in.layers.size() + 1, 0);
   for (size_t i = 0; i < in.layers.size(); ++i) {
     fw[i + 1] = fw[i] + in.layers[i].flops_fwd;
     bw[i + 1] = bw[i] + in.layers[i].flops_bwd;
   }
   std::vector<StageCosts> costs(static_cast<size_t>(dp));
-  std::vector<double> speeds;
   for (int r = 0; r < dp; ++r) {
     StageCosts& c = costs[static_cast<size_t>(r)];
     c.p2p_latency = in.p2p_latency_s;
@@ -333,73 +350,118 @@ Plan makePlan(const PlanInput& in) {
     c.backward = c.forward;
     double bottleneck = 0;
     for (const auto& sp : plan.stages) {
-      double g = groupSpeed(r, sp.stage) * 1e9;
-      double f = (fw[static_cast<size_t>(sp.end_layer)] - fw[static_cast<size_t>(sp.first_layer)]) * in.micro_batch_size / g;
-      double b = (bw[static_cast<size_t>(sp.end_layer)] - bw[static_cast<size_t>(sp.first_layer)]) * in.micro_batch_size / g;
+      const double g = groups.speed(r, sp.stage) * 1e9;
+      const auto first = static_cast<size_t>(sp.first_layer),
+                 end = static_cast<size_t>(sp.end_layer);
+      const double f = (fw[end] - fw[first]) * in.micro_batch_size / g;
+      const double b = (bw[end] - bw[first]) * in.micro_batch_size / g;
       c.forward[static_cast<size_t>(sp.stage)][static_cast<size_t>(sp.chunk)] = f;
       c.backward[static_cast<size_t>(sp.stage)][static_cast<size_t>(sp.chunk)] = b;
       bottleneck = std::max(bottleneck, f + b);
     }
-    speeds.push_back(bottleneck > 0 ? 1.0 / bottleneck : 1.0);
+    speeds->push_back(bottleneck > 0 ? 1.0 / bottleneck : 1.0);
   }
-  std::vector<int> shares;
-  if (!in.balance) {
-    shares = microBatchShares(std::vector<double>(static_cast<size_t>(dp), 1.0), in.micro_batches / (inter ? pp : 1));
-  } else {
-    shares = microBatchShares(speeds, in.micro_batches / (inter ? pp : 1));
-  }
-  for (auto& s : shares) s *= inter ? pp : 1;
+  return costs;
+}
+
+// Each replica's share of the micro-batches: proportional to its speed (equal without balance),
+// in units of pp for an interleaved schedule, then refined by simulation (balance only):
+// proportional shares ignore fill and drain, which cost a fast replica relatively more. Moves one
+// unit at a time from the replica with the longest simulated step to the replica whose step
+// stays shortest after taking it, while that shortens the longest step. Each replica keeps >= 1
+// unit when there are enough. Deterministic: ties go to the lower index.
+std::vector<int> shareMicroBatches(const PlanInput& in, const std::vector<double>& speeds,
+                                   const std::vector<StageCosts>& costs) {
+  const int dp = in.mesh.dp, pp = in.mesh.pp, v = in.virtual_stages;
+  const bool inter = in.schedule == "interleaved";
+  const int unit = inter ? pp : 1;
+  std::vector<int> shares =
+      microBatchShares(in.balance ? speeds : std::vector<double>(static_cast<size_t>(dp), 1.0),
+                       in.micro_batches / unit);
+  for (auto& s : shares) s *= unit;
   if (!in.balance && !inter) {
     // Equal shares: the remainder of M / dp goes to the first replicas.
-    for (int r = 0; r < dp; ++r) shares[static_cast<size_t>(r)] = in.micro_batches / dp + (r < in.micro_batches % dp ? 1 : 0);
+    for (int r = 0; r < dp; ++r) {
+      shares[static_cast<size_t>(r)] = in.micro_batches / dp + (r < in.micro_batches % dp ? 1 : 0);
+    }
   }
-  // Refine by simulation (balance only): proportional shares ignore fill and drain, which cost
-  // a fast replica relatively more. Move one unit (a micro-batch; pp of them for interleaved)
-  // at a time from the replica with the longest simulated step to the replica whose step stays
-  // shortest after taking it, while that shortens the longest step. Each replica keeps >= 1
-  // unit when there are enough. Deterministic: ties go to the lower index.
-  const int unit = inter ? pp : 1;
   std::map<std::pair<int, int>, double> memo;
   auto stepOf = [&](int r, int mbs) {
     if (mbs <= 0) return 0.0;
     auto it = memo.find({r, mbs});
     if (it != memo.end()) return it->second;
-    double t = simulate(scheduleFor(in.schedule, pp, mbs, v), costs[static_cast<size_t>(r)]).step_time;
+    const double t =
+        simulate(scheduleFor(in.schedule, pp, mbs, v), costs[static_cast<size_t>(r)]).step_time;
     memo[{r, mbs}] = t;
     return t;
   };
+  auto share = [&](int r) -> int& { return shares[static_cast<size_t>(r)]; };
   const int floor_share = in.micro_batches >= dp * unit ? unit : 0;
   for (int iter = 0; in.balance && dp > 1 && iter < in.micro_batches; ++iter) {
     int slow = 0;
     for (int r = 1; r < dp; ++r) {
-      if (stepOf(r, shares[static_cast<size_t>(r)]) > stepOf(slow, shares[static_cast<size_t>(slow)])) slow = r;
+      if (stepOf(r, share(r)) > stepOf(slow, share(slow))) slow = r;
     }
-    if (shares[static_cast<size_t>(slow)] - unit < floor_share) break;
+    if (share(slow) - unit < floor_share) break;
     int to = -1;
     double to_time = kInf;
     for (int r = 0; r < dp; ++r) {
       if (r == slow) continue;
-      double t = stepOf(r, shares[static_cast<size_t>(r)] + unit);
-      if (t < to_time) { to_time = t; to = r; }
+      const double t = stepOf(r, share(r) + unit);
+      if (t < to_time) {
+        to_time = t;
+        to = r;
+      }
     }
-    double before = stepOf(slow, shares[static_cast<size_t>(slow)]);
-    double after = std::max(to_time, stepOf(slow, shares[static_cast<size_t>(slow)] - unit));
+    const double before = stepOf(slow, share(slow));
+    double after = std::max(to_time, stepOf(slow, share(slow) - unit));
     for (int r = 0; r < dp; ++r) {
-      if (r != slow && r != to) after = std::max(after, stepOf(r, shares[static_cast<size_t>(r)]));
+      if (r != slow && r != to) after = std::max(after, stepOf(r, share(r)));
     }
     if (to < 0 || !(after < before * (1 - 1e-12))) break;
-    shares[static_cast<size_t>(slow)] -= unit;
-    shares[static_cast<size_t>(to)] += unit;
+    share(slow) -= unit;
+    share(to) += unit;
   }
+  return shares;
+}
+
+}  // namespace
+
+Plan makePlan(const PlanInput& in) {
+  MeshLayout layout(in.mesh);
+  const int dp = in.mesh.dp, pp = in.mesh.pp, tp = in.mesh.tp, v = in.virtual_stages;
+  const std::vector<DeviceProfile> devices =
+      in.devices.empty() ? uniformDevices(layout.size()) : in.devices;
+  checkPlanInput(in, devices.size(), layout.size());
+  // Validates schedule name / pp / v up front (with the full micro-batch count).
+  const PipelineSchedule whole = scheduleFor(in.schedule, pp, in.micro_batches, v);
+  const GroupDevices groups{layout, devices, tp};
+
+  Plan plan;
+  plan.mesh = in.mesh;
+  plan.schedule = in.schedule;
+  plan.virtual_stages = v;
+  plan.micro_batches = in.micro_batches;
+  plan.micro_batch_size = in.micro_batch_size;
+  plan.devices = devices;
+  plan.peak_in_flight = peakInFlight(whole);
+  for (const auto& l : in.layers) plan.layer_names.push_back(l.name);
+  planStages(in, groups, plan.peak_in_flight, plan);
+
+  std::vector<double> speeds;
+  const auto costs = replicaCosts(in, groups, plan, &speeds);
+  const auto shares = shareMicroBatches(in, speeds, costs);
   for (int r = 0; r < dp; ++r) {
     ReplicaPlan rp;
     rp.dp = r;
-    for (int s = 0; s < pp; ++s)
+    for (int s = 0; s < pp; ++s) {
       for (int t = 0; t < tp; ++t) rp.ranks.push_back(layout.rank({r, s, t}));
+    }
     rp.throughput = speeds[static_cast<size_t>(r)];
     rp.micro_batches = shares[static_cast<size_t>(r)];
     if (rp.micro_batches > 0) {
-      Timeline t = simulate(scheduleFor(in.schedule, pp, rp.micro_batches, v), costs[static_cast<size_t>(r)]);
+      const Timeline t = simulate(scheduleFor(in.schedule, pp, rp.micro_batches, v),
+                                  costs[static_cast<size_t>(r)]);
       rp.step_time_s = t.step_time;
       rp.bubble_fraction = t.bubble_fraction;
     }
@@ -409,15 +471,17 @@ Plan makePlan(const PlanInput& in) {
   return plan;
 }
 
-static std::string gib(int64_t b) { return fmt::format("{:.2f} GiB", static_cast<double>(b) / (1 << 30)); }
+static std::string gib(int64_t b) {
+  return fmt::format("{:.2f} GiB", static_cast<double>(b) / (1 << 30));
+}
 
 std::string printPlan(const Plan& p) {
   MeshLayout layout(p.mesh);
-  std::string out = fmt::format(
-      "plan: mesh {} ({} ranks), schedule {}{}, {} micro-batches of {} sample(s)\n",
-      p.mesh.toString(), layout.size(), p.schedule,
-      p.virtual_stages > 1 ? fmt::format(" (v = {})", p.virtual_stages) : std::string(),
-      p.micro_batches, p.micro_batch_size);
+  std::string out =
+      fmt::format("plan: mesh {} ({} ranks), schedule {}{}, {} micro-batches of {} sample(s)\n",
+                  p.mesh.toString(), layout.size(), p.schedule,
+                  p.virtual_stages > 1 ? fmt::format(" (v = {})", p.virtual_stages) : std::string(),
+                  p.micro_batches, p.micro_batch_size);
   out += "\n" + layout.toString();
   out += "\ndevices:\n" + toString(p.devices);
   out += "\nstages (layer ranges are half-open [first, end)):\n";
@@ -429,21 +493,24 @@ std::string printPlan(const Plan& p) {
       names = fmt::format(" {}..{}", p.layer_names[static_cast<size_t>(s.first_layer)],
                           p.layer_names[static_cast<size_t>(s.end_layer - 1)]);
     }
-    out += fmt::format("{:>6} {:>5} {:>5}  {:<18} {:>10.4g} {:>12.4g} {:>12} {:>12}{}\n",
-                       s.virtual_stage, s.stage, s.chunk,
-                       fmt::format("[{}, {}) {}", s.first_layer, s.end_layer, s.end_layer - s.first_layer),
-                       s.gflops, s.time_s * 1e3, gib(s.memory_need),
-                       s.memory_budget == std::numeric_limits<int64_t>::max() || s.memory_budget <= 0
-                           ? std::string("-") : gib(s.memory_budget),
-                       names);
+    out += fmt::format(
+        "{:>6} {:>5} {:>5}  {:<18} {:>10.4g} {:>12.4g} {:>12} {:>12}{}\n", s.virtual_stage, s.stage,
+        s.chunk,
+        fmt::format("[{}, {}) {}", s.first_layer, s.end_layer, s.end_layer - s.first_layer),
+        s.gflops, s.time_s * 1e3, gib(s.memory_need),
+        s.memory_budget == std::numeric_limits<int64_t>::max() || s.memory_budget <= 0
+            ? std::string("-")
+            : gib(s.memory_budget),
+        names);
   }
   out += "\nreplicas:\n";
   for (const auto& r : p.replicas) {
     std::string ranks;
     for (int x : r.ranks) ranks += (ranks.empty() ? "" : " ") + std::to_string(x);
-    out += fmt::format("  dp {}: ranks [{}], {:.4g} micro-batches/s, share {} micro-batches, "
-                       "step {:.4g} ms, bubble {:.1f} %\n", r.dp, ranks, r.throughput,
-                       r.micro_batches, r.step_time_s * 1e3, 100 * r.bubble_fraction);
+    out += fmt::format(
+        "  dp {}: ranks [{}], {:.4g} micro-batches/s, share {} micro-batches, "
+        "step {:.4g} ms, bubble {:.1f} %\n",
+        r.dp, ranks, r.throughput, r.micro_batches, r.step_time_s * 1e3, 100 * r.bubble_fraction);
   }
   out += fmt::format("\nexpected step time: {:.4g} ms\n", p.step_time_s * 1e3);
   return out;
@@ -452,20 +519,32 @@ std::string printPlan(const Plan& p) {
 nlohmann::json toJson(const Plan& p) {
   nlohmann::json stages = nlohmann::json::array(), reps = nlohmann::json::array();
   for (const auto& s : p.stages) {
-    stages.push_back({{"virtual_stage", s.virtual_stage}, {"stage", s.stage}, {"chunk", s.chunk},
-                      {"first_layer", s.first_layer}, {"end_layer", s.end_layer},
-                      {"gflops", s.gflops}, {"time_s", s.time_s},
-                      {"memory_need", s.memory_need}, {"memory_budget", s.memory_budget}});
+    stages.push_back({{"virtual_stage", s.virtual_stage},
+                      {"stage", s.stage},
+                      {"chunk", s.chunk},
+                      {"first_layer", s.first_layer},
+                      {"end_layer", s.end_layer},
+                      {"gflops", s.gflops},
+                      {"time_s", s.time_s},
+                      {"memory_need", s.memory_need},
+                      {"memory_budget", s.memory_budget}});
   }
   for (const auto& r : p.replicas) {
-    reps.push_back({{"dp", r.dp}, {"ranks", r.ranks}, {"throughput", r.throughput},
-                    {"micro_batches", r.micro_batches}, {"step_time_s", r.step_time_s},
+    reps.push_back({{"dp", r.dp},
+                    {"ranks", r.ranks},
+                    {"throughput", r.throughput},
+                    {"micro_batches", r.micro_batches},
+                    {"step_time_s", r.step_time_s},
                     {"bubble_fraction", r.bubble_fraction}});
   }
   return {{"mesh", {{"dp", p.mesh.dp}, {"pp", p.mesh.pp}, {"tp", p.mesh.tp}}},
-          {"schedule", p.schedule}, {"virtual_stages", p.virtual_stages},
-          {"micro_batches", p.micro_batches}, {"micro_batch_size", p.micro_batch_size},
-          {"stages", stages}, {"replicas", reps}, {"step_time_s", p.step_time_s},
+          {"schedule", p.schedule},
+          {"virtual_stages", p.virtual_stages},
+          {"micro_batches", p.micro_batches},
+          {"micro_batch_size", p.micro_batch_size},
+          {"stages", stages},
+          {"replicas", reps},
+          {"step_time_s", p.step_time_s},
           {"peak_in_flight", p.peak_in_flight}};
 }
 

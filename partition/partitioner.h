@@ -34,10 +34,11 @@ namespace mlcp::partition {
 
 struct LayerCost {
   std::string name;
-  double flops_fwd = 0;          // per sample
-  double flops_bwd = 0;          // per sample
+  double flops_fwd = 0;  // per sample
+  double flops_bwd = 0;  // per sample
   int64_t param_bytes = 0;
   int64_t activation_bytes = 0;  // kept for backward, per sample
+  int64_t output_bytes = 0;      // the layer's output, per sample (what recomputation keeps)
 };
 
 // What one pipeline stage runs on (for tp > 1: the whole tensor-parallel group).
@@ -58,8 +59,8 @@ struct PartitionOptions {
 struct StageAssignment {
   int first_layer = 0;  // layers [first_layer, end_layer)
   int end_layer = 0;
-  double time_s = 0;          // forward + backward of one micro-batch on this stage's device
-  int64_t memory_bytes = 0;   // the memory model's need
+  double time_s = 0;         // forward + backward of one micro-batch on this stage's device
+  int64_t memory_bytes = 0;  // the memory model's need
 };
 
 struct Partition {
@@ -109,18 +110,18 @@ struct StagePlan {
   int chunk = 0;
   int first_layer = 0;
   int end_layer = 0;
-  double gflops = 0;          // the slowest replica's tp group at this stage (planned speed)
-  double time_s = 0;          // forward + backward per micro-batch at that speed
+  double gflops = 0;  // the slowest replica's tp group at this stage (planned speed)
+  double time_s = 0;  // forward + backward per micro-batch at that speed
   int64_t memory_need = 0;
   int64_t memory_budget = 0;  // 0 = unlimited
 };
 
 struct ReplicaPlan {
   int dp = 0;
-  std::vector<int> ranks;       // pp * tp ranks of the replica
-  double throughput = 0;        // micro-batches per second at its bottleneck stage
-  int micro_batches = 0;        // its logical share
-  double step_time_s = 0;       // simulated
+  std::vector<int> ranks;  // pp * tp ranks of the replica
+  double throughput = 0;   // micro-batches per second at its bottleneck stage
+  int micro_batches = 0;   // its logical share
+  double step_time_s = 0;  // simulated
   double bubble_fraction = 0;
 };
 

@@ -10,9 +10,9 @@
 #include <limits>
 #include <memory>
 
+#include "base/error.h"
 #include "partition/mesh.h"
 #include "partition/partitioner.h"
-#include "runtime/error.h"
 
 namespace mlcp::partition {
 
@@ -28,11 +28,16 @@ const Rgb kPalette[] = {{0.12, 0.47, 0.71}, {1.00, 0.50, 0.05}, {0.17, 0.63, 0.1
                         {0.89, 0.47, 0.76}, {0.50, 0.50, 0.50}, {0.74, 0.74, 0.13},
                         {0.09, 0.75, 0.81}, {0.35, 0.20, 0.60}, {0.60, 0.60, 0.10}};
 
-Rgb colourOf(int mb) { return kPalette[static_cast<size_t>(mb) % (sizeof(kPalette) / sizeof(kPalette[0]))]; }
-Rgb lighten(Rgb c, double f) { return {c.r + (1 - c.r) * f, c.g + (1 - c.g) * f, c.b + (1 - c.b) * f}; }
+Rgb colourOf(int mb) {
+  return kPalette[static_cast<size_t>(mb) % (sizeof(kPalette) / sizeof(kPalette[0]))];
+}
+Rgb lighten(Rgb c, double f) {
+  return {c.r + (1 - c.r) * f, c.g + (1 - c.g) * f, c.b + (1 - c.b) * f};
+}
 
 bool endsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // Draws with `draw` on a PNG or SVG surface of the given size and writes `path`.
@@ -40,7 +45,8 @@ void withSurface(const std::string& path, int w, int h, const std::function<void
   const bool svg = endsWith(path, ".svg");
   cairo_surface_t* surface = svg ? cairo_svg_surface_create(path.c_str(), w, h)
                                  : cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
-  std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)> guard(surface, cairo_surface_destroy);
+  std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)> guard(surface,
+                                                                           cairo_surface_destroy);
   if (cairo_surface_status(surface) != CAIRO_STATUS_SUCCESS) {
     throw IoError(fmt::format("cannot create picture '{}': {}", path,
                               cairo_status_to_string(cairo_surface_status(surface))));
@@ -109,13 +115,16 @@ void renderTimeline(const std::string& path, const Timeline& t, const std::strin
 
   withSurface(path, W, H, [&](cairo_t* cr) {
     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-    std::string head = title.empty()
-        ? fmt::format("{} schedule: pp = {}, m = {}{}", t.schedule, t.stages, t.micro_batches,
-                      t.virtual_stages > 1 ? fmt::format(", v = {}", t.virtual_stages) : "")
-        : title;
+    std::string head =
+        title.empty()
+            ? fmt::format("{} schedule: pp = {}, m = {}{}", t.schedule, t.stages, t.micro_batches,
+                          t.virtual_stages > 1 ? fmt::format(", v = {}", t.virtual_stages) : "")
+            : title;
     text(cr, left, 26, head, 18, true);
-    text(cr, left, 46, fmt::format("step time {:.4g}, bubble {:.1f} % (idle share of stage time)",
-                                   t.step_time, 100 * t.bubble_fraction), 13);
+    text(cr, left, 46,
+         fmt::format("step time {:.4g}, bubble {:.1f} % (idle share of stage time)", t.step_time,
+                     100 * t.bubble_fraction),
+         13);
     // Stage rows.
     for (int s = 0; s < t.stages; ++s) {
       double y = top + s * (row_h + row_gap);
@@ -148,8 +157,10 @@ void renderTimeline(const std::string& path, const Timeline& t, const std::strin
       double size = 13;
       while (size > 7 && textWidth(cr, label, size, true) > x1 - x0 - 4) size -= 1;
       if (textWidth(cr, label, size, true) <= x1 - x0 - 2) {
-        if (fwd) cairo_set_source_rgb(cr, 0.05, 0.05, 0.05);
-        else cairo_set_source_rgb(cr, 1, 1, 1);
+        if (fwd)
+          cairo_set_source_rgb(cr, 0.05, 0.05, 0.05);
+        else
+          cairo_set_source_rgb(cr, 1, 1, 1);
         text(cr, (x0 + x1) / 2, y + row_h / 2 + size / 3, label, size, true, 0.5);
       }
     }
@@ -203,11 +214,14 @@ void renderPlan(const std::string& path, const Plan& p) {
   const int H = static_cast<int>(top + dp * (cell_h + gap) + 80);
   withSurface(path, W, H, [&](cairo_t* cr) {
     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-    text(cr, 20, 28, fmt::format("plan: mesh {}, schedule {}{}, {} micro-batches", p.mesh.toString(),
-                                 p.schedule,
-                                 p.virtual_stages > 1 ? fmt::format(" (v = {})", p.virtual_stages) : "",
-                                 p.micro_batches), 18, true);
-    text(cr, 20, 50, fmt::format("expected step time {:.4g} ms (simulated)", p.step_time_s * 1e3), 13);
+    text(
+        cr, 20, 28,
+        fmt::format("plan: mesh {}, schedule {}{}, {} micro-batches", p.mesh.toString(), p.schedule,
+                    p.virtual_stages > 1 ? fmt::format(" (v = {})", p.virtual_stages) : "",
+                    p.micro_batches),
+        18, true);
+    text(cr, 20, 50, fmt::format("expected step time {:.4g} ms (simulated)", p.step_time_s * 1e3),
+         13);
     // Column headers: stage, its layer ranges (one line per chunk) and planned time.
     for (int s = 0; s < pp; ++s) {
       double x = left + s * (cell_w + gap);
@@ -217,8 +231,10 @@ void renderPlan(const std::string& path, const Plan& p) {
       for (const auto& sp : p.stages) {
         if (sp.stage != s) continue;
         text(cr, x + cell_w / 2, 98 + 16 * line++,
-             fmt::format("{}layers [{}, {})  {:.3g} ms", p.virtual_stages > 1 ? fmt::format("c{}: ", sp.chunk) : "",
-                         sp.first_layer, sp.end_layer, sp.time_s * 1e3), 12, false, 0.5);
+             fmt::format("{}layers [{}, {})  {:.3g} ms",
+                         p.virtual_stages > 1 ? fmt::format("c{}: ", sp.chunk) : "", sp.first_layer,
+                         sp.end_layer, sp.time_s * 1e3),
+             12, false, 0.5);
       }
     }
     double slowest = 0;
@@ -243,8 +259,10 @@ void renderPlan(const std::string& path, const Plan& p) {
           const DeviceProfile& d = p.devices[static_cast<size_t>(rank)];
           double bx = x + 5 + t * (bw + 6), by = y + 8;
           bool slow = d.slowdown > 1.0;
-          if (slow) cairo_set_source_rgb(cr, 1.0, 0.88, 0.85);
-          else cairo_set_source_rgb(cr, 1, 1, 1);
+          if (slow)
+            cairo_set_source_rgb(cr, 1.0, 0.88, 0.85);
+          else
+            cairo_set_source_rgb(cr, 1, 1, 1);
           cairo_rectangle(cr, bx, by, bw, cell_h - 16);
           cairo_fill_preserve(cr);
           cairo_set_source_rgb(cr, 0.4, 0.4, 0.4);
@@ -253,8 +271,11 @@ void renderPlan(const std::string& path, const Plan& p) {
           text(cr, bx + bw / 2, by + 24, fmt::format("rank {}", rank), 14, true, 0.5);
           if (tp > 1) text(cr, bx + bw / 2, by + 42, fmt::format("tp {}", t), 11, false, 0.5);
           text(cr, bx + bw / 2, by + 60, d.name, 11, false, 0.5);
-          text(cr, bx + bw / 2, by + 76, fmt::format("{:g} GF/s", d.effectiveGflops()), 11, false, 0.5);
-          if (slow) text(cr, bx + bw / 2, by + 92, fmt::format("slowdown {:g}x", d.slowdown), 11, false, 0.5);
+          text(cr, bx + bw / 2, by + 76, fmt::format("{:g} GF/s", d.effectiveGflops()), 11, false,
+               0.5);
+          if (slow)
+            text(cr, bx + bw / 2, by + 92, fmt::format("slowdown {:g}x", d.slowdown), 11, false,
+                 0.5);
         }
       }
       const auto& rp = p.replicas[static_cast<size_t>(r)];
@@ -262,12 +283,16 @@ void renderPlan(const std::string& path, const Plan& p) {
       cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
       text(cr, x, y + 30, fmt::format("share: {} micro-batches", rp.micro_batches), 14, true);
       text(cr, x, y + 52, fmt::format("{:.4g} micro-batches/s", rp.throughput), 12);
-      text(cr, x, y + 70, fmt::format("step {:.4g} ms, bubble {:.1f} %", rp.step_time_s * 1e3,
-                                      100 * rp.bubble_fraction), 12);
+      text(cr, x, y + 70,
+           fmt::format("step {:.4g} ms, bubble {:.1f} %", rp.step_time_s * 1e3,
+                       100 * rp.bubble_fraction),
+           12);
     }
     cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
-    text(cr, 20, H - 24, "rows: data-parallel replicas; columns: pipeline stages; boxes: ranks of a "
-                         "tensor-parallel group (red = declared slowdown)", 12);
+    text(cr, 20, H - 24,
+         "rows: data-parallel replicas; columns: pipeline stages; boxes: ranks of a "
+         "tensor-parallel group (red = declared slowdown)",
+         12);
   });
 }
 

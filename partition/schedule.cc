@@ -7,31 +7,43 @@
 #include <nlohmann/json.hpp>
 #include <tuple>
 
+#include "base/error.h"
 #include "partition/simulator.h"
-#include "runtime/error.h"
 
 namespace mlcp::partition {
 
 const char* toString(ActionKind kind) {
   switch (kind) {
-    case ActionKind::kRecvActivation: return "recv_activation";
-    case ActionKind::kForward: return "forward";
-    case ActionKind::kSendActivation: return "send_activation";
-    case ActionKind::kRecvGrad: return "recv_grad";
-    case ActionKind::kBackward: return "backward";
-    case ActionKind::kSendGrad: return "send_grad";
+    case ActionKind::kRecvActivation:
+      return "recv_activation";
+    case ActionKind::kForward:
+      return "forward";
+    case ActionKind::kSendActivation:
+      return "send_activation";
+    case ActionKind::kRecvGrad:
+      return "recv_grad";
+    case ActionKind::kBackward:
+      return "backward";
+    case ActionKind::kSendGrad:
+      return "send_grad";
   }
   return "?";
 }
 
 static const char* shortName(ActionKind kind) {
   switch (kind) {
-    case ActionKind::kRecvActivation: return "ra";
-    case ActionKind::kForward: return "F";
-    case ActionKind::kSendActivation: return "sa";
-    case ActionKind::kRecvGrad: return "rg";
-    case ActionKind::kBackward: return "B";
-    case ActionKind::kSendGrad: return "sg";
+    case ActionKind::kRecvActivation:
+      return "ra";
+    case ActionKind::kForward:
+      return "F";
+    case ActionKind::kSendActivation:
+      return "sa";
+    case ActionKind::kRecvGrad:
+      return "rg";
+    case ActionKind::kBackward:
+      return "B";
+    case ActionKind::kSendGrad:
+      return "sg";
   }
   return "?";
 }
@@ -44,12 +56,18 @@ std::string toString(const Action& a, bool with_chunk) {
 
 const char* toString(CheckKind kind) {
   switch (kind) {
-    case CheckKind::kFields: return "fields";
-    case CheckKind::kComplete: return "complete";
-    case CheckKind::kForwardBeforeBackward: return "forward-before-backward";
-    case CheckKind::kMatching: return "matching";
-    case CheckKind::kDeadlock: return "deadlock";
-    case CheckKind::kDataDependency: return "data-dependency";
+    case CheckKind::kFields:
+      return "fields";
+    case CheckKind::kComplete:
+      return "complete";
+    case CheckKind::kForwardBeforeBackward:
+      return "forward-before-backward";
+    case CheckKind::kMatching:
+      return "matching";
+    case CheckKind::kDeadlock:
+      return "deadlock";
+    case CheckKind::kDataDependency:
+      return "data-dependency";
   }
   return "?";
 }
@@ -75,11 +93,14 @@ PipelineSchedule withCommunication(std::string name, int stages, int micro_batch
       int prev_stage = (vs - 1 + stages) % stages;
       int next_stage = (vs + 1) % stages;
       if (a.kind == ActionKind::kForward) {
-        if (vs > 0) out.push_back({ActionKind::kRecvActivation, a.micro_batch, a.chunk, prev_stage});
+        if (vs > 0)
+          out.push_back({ActionKind::kRecvActivation, a.micro_batch, a.chunk, prev_stage});
         out.push_back(a);
-        if (vs < last_vs) out.push_back({ActionKind::kSendActivation, a.micro_batch, a.chunk, next_stage});
+        if (vs < last_vs)
+          out.push_back({ActionKind::kSendActivation, a.micro_batch, a.chunk, next_stage});
       } else {
-        if (vs < last_vs) out.push_back({ActionKind::kRecvGrad, a.micro_batch, a.chunk, next_stage});
+        if (vs < last_vs)
+          out.push_back({ActionKind::kRecvGrad, a.micro_batch, a.chunk, next_stage});
         out.push_back(a);
         if (vs > 0) out.push_back({ActionKind::kSendGrad, a.micro_batch, a.chunk, prev_stage});
       }
@@ -90,8 +111,10 @@ PipelineSchedule withCommunication(std::string name, int stages, int micro_batch
 
 static void requireBasic(const char* what, int pp, int m) {
   if (pp < 1 || m < 1) {
-    throw UsageError(fmt::format("{} schedule needs pp >= 1 and micro-batches >= 1 (got pp {}, "
-                                 "micro-batches {})", what, pp, m));
+    throw UsageError(
+        fmt::format("{} schedule needs pp >= 1 and micro-batches >= 1 (got pp {}, "
+                    "micro-batches {})",
+                    what, pp, m));
   }
 }
 
@@ -124,12 +147,16 @@ PipelineSchedule oneFOneB(int pp, int m) {
 PipelineSchedule interleaved(int pp, int m, int v) {
   requireBasic("interleaved", pp, m);
   if (pp < 2 || v < 2) {
-    throw UsageError(fmt::format("interleaved schedule needs pp >= 2 and virtual stages >= 2 "
-                                 "(got pp {}, virtual stages {})", pp, v));
+    throw UsageError(
+        fmt::format("interleaved schedule needs pp >= 2 and virtual stages >= 2 "
+                    "(got pp {}, virtual stages {})",
+                    pp, v));
   }
   if (m % pp != 0) {
-    throw UsageError(fmt::format("interleaved schedule needs micro-batches divisible by pp "
-                                 "(got {} micro-batches, pp {})", m, pp));
+    throw UsageError(
+        fmt::format("interleaved schedule needs micro-batches divisible by pp "
+                    "(got {} micro-batches, pp {})",
+                    m, pp));
   }
   // Megatron-LM's forward_backward_pipelining_with_interleaving: the k-th forward (of m * v)
   // runs chunk (k mod pp*v) / pp on micro-batch (k / (pp*v)) * pp + k mod pp; backwards visit
@@ -143,13 +170,15 @@ PipelineSchedule interleaved(int pp, int m, int v) {
     auto& o = order[static_cast<size_t>(s)];
     int warmup = m == pp ? total : std::min((pp - s - 1) * 2 + (v - 1) * pp, total);
     int steady = total - warmup;
-    for (int k = 0; k < warmup; ++k) o.push_back(compute(ActionKind::kForward, mbOf(k), fwdChunk(k)));
+    for (int k = 0; k < warmup; ++k)
+      o.push_back(compute(ActionKind::kForward, mbOf(k), fwdChunk(k)));
     for (int i = 0; i < steady; ++i) {
       int k = warmup + i;
       o.push_back(compute(ActionKind::kForward, mbOf(k), fwdChunk(k)));
       o.push_back(compute(ActionKind::kBackward, mbOf(i), bwdChunk(i)));
     }
-    for (int k = steady; k < total; ++k) o.push_back(compute(ActionKind::kBackward, mbOf(k), bwdChunk(k)));
+    for (int k = steady; k < total; ++k)
+      o.push_back(compute(ActionKind::kBackward, mbOf(k), bwdChunk(k)));
   }
   return withCommunication("interleaved", pp, m, v, order);
 }
@@ -160,13 +189,17 @@ PipelineSchedule scheduleFor(const std::string& name, int pp, int m, int v) {
   if (name == "interleaved") return interleaved(pp, m, v);
   if (name == "gpipe" || name == "1f1b") {
     if (v != 1) {
-      throw UsageError(fmt::format("schedule '{}' has one chunk per stage; virtual stages must be "
-                                   "1 (got {}); use 'interleaved' for virtual stages", name, v));
+      throw UsageError(
+          fmt::format("schedule '{}' has one chunk per stage; virtual stages must be "
+                      "1 (got {}); use 'interleaved' for virtual stages",
+                      name, v));
     }
     return name == "gpipe" ? gpipe(pp, m) : oneFOneB(pp, m);
   }
-  throw UsageError(fmt::format("unknown pipeline schedule '{}' (expected gpipe, 1f1b or "
-                               "interleaved)", name));
+  throw UsageError(
+      fmt::format("unknown pipeline schedule '{}' (expected gpipe, 1f1b or "
+                  "interleaved)",
+                  name));
 }
 
 // ---- printing and JSON -------------------------------------------------------------------------
@@ -190,13 +223,18 @@ nlohmann::json toJson(const PipelineSchedule& s) {
   for (const auto& row : s.actions) {
     nlohmann::json r = nlohmann::json::array();
     for (const Action& a : row) {
-      r.push_back({{"kind", toString(a.kind)}, {"micro_batch", a.micro_batch},
-                   {"chunk", a.chunk}, {"peer_stage", a.peer_stage}});
+      r.push_back({{"kind", toString(a.kind)},
+                   {"micro_batch", a.micro_batch},
+                   {"chunk", a.chunk},
+                   {"peer_stage", a.peer_stage}});
     }
     stages.push_back(std::move(r));
   }
-  return {{"name", s.name}, {"stages", s.stages}, {"micro_batches", s.micro_batches},
-          {"virtual_stages", s.virtual_stages}, {"actions", std::move(stages)}};
+  return {{"name", s.name},
+          {"stages", s.stages},
+          {"micro_batches", s.micro_batches},
+          {"virtual_stages", s.virtual_stages},
+          {"actions", std::move(stages)}};
 }
 
 PipelineSchedule scheduleFromJson(const nlohmann::json& j) {
@@ -212,10 +250,13 @@ PipelineSchedule scheduleFromJson(const nlohmann::json& j) {
         Action x;
         std::string kind = a.at("kind").get<std::string>();
         bool found = false;
-        for (auto k : {ActionKind::kRecvActivation, ActionKind::kForward,
-                       ActionKind::kSendActivation, ActionKind::kRecvGrad, ActionKind::kBackward,
-                       ActionKind::kSendGrad}) {
-          if (kind == toString(k)) { x.kind = k; found = true; }
+        for (auto k :
+             {ActionKind::kRecvActivation, ActionKind::kForward, ActionKind::kSendActivation,
+              ActionKind::kRecvGrad, ActionKind::kBackward, ActionKind::kSendGrad}) {
+          if (kind == toString(k)) {
+            x.kind = k;
+            found = true;
+          }
         }
         if (!found) throw UsageError(fmt::format("schedule JSON: unknown action kind '{}'", kind));
         x.micro_batch = a.at("micro_batch").get<int>();
@@ -266,10 +307,13 @@ int expectedPeer(const PipelineSchedule& s, int stage, const Action& a) {
   int last = s.numVirtualStages() - 1;
   switch (a.kind) {
     case ActionKind::kRecvActivation:
-    case ActionKind::kSendGrad: return vs > 0 ? (vs - 1) % s.stages : -1;
+    case ActionKind::kSendGrad:
+      return vs > 0 ? (vs - 1) % s.stages : -1;
     case ActionKind::kSendActivation:
-    case ActionKind::kRecvGrad: return vs < last ? (vs + 1) % s.stages : -1;
-    default: return -1;
+    case ActionKind::kRecvGrad:
+      return vs < last ? (vs + 1) % s.stages : -1;
+    default:
+      return -1;
   }
 }
 
@@ -279,50 +323,66 @@ using MsgKey = std::tuple<bool, int, int>;
 MsgKey messageKey(const PipelineSchedule& s, int stage, const Action& a) {
   int vs = s.virtualStage(stage, a.chunk);
   switch (a.kind) {
-    case ActionKind::kSendActivation: return {false, a.micro_batch, vs + 1};
-    case ActionKind::kRecvActivation: return {false, a.micro_batch, vs};
-    case ActionKind::kSendGrad: return {true, a.micro_batch, vs - 1};
-    default: return {true, a.micro_batch, vs};  // kRecvGrad
+    case ActionKind::kSendActivation:
+      return {false, a.micro_batch, vs + 1};
+    case ActionKind::kRecvActivation:
+      return {false, a.micro_batch, vs};
+    case ActionKind::kSendGrad:
+      return {true, a.micro_batch, vs - 1};
+    default:
+      return {true, a.micro_batch, vs};  // kRecvGrad
   }
 }
 
 }  // namespace
 
-std::vector<Violation> checkSchedule(const PipelineSchedule& s) {
-  std::vector<Violation> out;
+namespace {
+
+// 1. Fields: counts and every action's micro-batch, chunk and peer in range. False when the
+// schedule is too malformed to check further.
+bool checkFields(const PipelineSchedule& s, std::vector<Violation>& out) {
   auto add = [&](CheckKind k, int stage, std::string msg) {
     out.push_back({k, stage, std::move(msg)});
   };
   const bool chunks = s.virtual_stages > 1;
-
   // 1. Fields.
   if (s.stages < 1 || s.micro_batches < 1 || s.virtual_stages < 1 ||
       static_cast<int>(s.actions.size()) != s.stages) {
     add(CheckKind::kFields, -1,
         fmt::format("schedule declares {} stages, {} micro-batches, {} virtual stages and has {} "
-                    "action lists", s.stages, s.micro_batches, s.virtual_stages, s.actions.size()));
-    return out;  // nothing else can be checked meaningfully
+                    "action lists",
+                    s.stages, s.micro_batches, s.virtual_stages, s.actions.size()));
+    return false;  // nothing else can be checked meaningfully
   }
   bool fields_ok = true;
   for (int st = 0; st < s.stages; ++st) {
     for (const Action& a : s.actions[static_cast<size_t>(st)]) {
       if (a.micro_batch < 0 || a.micro_batch >= s.micro_batches || a.chunk < 0 ||
           a.chunk >= s.virtual_stages) {
-        add(CheckKind::kFields, st, fmt::format("{} has micro-batch {} / chunk {} out of range",
-                                                toString(a, chunks), a.micro_batch, a.chunk));
+        add(CheckKind::kFields, st,
+            fmt::format("{} has micro-batch {} / chunk {} out of range", toString(a, chunks),
+                        a.micro_batch, a.chunk));
         fields_ok = false;
         continue;
       }
       int want = expectedPeer(s, st, a);
       if (a.isCompute() ? a.peer_stage != -1 : (want >= 0 && a.peer_stage != want)) {
-        add(CheckKind::kFields, st, fmt::format("{} names peer stage {}, expected {}",
-                                                toString(a, chunks), a.peer_stage, want));
+        add(CheckKind::kFields, st,
+            fmt::format("{} names peer stage {}, expected {}", toString(a, chunks), a.peer_stage,
+                        want));
         fields_ok = false;
       }
     }
   }
-  if (!fields_ok) return out;
+  return fields_ok;
+}
 
+// 2. Completeness: every (kind, micro-batch, chunk) once on each stage.
+void checkComplete(const PipelineSchedule& s, std::vector<Violation>& out) {
+  auto add = [&](CheckKind k, int stage, std::string msg) {
+    out.push_back({k, stage, std::move(msg)});
+  };
+  const bool chunks = s.virtual_stages > 1;
   // 2. Completeness: counts per (kind, micro-batch, chunk) on each stage.
   for (int st = 0; st < s.stages; ++st) {
     std::map<std::tuple<int, int, int>, int> count;
@@ -331,22 +391,30 @@ std::vector<Violation> checkSchedule(const PipelineSchedule& s) {
     }
     for (int c = 0; c < s.virtual_stages; ++c) {
       for (int mb = 0; mb < s.micro_batches; ++mb) {
-        for (auto k : {ActionKind::kRecvActivation, ActionKind::kForward,
-                       ActionKind::kSendActivation, ActionKind::kRecvGrad, ActionKind::kBackward,
-                       ActionKind::kSendGrad}) {
+        for (auto k :
+             {ActionKind::kRecvActivation, ActionKind::kForward, ActionKind::kSendActivation,
+              ActionKind::kRecvGrad, ActionKind::kBackward, ActionKind::kSendGrad}) {
           Action probe{k, mb, c, -1};
           int want = (probe.isCompute() || expectedPeer(s, st, probe) >= 0) ? 1 : 0;
           auto it = count.find({static_cast<int>(k), mb, c});
           int have = it == count.end() ? 0 : it->second;
           if (have != want) {
             add(CheckKind::kComplete, st,
-                fmt::format("{} appears {} times, expected {}", toString(probe, chunks), have, want));
+                fmt::format("{} appears {} times, expected {}", toString(probe, chunks), have,
+                            want));
           }
         }
       }
     }
   }
+}
 
+// 3. Forward before backward on each stage.
+void checkForwardBeforeBackward(const PipelineSchedule& s, std::vector<Violation>& out) {
+  auto add = [&](CheckKind k, int stage, std::string msg) {
+    out.push_back({k, stage, std::move(msg)});
+  };
+  const bool chunks = s.virtual_stages > 1;
   // 3. Forward before backward on each stage.
   for (int st = 0; st < s.stages; ++st) {
     std::map<std::pair<int, int>, size_t> fwd_at;
@@ -360,7 +428,13 @@ std::vector<Violation> checkSchedule(const PipelineSchedule& s) {
       }
     }
   }
+}
 
+// 4. Matching: per channel the sequence of sent messages equals the received one.
+void checkMatching(const PipelineSchedule& s, std::vector<Violation>& out) {
+  auto add = [&](CheckKind k, int stage, std::string msg) {
+    out.push_back({k, stage, std::move(msg)});
+  };
   // 4. Matching: per channel (sender, receiver, gradient?) the sequence of sent messages equals
   // the sequence of received ones.
   std::map<std::tuple<int, int, bool>, std::vector<MsgKey>> sent, received;
@@ -400,19 +474,26 @@ std::vector<Violation> checkSchedule(const PipelineSchedule& s) {
         if (snd[i] != rcv[i]) {
           add(CheckKind::kMatching, to,
               fmt::format("{} channel {}->{}: message {} sent is the {}, but the receive in that "
-                          "position expects the {}", grad ? "gradient" : "activation", from, to, i,
-                          keyStr(snd[i]), keyStr(rcv[i])));
+                          "position expects the {}",
+                          grad ? "gradient" : "activation", from, to, i, keyStr(snd[i]),
+                          keyStr(rcv[i])));
           break;
         }
       }
     }
   }
+}
 
+// 5 + 6. No deadlock, and every data dependency met, in a unit-cost simulation.
+void checkBySimulation(const PipelineSchedule& s, std::vector<Violation>& out) {
+  auto add = [&](CheckKind k, int stage, std::string msg) {
+    out.push_back({k, stage, std::move(msg)});
+  };
   // 5 + 6. Simulate the protocol with unit costs (forward 1, backward 2, no latency).
   Timeline t = simulateUnchecked(s, uniformCosts(s.stages, s.virtual_stages, 1.0, 2.0));
   if (!t.completed) {
     add(CheckKind::kDeadlock, -1, "the send/recv protocol deadlocks: " + t.stall);
-    return out;
+    return;
   }
   // (is backward, mb, virtual stage) -> (start, end)
   std::map<std::tuple<bool, int, int>, std::pair<double, double>> when;
@@ -434,8 +515,9 @@ std::vector<Violation> checkSchedule(const PipelineSchedule& s) {
         if (a->second.first < b->second.second) {
           add(CheckKind::kDataDependency, where[later],
               fmt::format("{} of micro-batch {} on virtual stage {} starts at {} before {} "
-                          "ends at {}", std::get<0>(later) ? "backward" : "forward", mb,
-                          std::get<2>(later), a->second.first, what, b->second.second));
+                          "ends at {}",
+                          std::get<0>(later) ? "backward" : "forward", mb, std::get<2>(later),
+                          a->second.first, what, b->second.second));
         }
       };
       if (vs > 0) need({false, mb, vs}, {false, mb, vs - 1}, "the previous stage's forward");
@@ -443,6 +525,17 @@ std::vector<Violation> checkSchedule(const PipelineSchedule& s) {
       if (vs == last) need({true, mb, vs}, {false, mb, vs}, "its own forward");
     }
   }
+}
+
+}  // namespace
+
+std::vector<Violation> checkSchedule(const PipelineSchedule& s) {
+  std::vector<Violation> out;
+  if (!checkFields(s, out)) return out;
+  checkComplete(s, out);
+  checkForwardBeforeBackward(s, out);
+  checkMatching(s, out);
+  checkBySimulation(s, out);
   return out;
 }
 

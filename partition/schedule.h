@@ -23,7 +23,14 @@
 
 namespace mlcp::partition {
 
-enum class ActionKind { kRecvActivation, kForward, kSendActivation, kRecvGrad, kBackward, kSendGrad };
+enum class ActionKind {
+  kRecvActivation,
+  kForward,
+  kSendActivation,
+  kRecvGrad,
+  kBackward,
+  kSendGrad
+};
 const char* toString(ActionKind kind);
 
 struct Action {

@@ -7,7 +7,7 @@
 #include <map>
 #include <tuple>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace mlcp::partition {
 
@@ -35,8 +35,8 @@ Timeline simulateUnchecked(const PipelineSchedule& s, const StageCosts& costs) {
   const size_t P = static_cast<size_t>(s.stages);
   require(s.actions.size() == P && costs.forward.size() == P && costs.backward.size() == P,
           fmt::format("simulate: schedule has {} stages ({} action lists) but the cost table has "
-                      "{} forward / {} backward rows", s.stages, s.actions.size(),
-                      costs.forward.size(), costs.backward.size()));
+                      "{} forward / {} backward rows",
+                      s.stages, s.actions.size(), costs.forward.size(), costs.backward.size()));
   for (size_t st = 0; st < P; ++st) {
     require(costs.forward[st].size() == static_cast<size_t>(s.virtual_stages) &&
                 costs.backward[st].size() == static_cast<size_t>(s.virtual_stages),
@@ -57,10 +57,14 @@ Timeline simulateUnchecked(const PipelineSchedule& s, const StageCosts& costs) {
   auto keyOf = [&](int st, const Action& a) -> std::tuple<bool, int, int> {
     int vs = s.virtualStage(st, a.chunk);
     switch (a.kind) {
-      case ActionKind::kSendActivation: return {false, a.micro_batch, vs + 1};
-      case ActionKind::kRecvActivation: return {false, a.micro_batch, vs};
-      case ActionKind::kSendGrad: return {true, a.micro_batch, vs - 1};
-      default: return {true, a.micro_batch, vs};
+      case ActionKind::kSendActivation:
+        return {false, a.micro_batch, vs + 1};
+      case ActionKind::kRecvActivation:
+        return {false, a.micro_batch, vs};
+      case ActionKind::kSendGrad:
+        return {true, a.micro_batch, vs - 1};
+      default:
+        return {true, a.micro_batch, vs};
     }
   };
 
@@ -87,7 +91,8 @@ Timeline simulateUnchecked(const PipelineSchedule& s, const StageCosts& costs) {
         } else {
           auto& q = channels[{a.peer_stage, static_cast<int>(st), grad}];
           auto key = keyOf(static_cast<int>(st), a);
-          auto it = std::find_if(q.begin(), q.end(), [&](const InFlight& m) { return m.key == key; });
+          auto it =
+              std::find_if(q.begin(), q.end(), [&](const InFlight& m) { return m.key == key; });
           if (it == q.end()) break;  // blocked until the peer sends
           e.end = std::max(clock[st], it->arrival);
           q.erase(it);

@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace mlcp::partition {
 
@@ -55,16 +55,28 @@ void TraceRecorder::append(const TraceRecorder& other) {
 nlohmann::json TraceRecorder::toJson() const {
   nlohmann::json ev = nlohmann::json::array();
   for (const auto& [pid, name] : process_names_) {
-    ev.push_back({{"ph", "M"}, {"name", "process_name"}, {"pid", pid}, {"tid", 0},
+    ev.push_back({{"ph", "M"},
+                  {"name", "process_name"},
+                  {"pid", pid},
+                  {"tid", 0},
                   {"args", {{"name", name}}}});
   }
   for (const auto& [pid, tid, name] : thread_names_) {
-    ev.push_back({{"ph", "M"}, {"name", "thread_name"}, {"pid", pid}, {"tid", tid},
+    ev.push_back({{"ph", "M"},
+                  {"name", "thread_name"},
+                  {"pid", pid},
+                  {"tid", tid},
                   {"args", {{"name", name}}}});
   }
   for (const auto& e : events_) {
-    ev.push_back({{"name", e.name}, {"cat", e.category}, {"ph", "X"}, {"ts", e.start_us},
-                  {"dur", e.dur_us}, {"pid", e.pid}, {"tid", e.tid}, {"args", e.args}});
+    ev.push_back({{"name", e.name},
+                  {"cat", e.category},
+                  {"ph", "X"},
+                  {"ts", e.start_us},
+                  {"dur", e.dur_us},
+                  {"pid", e.pid},
+                  {"tid", e.tid},
+                  {"args", e.args}});
   }
   return {{"traceEvents", std::move(ev)}, {"displayTimeUnit", "ms"}};
 }

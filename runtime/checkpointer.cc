@@ -1,13 +1,15 @@
 #include "runtime/checkpointer.h"
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <memory>
 
-#include <fmt/format.h>
-
-#include "runtime/error.h"
+#include "base/error.h"
+#include "base/pause_point.h"
+#include "collectives/string_gather.h"
 
 namespace mlcp::runtime {
 
@@ -16,12 +18,19 @@ using collectives::ReduceOp;
 
 verify::DType dtypeOf(const torch::Tensor& t) {
   switch (t.scalar_type()) {
-    case torch::kFloat32: return verify::DType::kFloat32;
-    case torch::kFloat64: return verify::DType::kFloat64;
-    case torch::kInt64: return verify::DType::kInt64;
-    case torch::kInt32: return verify::DType::kInt32;
-    case torch::kUInt8: return verify::DType::kUInt8;
-    default: throw InvalidArgument(std::string("no checkpoint dtype for ") + c10::toString(t.scalar_type()));
+    case torch::kFloat32:
+      return verify::DType::kFloat32;
+    case torch::kFloat64:
+      return verify::DType::kFloat64;
+    case torch::kInt64:
+      return verify::DType::kInt64;
+    case torch::kInt32:
+      return verify::DType::kInt32;
+    case torch::kUInt8:
+      return verify::DType::kUInt8;
+    default:
+      throw InvalidArgument(std::string("no checkpoint dtype for ") +
+                            c10::toString(t.scalar_type()));
   }
 }
 
@@ -29,48 +38,31 @@ namespace {
 
 torch::ScalarType scalarTypeOf(verify::DType d) {
   switch (d) {
-    case verify::DType::kFloat32: return torch::kFloat32;
-    case verify::DType::kFloat64: return torch::kFloat64;
-    case verify::DType::kInt64: return torch::kInt64;
-    case verify::DType::kInt32: return torch::kInt32;
-    case verify::DType::kUInt8: return torch::kUInt8;
+    case verify::DType::kFloat32:
+      return torch::kFloat32;
+    case verify::DType::kFloat64:
+      return torch::kFloat64;
+    case verify::DType::kInt64:
+      return torch::kInt64;
+    case verify::DType::kInt32:
+      return torch::kInt32;
+    case verify::DType::kUInt8:
+      return torch::kUInt8;
   }
   throw InvalidArgument("unknown dtype");
 }
 
 }  // namespace
 
-std::vector<std::string> allgatherStrings(collectives::Communicator& comm, const std::string& mine,
-                                          const collectives::CollectiveOptions& opts) {
-  if (comm.size() == 1) return {mine};  // every step's state hash on one process: no round trip
-  int64_t len = static_cast<int64_t>(mine.size());
-  comm.allreduce(&len, 1, DataType::kInt64, ReduceOp::kMax, opts);
-  // Each slot: 8 bytes of length, then the padded text.
-  const int64_t slot = len + 8;
-  std::string send(static_cast<size_t>(slot), '\0');
-  const int64_t my_len = static_cast<int64_t>(mine.size());
-  std::memcpy(send.data(), &my_len, 8);
-  std::memcpy(send.data() + 8, mine.data(), mine.size());
-  std::string all(static_cast<size_t>(slot * comm.size()), '\0');
-  comm.allgather(send.data(), all.data(), slot, DataType::kUInt8, opts);
-  std::vector<std::string> out;
-  for (int r = 0; r < comm.size(); ++r) {
-    int64_t n = 0;
-    std::memcpy(&n, all.data() + r * slot, 8);
-    out.push_back(all.substr(static_cast<size_t>(r * slot + 8), static_cast<size_t>(n)));
-  }
-  return out;
-}
-
 Checkpointer::Checkpointer(std::string run_dir, collectives::Communicator& comm,
-                           verify::KeyPair key, std::string job_text, std::string job_path,
+                           verify::KeyPair key, std::string job_text, verify::ProgramInfo program,
                            std::string plan_text, collectives::CollectiveOptions opts, int64_t keep)
     : run_dir_(std::move(run_dir)),
       comm_(comm),
       key_(std::move(key)),
       job_text_(std::move(job_text)),
-      job_path_(std::move(job_path)),
       plan_text_(std::move(plan_text)),
+      program_(std::move(program)),
       opts_(opts),
       keep_(keep) {}
 
@@ -85,7 +77,8 @@ verify::Hash256 Checkpointer::save(int64_t step, const std::vector<NamedTensor>&
 }
 
 void Checkpointer::begin(int64_t step, std::vector<NamedTensor> state) {
-  require(!inFlight(), fmt::format("Checkpointer: checkpoint {} begun while {} is in flight", step, step_));
+  require(!inFlight(),
+          fmt::format("Checkpointer: checkpoint {} begun while {} is in flight", step, step_));
   // 1. Rank 0 creates the folder before any rank writes into it. The first time it also removes
   // what crashed runs left behind; later, nothing can have left anything (one in flight at once).
   std::string tmp = verify::tmpCheckpointDir(run_dir_, step);
@@ -119,6 +112,7 @@ void Checkpointer::begin(int64_t step, std::vector<NamedTensor> state) {
       throw;
     }
     snapshot_taken->set_value();
+    pausePoint("checkpoint.snapshot");
     std::vector<verify::TensorView> views;
     for (const auto& e : copies) {
       const auto& t = e.tensor;
@@ -128,6 +122,7 @@ void Checkpointer::begin(int64_t step, std::vector<NamedTensor> state) {
     }
     std::vector<verify::TensorEntry> entries;
     if (!views.empty()) entries = verify::writeShard(tmp, shard_index, views);
+    pausePoint("checkpoint.shard");
     return verify::encodeEntries(entries);
   });
   step_ = step;
@@ -144,8 +139,9 @@ void Checkpointer::pruneOldCheckpoints() const {
   for (size_t i = 0; i + static_cast<size_t>(keep_) < all.size(); ++i) {
     std::error_code ec;
     std::filesystem::remove_all(all[i].dir, ec);
-    if (ec) throw IoError(fmt::format("cannot delete old checkpoint {} (checkpoint.keep = {}): {}",
-                                      all[i].dir, keep_, ec.message()));
+    if (ec)
+      throw IoError(fmt::format("cannot delete old checkpoint {} (checkpoint.keep = {}): {}",
+                                all[i].dir, keep_, ec.message()));
   }
 }
 
@@ -154,9 +150,12 @@ bool Checkpointer::localReady() const {
     return !f.valid() || f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
   };
   switch (phase_) {
-    case Phase::kIdle: return true;
-    case Phase::kWriting: return done(shard_);
-    case Phase::kCommitting: return done(commit_);
+    case Phase::kIdle:
+      return true;
+    case Phase::kWriting:
+      return done(shard_);
+    case Phase::kCommitting:
+      return done(commit_);
   }
   return true;
 }
@@ -173,7 +172,7 @@ std::optional<verify::Hash256> Checkpointer::advance() {
     } catch (const std::exception& e) {
       mine = std::string("-") + e.what();
     }
-    const auto gathered = allgatherStrings(comm_, mine, opts_);
+    const auto gathered = collectives::allgatherStrings(comm_, mine, opts_);
     for (size_t r = 0; r < gathered.size(); ++r) {
       if (gathered[r].empty() || gathered[r][0] != '+') {
         phase_ = Phase::kIdle;
@@ -187,10 +186,9 @@ std::optional<verify::Hash256> Checkpointer::advance() {
         auto part = verify::decodeEntries(text.substr(1));
         all.insert(all.end(), part.begin(), part.end());
       }
-      // The replay command reads the job's path after "source ".
-      std::string plan = fmt::format("{}; source {}", plan_text_, job_path_);
-      commit_ = worker_.submit([this, step, all = std::move(all), plan = std::move(plan)]() mutable {
-        auto root = verify::commitCheckpoint(run_dir_, step, std::move(all), job_text_, plan, key_)
+      commit_ = worker_.submit([this, step, all = std::move(all)]() mutable {
+        auto root = verify::commitCheckpoint(run_dir_, step, std::move(all), job_text_, plan_text_,
+                                             key_, program_)
                         .manifest.root.hex();
         pruneOldCheckpoints();
         return root;
@@ -214,7 +212,8 @@ std::optional<verify::Hash256> Checkpointer::advance() {
   comm_.broadcast(root_hex.data(), 64, DataType::kUInt8, 0, opts_);
   if (failure) std::rethrow_exception(failure);
   if (root_hex[0] == 'x') {
-    throw IoError(fmt::format("checkpoint {}: rank 0 could not commit it (its error is above)", step));
+    throw IoError(
+        fmt::format("checkpoint {}: rank 0 could not commit it (its error is above)", step));
   }
   return verify::Hash256::fromHex(root_hex);
 }
@@ -225,7 +224,57 @@ verify::Hash256 Checkpointer::finish() {
   }
 }
 
-torch::Tensor readCheckpointTensor(const verify::CheckpointReader& reader, const std::string& name) {
+void Checkpointer::setPublisher(
+    std::function<void(int64_t step, const verify::Hash256& root)> publisher) {
+  publisher_ = std::move(publisher);
+}
+
+void Checkpointer::setOnCommitted(
+    std::function<void(int64_t step, const verify::Hash256& root)> listener) {
+  on_committed_ = std::move(listener);
+}
+
+void Checkpointer::committed(int64_t step, const verify::Hash256& root) {
+  last_committed_ = step;
+  if (publisher_) {
+    std::exception_ptr failure;
+    if (comm_.rank() == 0) {
+      try {
+        publisher_(step, root);
+      } catch (...) {
+        failure = std::current_exception();
+      }
+    }
+    int32_t failed = failure ? 1 : 0;
+    comm_.allreduce(&failed, 1, DataType::kInt32, ReduceOp::kMax, opts_);
+    if (failure) std::rethrow_exception(failure);
+    if (failed != 0) {
+      throw ChainError(
+          fmt::format("rank 0 could not publish checkpoint {} (its error is above)", step));
+    }
+  }
+  if (on_committed_) on_committed_(step, root);
+}
+
+void Checkpointer::start(int64_t step, std::vector<NamedTensor> mine) {
+  commit();  // one in flight at a time
+  begin(step, std::move(mine));
+}
+
+void Checkpointer::poll(bool all_ready) {
+  if (!inFlight() || !all_ready) return;
+  const int64_t step = step_;
+  if (auto root = advance()) committed(step, *root);
+}
+
+void Checkpointer::commit() {
+  if (!inFlight()) return;
+  const int64_t step = step_;
+  committed(step, finish());
+}
+
+torch::Tensor readCheckpointTensor(const verify::CheckpointReader& reader,
+                                   const std::string& name) {
   if (!reader.contains(name)) return {};
   const auto& e = reader.entry(name);
   auto t = torch::empty(e.shape, scalarTypeOf(e.dtype));

@@ -24,19 +24,26 @@
 // flag to each step's loss allreduce), so no rank ever waits for the disk. finish() does b and c
 // at once, waiting where it must. Until c, the checkpoint is not committed: a crash in between
 // leaves the previous one as the latest valid checkpoint, exactly as a crash inside save() would.
+//
+// The training loop's form (what the trainer calls, one line each): start(step, mine) commits
+// the checkpoint in flight, if any, then begins `step`; poll(all_ready) moves it on when every
+// rank's part is done; commit() finishes it. Each committed checkpoint is first published —
+// rank 0 runs the publisher (the bridge's commitment), every rank learns whether it failed — and
+// then announced to the committed-listener on every rank.
 // Both phases run on one BackgroundWorker thread, which uses no communicator (MPI is only called
 // from the caller's thread); HDF5 is built thread-safe (H5_HAVE_THREADSAFE), so nothing else has
 // to stop for it.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "base/background_worker.h"
 #include "collectives/communicator.h"
-#include "runtime/background_worker.h"
 #include "runtime/training_state.h"
 #include "verify/checkpoint.h"
 #include "verify/node_key.h"
@@ -49,9 +56,10 @@ class Checkpointer {
   // text, stored in every manifest so a checkpoint can be replayed on its own.
   // `plan_text` describes the placement (the manifest's plan field, informational).
   // `keep` > 0: after each commit rank 0 deletes the oldest committed checkpoints of the run
-  // beyond the newest `keep` (the job's checkpoint.keep); 0 keeps all.
+  // beyond the newest `keep` (the job's checkpoint.keep); 0 keeps all. `program` (the job's
+  // path, its data's content hash, its operator set) is recorded in every manifest.
   Checkpointer(std::string run_dir, collectives::Communicator& comm, verify::KeyPair key,
-               std::string job_text, std::string job_path, std::string plan_text,
+               std::string job_text, verify::ProgramInfo program, std::string plan_text,
                collectives::CollectiveOptions opts, int64_t keep = 0);
 
   ~Checkpointer();  // waits for a shard or commit still running; never commits one
@@ -81,20 +89,41 @@ class Checkpointer {
   // Collective: advances the checkpoint in flight until it is committed; returns its root.
   verify::Hash256 finish();
 
+  // Rank 0 calls `publisher` after each commit of the training loop's form, with the step and
+  // root. Set it on every rank (a no-op elsewhere): all ranks then agree whether it failed, and
+  // its exception — after the checkpoint is safely on disk — fails the run on every rank and
+  // reaches the caller on rank 0.
+  void setPublisher(std::function<void(int64_t step, const verify::Hash256& root)> publisher);
+  // Every rank, after each commit and publication.
+  void setOnCommitted(std::function<void(int64_t step, const verify::Hash256& root)> listener);
+  // Collective: commits the checkpoint in flight (if any), then begins checkpoint `step`.
+  void start(int64_t step, std::vector<NamedTensor> mine);
+  // Collective: when `all_ready` (every rank's localReady(), agreed by the caller), moves the
+  // checkpoint in flight one phase on.
+  void poll(bool all_ready);
+  // Collective: commits the checkpoint in flight, if any.
+  void commit();
+  // The step of the last checkpoint committed through the loop's form (-1: none).
+  int64_t lastCommitted() const { return last_committed_; }
+
   const std::string& runDir() const { return run_dir_; }
 
  private:
-  void pruneOldCheckpoints() const;  // rank 0, after a commit
+  void pruneOldCheckpoints() const;                           // rank 0, after a commit
+  void committed(int64_t step, const verify::Hash256& root);  // publish, then announce
   std::string run_dir_;
   collectives::Communicator& comm_;
   verify::KeyPair key_;
-  std::string job_text_, job_path_, plan_text_;
+  std::string job_text_, plan_text_;
+  verify::ProgramInfo program_;
   collectives::CollectiveOptions opts_;
   int64_t keep_ = 0;
   enum class Phase { kIdle, kWriting, kCommitting };
   Phase phase_ = Phase::kIdle;
   int64_t step_ = -1;
-  bool prepared_ = false;         // leftovers of crashed runs removed (first begin)
+  int64_t last_committed_ = -1;
+  std::function<void(int64_t, const verify::Hash256&)> publisher_, on_committed_;
+  bool prepared_ = false;  // leftovers of crashed runs removed (first begin)
   std::shared_future<void> snapshot_;
   std::future<std::string> shard_;   // phase a: this rank's entries (verify::encodeEntries)
   std::future<std::string> commit_;  // phase b, rank 0: the root, in hex
@@ -111,9 +140,5 @@ torch::Tensor readCheckpointTensor(const verify::CheckpointReader& reader, const
 // The signing key for a run: the job's checkpoint.key_file, else the node's default key
 // (verify::defaultKeyPath()), created on first use with mode 0600.
 verify::KeyPair loadOrCreateNodeKey(const std::string& key_file, bool announce);
-
-// Gathers a string from every rank of `comm` onto every rank, in rank order.
-std::vector<std::string> allgatherStrings(collectives::Communicator& comm, const std::string& mine,
-                                          const collectives::CollectiveOptions& opts);
 
 }  // namespace mlcp::runtime

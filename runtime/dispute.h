@@ -19,10 +19,9 @@
 // messages — the same ones the on-chain game carries (issue #5).
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 

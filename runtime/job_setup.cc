@@ -1,14 +1,17 @@
 #include "runtime/job_setup.h"
 
-#include <thread>
-#include <fstream>
+#include <fmt/format.h>
 
+#include <thread>
+
+#include "base/error.h"
 #include "data/fashion_mnist.h"
 #include "data/sample_order.h"
-#include "models/layer_model.h"
-#include "partition/device_profile.h"
 #include "data/text_corpus.h"
-#include "runtime/error.h"
+#include "data/token_data.h"
+#include "ops/grad_clip.h"
+#include "ops/parallel.h"
+#include "ops/torch_optimizers.h"
 
 namespace mlcp::runtime {
 
@@ -19,20 +22,48 @@ data::DataSplits loadJobData(const jobs::JobSpec& spec) {
     return data::loadTextCorpus(d.path, spec.model.context, d.holdout_fraction, d.train_limit,
                                 d.eval_limit);
   }
-  throw UsageError("data.kind '" + d.kind + "' is not one of fashion-mnist, text");
+  if (d.kind == "tokens") {
+    data::TokenDataOptions o;
+    for (const auto& s : d.sources) o.sources.push_back({s.path, s.weight});
+    o.vocabulary = d.vocabulary;
+    o.context = spec.model.context;
+    o.holdout_fraction = d.holdout_fraction;
+    o.train_limit = d.train_limit;
+    o.eval_limit = d.eval_limit;
+    o.seed = spec.seed;
+    return data::loadTokenData(o);
+  }
+  throw UsageError("data.kind '" + d.kind + "' is not one of fashion-mnist, text, tokens");
+}
+
+models::Operators jobOperators(const jobs::JobSpec& spec) {
+  return models::Operators(models::parseOpSet(spec.runtime.ops, "runtime.ops"));
+}
+
+void setIntraOpThreads(const jobs::JobSpec& spec) {
+  const int n = static_cast<int>(spec.runtime.intra_op_threads);
+  torch::set_num_threads(n);
+  ops::setNumThreads(n);
 }
 
 std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const jobs::OptimizerSpec& o,
-                                                       std::vector<torch::Tensor> params) {
+                                                       std::vector<torch::Tensor> params,
+                                                       const models::Operators& ops) {
   if (o.kind == "adamw") {
     auto opts = torch::optim::AdamWOptions(o.lr)
                     .betas({o.beta1, o.beta2})
                     .eps(o.eps)
                     .weight_decay(o.weight_decay);
+    if (ops.reproducible()) {
+      return std::make_unique<ops::nn::ReproducibleAdamW>(std::move(params), opts);
+    }
     return std::make_unique<torch::optim::AdamW>(std::move(params), opts);
   }
   if (o.kind == "sgd") {
     auto opts = torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay);
+    if (ops.reproducible()) {
+      return std::make_unique<ops::nn::ReproducibleSgd>(std::move(params), opts);
+    }
     return std::make_unique<torch::optim::SGD>(std::move(params), opts);
   }
   throw UsageError("optimizer.kind '" + o.kind + "' is not one of adamw, sgd");
@@ -44,7 +75,13 @@ void setLearningRate(torch::optim::Optimizer& optimizer, double lr) {
 
 int64_t jobSteps(const jobs::JobSpec& spec, int64_t train_samples) {
   const int64_t steps_per_epoch = train_samples / spec.train.global_batch;
-  return spec.train.steps > 0 ? spec.train.steps : spec.train.epochs * steps_per_epoch;
+  if (spec.train.steps > 0) return spec.train.steps;
+  int64_t steps = 0;
+  if (__builtin_mul_overflow(spec.train.epochs, steps_per_epoch, &steps)) {
+    throw UsageError(fmt::format("train.epochs = {} of {} steps each overflows a step count",
+                                 spec.train.epochs, steps_per_epoch));
+  }
+  return steps;
 }
 
 LrSchedule makeSchedule(const jobs::JobSpec& spec, int64_t job_steps) {
@@ -54,23 +91,34 @@ LrSchedule makeSchedule(const jobs::JobSpec& spec, int64_t job_steps) {
   s.warmup_steps = spec.lr_schedule.warmup_steps;
   s.total_steps = job_steps;
   s.min_lr_ratio = spec.lr_schedule.min_lr_ratio;
+  s.reproducible = jobOperators(spec).reproducible();
   return s;
 }
 
 void emulateSlowdown(double slowdown, std::chrono::steady_clock::time_point start) {
   if (slowdown <= 1.0) return;
   const auto took = std::chrono::steady_clock::now() - start;
-  std::this_thread::sleep_for(std::chrono::duration_cast<std::chrono::nanoseconds>(took * (slowdown - 1.0)));
+  std::this_thread::sleep_for(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(took * (slowdown - 1.0)));
 }
 
 void seedLayer(uint64_t seed, int64_t step, int64_t micro_batch, int64_t layer) {
-  torch::manual_seed(data::mixSeed({seed, static_cast<uint64_t>(step),
-                                    static_cast<uint64_t>(micro_batch), static_cast<uint64_t>(layer)}));
+  torch::manual_seed(
+      data::mixSeed({seed, static_cast<uint64_t>(step), static_cast<uint64_t>(micro_batch),
+                     static_cast<uint64_t>(layer)}));
 }
 
 void clipGradNorm(const std::vector<torch::Tensor>& params, const std::vector<float>& norms,
-                  double max_norm) {
+                  double max_norm, const models::Operators& ops) {
   if (norms.empty()) return;
+  if (ops.reproducible()) {
+    const float coef = ops::clipCoefficient(ops.combineNorms(norms), max_norm);
+    torch::NoGradGuard no_grad;
+    for (const auto& p : params) {
+      if (p.grad().defined()) p.grad().mul_(coef);
+    }
+    return;
+  }
   torch::Tensor total;
   if (norms.size() == 1) {
     total = torch::tensor(norms[0]).reshape({});
@@ -84,59 +132,6 @@ void clipGradNorm(const std::vector<torch::Tensor>& params, const std::vector<fl
   for (const auto& p : params) {
     if (p.grad().defined()) p.grad().data().mul_(clamped);
   }
-}
-
-// Achieved float32 matmul GFLOP/s of this process at a square size near the model's width,
-// best of a few repetitions (the default device profile when no DEVICES.toml is given).
-double measureMatmulGflops(int64_t width) {
-  const int64_t n = std::max<int64_t>(64, std::min<int64_t>(width, 1024));
-  auto a = torch::randn({n, n}), b = torch::randn({n, n});
-  torch::Tensor c = torch::matmul(a, b);  // warm-up
-  double best = 1e30;
-  for (int rep = 0; rep < 5; ++rep) {
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < 4; ++i) c = torch::matmul(a, b);
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 4);
-  }
-  return 2.0 * static_cast<double>(n * n * n) / best / 1e9;
-}
-
-int64_t availableMemoryBytes() {
-  std::ifstream in("/proc/meminfo");
-  std::string key;
-  int64_t kib = 0;
-  std::string unit;
-  while (in >> key >> kib >> unit) {
-    if (key == "MemAvailable:") return kib * 1024;
-  }
-  return int64_t{16} << 30;
-}
-
-int64_t modelWidth(const jobs::ModelSpec& m) {
-  if (m.kind == "gpt") return m.d_model;
-  if (m.kind == "mlp" && !m.hidden.empty()) return m.hidden.front();
-  return 256;
-}
-
-partition::PlanInput planInputFor(const jobs::JobSpec& spec, const models::LayerModel& model, int ranks) {
-  const auto& par = spec.parallel;
-  const int model_ranks = static_cast<int>(par.pp * par.tp);
-  partition::PlanInput in;
-  in.mesh = {ranks / model_ranks, static_cast<int>(par.pp), static_cast<int>(par.tp)};
-  in.micro_batches = static_cast<int>(spec.train.micro_batches);
-  in.micro_batch_size = static_cast<int>(spec.train.global_batch / spec.train.micro_batches);
-  in.schedule = par.schedule;
-  in.virtual_stages = static_cast<int>(par.virtual_stages);
-  for (const auto& c : model.costs()) {
-    in.layers.push_back({c.name, c.forward_flops, c.backward_flops, static_cast<int64_t>(c.param_bytes),
-                         static_cast<int64_t>(c.activation_bytes)});
-  }
-  if (!spec.runtime.devices_file.empty()) {
-    in.devices = partition::loadDevices(spec.runtime.devices_file, ranks);
-  } else {
-    in.devices = partition::uniformDevices(ranks);
-  }
-  return in;
 }
 
 }  // namespace mlcp::runtime

@@ -11,31 +11,38 @@
 
 #include "data/dataset.h"
 #include "jobs/job_spec.h"
-#include "partition/partitioner.h"
+#include "models/operators.h"
 #include "runtime/lr_schedule.h"
-
-namespace mlcp::models {
-class LayerModel;
-}
 
 namespace mlcp::runtime {
 
 // The train and held-out splits the job's [data] section names.
 data::DataSplits loadJobData(const jobs::JobSpec& spec);
 
-// The job's optimizer over `params` (registration order).
+// The operator set the job's [runtime] ops names (models/operators.h).
+models::Operators jobOperators(const jobs::JobSpec& spec);
+
+// Gives LibTorch and the reproducible operators the job's runtime.intra_op_threads. Under the
+// native set the count is part of the logical program (some LibTorch CPU kernels split
+// reductions by thread count); the reproducible operators split independent outputs only.
+void setIntraOpThreads(const jobs::JobSpec& spec);
+
+// The job's optimizer over `params` (registration order): LibTorch's AdamW / SGD under the
+// native operator set, their reproducible subclasses (ops/torch_optimizers.h) otherwise.
 std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const jobs::OptimizerSpec& spec,
-                                                       std::vector<torch::Tensor> params);
+                                                       std::vector<torch::Tensor> params,
+                                                       const models::Operators& ops);
 
 void setLearningRate(torch::optim::Optimizer& optimizer, double lr);
 
 // torch::nn::utils::clip_grad_norm_'s arithmetic for a model spread over pipeline stages:
 // `norms` holds every parameter's gradient 2-norm in global parameter order (from all stages);
-// the total is their 2-norm (one norm when there is one parameter), the coefficient
+// the total is their 2-norm (Operators::combineNorms), the coefficient
 // clamp(max_norm / (total + 1e-6), max = 1), and the gradients of `params` (this stage's)
-// are scaled by it in place — the same bits as clip_grad_norm_ over the whole model.
+// are scaled by it in place — whatever the placement, the same bits as clipping the whole
+// model in one process. Native: the bits of clip_grad_norm_; reproducible: ops/grad_clip.h's.
 void clipGradNorm(const std::vector<torch::Tensor>& params, const std::vector<float>& norms,
-                  double max_norm);
+                  double max_norm, const models::Operators& ops);
 
 // Randomness is counter-based: layer l of micro-batch j at step `step` (0-based) draws from the
 // CPU generator seeded with (seed, step, j, l) — so a pipeline stage that runs only some of the
@@ -51,17 +58,5 @@ int64_t jobSteps(const jobs::JobSpec& spec, int64_t train_samples);
 
 // The schedule over the job's whole horizon (`job_steps`), whatever --max-steps a run uses.
 LrSchedule makeSchedule(const jobs::JobSpec& spec, int64_t job_steps);
-
-// Achieved float32 matmul GFLOP/s of this process at a square size near `width` (best of a few
-// repetitions), and the memory the system reports available: a device profile measured at start.
-double measureMatmulGflops(int64_t width);
-int64_t availableMemoryBytes();
-// The width the model's matmuls mostly have (d_model, the first hidden layer, ...).
-int64_t modelWidth(const jobs::ModelSpec& model);
-
-// The partitioner's input for this job on `ranks` ranks: the mesh, the model's layer costs,
-// the micro-batching and schedule, and the devices of runtime.devices_file (identical devices
-// when there is none — every rank must plan alike, so nothing measured per rank enters).
-partition::PlanInput planInputFor(const jobs::JobSpec& spec, const models::LayerModel& model, int ranks);
 
 }  // namespace mlcp::runtime

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ops/random.h"
+
 namespace mlcp::runtime {
 
 double LrSchedule::at(int64_t step) const {
@@ -15,7 +17,8 @@ double LrSchedule::at(int64_t step) const {
   const double floor = base_lr * min_lr_ratio;
   if (kind == "linear") return floor + (base_lr - floor) * (1.0 - t);
   // cosine
-  return floor + (base_lr - floor) * 0.5 * (1.0 + std::cos(M_PI * t));
+  const double cosine = reproducible ? ops::cosPi(t) : std::cos(M_PI * t);
+  return floor + (base_lr - floor) * 0.5 * (1.0 + cosine);
 }
 
 }  // namespace mlcp::runtime

@@ -16,6 +16,9 @@ struct LrSchedule {
   int64_t warmup_steps = 0;
   int64_t total_steps = 1;
   double min_lr_ratio = 0.1;
+  // The cosine from ops::cosPi (the same bits on every machine) instead of the C library's
+  // (whose x86-64 versions are picked by CPU features): the reproducible operator set's choice.
+  bool reproducible = false;
 
   double at(int64_t step) const;
 };

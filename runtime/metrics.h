@@ -3,11 +3,10 @@
 // `mlcp plot` reads rank 0's file.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -25,7 +24,6 @@ class MetricsWriter {
  private:
   std::string path_;
   int rank_;
-  std::ofstream out_;
   std::chrono::steady_clock::time_point start_;
 };
 

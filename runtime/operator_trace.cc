@@ -2,38 +2,51 @@
 
 #include <fmt/format.h>
 
+#include "base/error.h"
 #include "runtime/checkpointer.h"
-#include "runtime/error.h"
 
 namespace mlcp::runtime {
 
 std::string OperatorId::name() const {
   switch (kind) {
-    case OperatorKind::kState: return "state";
-    case OperatorKind::kData: return fmt::format("mb{}/data", micro_batch);
-    case OperatorKind::kForward: return fmt::format("mb{}/forward/{}", micro_batch, layer);
-    case OperatorKind::kLoss: return fmt::format("mb{}/loss", micro_batch);
-    case OperatorKind::kBackward: return fmt::format("mb{}/backward/{}", micro_batch, layer);
-    case OperatorKind::kReduce: return fmt::format("reduce/{}", layer);
-    case OperatorKind::kClip: return "clip";
-    case OperatorKind::kUpdate: return fmt::format("update/{}", layer);
+    case OperatorKind::kState:
+      return "state";
+    case OperatorKind::kData:
+      return fmt::format("mb{}/data", micro_batch);
+    case OperatorKind::kForward:
+      return fmt::format("mb{}/forward/{}", micro_batch, layer);
+    case OperatorKind::kLoss:
+      return fmt::format("mb{}/loss", micro_batch);
+    case OperatorKind::kBackward:
+      return fmt::format("mb{}/backward/{}", micro_batch, layer);
+    case OperatorKind::kReduce:
+      return fmt::format("reduce/{}", layer);
+    case OperatorKind::kClip:
+      return "clip";
+    case OperatorKind::kUpdate:
+      return fmt::format("update/{}", layer);
   }
   return "?";
 }
 
 std::string OperatorId::describe() const {
   switch (kind) {
-    case OperatorKind::kState: return "the training state before the step";
-    case OperatorKind::kData: return fmt::format("the data of micro-batch {}", micro_batch);
+    case OperatorKind::kState:
+      return "the training state before the step";
+    case OperatorKind::kData:
+      return fmt::format("the data of micro-batch {}", micro_batch);
     case OperatorKind::kForward:
       return fmt::format("forward of layer {} on micro-batch {}", layer, micro_batch);
-    case OperatorKind::kLoss: return fmt::format("loss of micro-batch {}", micro_batch);
+    case OperatorKind::kLoss:
+      return fmt::format("loss of micro-batch {}", micro_batch);
     case OperatorKind::kBackward:
       return fmt::format("backward of layer {} on micro-batch {}", layer, micro_batch);
     case OperatorKind::kReduce:
       return fmt::format("exact mean gradient of layer {} over the micro-batches", layer);
-    case OperatorKind::kClip: return "global-norm gradient clipping";
-    case OperatorKind::kUpdate: return fmt::format("optimizer update of layer {}", layer);
+    case OperatorKind::kClip:
+      return "global-norm gradient clipping";
+    case OperatorKind::kUpdate:
+      return fmt::format("optimizer update of layer {}", layer);
   }
   return "?";
 }
@@ -97,8 +110,8 @@ verify::Hash256 hashOperatorOutputs(const std::vector<NamedTensor>& outputs) {
   for (const auto& o : outputs) {
     const auto& t = o.tensor;
     const auto th = verify::hashTensor(verify::TensorView{
-        o.name, dtypeOf(t), std::vector<int64_t>(t.sizes().begin(), t.sizes().end()),
-        t.data_ptr(), static_cast<size_t>(t.nbytes())});
+        o.name, dtypeOf(t), std::vector<int64_t>(t.sizes().begin(), t.sizes().end()), t.data_ptr(),
+        static_cast<size_t>(t.nbytes())});
     h.update(o.name);
     h.updateU8(0);
     h.update(th.bytes.data(), th.bytes.size());
@@ -111,7 +124,8 @@ int64_t layerOfParameter(const std::string& name) {
   if (name.rfind(prefix, 0) != 0) return -1;
   const size_t dot = name.find('.', prefix.size());
   int64_t layer = -1;
-  if (dot == std::string::npos || !parseIndex(name.substr(prefix.size(), dot - prefix.size()), &layer)) {
+  if (dot == std::string::npos ||
+      !parseIndex(name.substr(prefix.size(), dot - prefix.size()), &layer)) {
     return -1;
   }
   return layer;
@@ -133,10 +147,7 @@ std::vector<verify::Hash256> OperatorTrace::prefixChain() const {
   std::vector<verify::Hash256> chain;
   verify::Hash256 p;  // 32 zero bytes
   for (const auto& op : ops_) {
-    verify::Blake2b256 h;
-    h.update(p.bytes.data(), p.bytes.size());
-    h.update(op.hash.bytes.data(), op.hash.bytes.size());
-    p = h.finish();
+    p = verify::chainHash(p, op.hash);
     chain.push_back(p);
   }
   return chain;
@@ -161,8 +172,8 @@ const torch::Tensor& OperatorTrace::output(const std::string& op_name,
   for (const auto& o : at(op_name).outputs) {
     if (o.name == output_name) return o.tensor;
   }
-  throw InvalidArgument(fmt::format("operator {} of step {} has no output {}", op_name, step_,
-                                    output_name));
+  throw InvalidArgument(
+      fmt::format("operator {} of step {} has no output {}", op_name, step_, output_name));
 }
 
 }  // namespace mlcp::runtime

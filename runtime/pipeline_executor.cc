@@ -1,20 +1,22 @@
 #include "runtime/pipeline_executor.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <limits>
 #include <map>
 
-#include <fmt/format.h>
-
-#include "runtime/error.h"
+#include "base/error.h"
 #include "runtime/job_setup.h"
+#include "runtime/recompute.h"
 
 namespace mlcp::runtime {
 
 using collectives::DataType;
 using partition::ActionKind;
 
-ActivationShapes probeActivationShapes(models::LayerModel& model, const torch::Tensor& sample_input) {
+ActivationShapes probeActivationShapes(models::LayerModel& model,
+                                       const torch::Tensor& sample_input) {
   torch::NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
@@ -22,9 +24,10 @@ ActivationShapes probeActivationShapes(models::LayerModel& model, const torch::T
   torch::Tensor h = sample_input;
   for (int64_t l = 0; l <= model.numLayers(); ++l) {
     if (l > 0 && h.scalar_type() != torch::kFloat32) {
-      throw InvalidArgument(fmt::format("the activation entering layer {} is {}, not float32: a "
-                                        "pipeline stage cannot start there",
-                                        l, c10::toString(h.scalar_type())));
+      throw InvalidArgument(
+          fmt::format("the activation entering layer {} is {}, not float32: a "
+                      "pipeline stage cannot start there",
+                      l, c10::toString(h.scalar_type())));
     }
     shapes.per_sample.emplace_back(h.sizes().begin() + 1, h.sizes().end());
     if (l < model.numLayers()) h = model.forward(h, l, l + 1);
@@ -35,12 +38,16 @@ ActivationShapes probeActivationShapes(models::LayerModel& model, const torch::T
 
 PipelineExecutor::PipelineExecutor(models::LayerModel& model, collectives::Communicator& pipeline,
                                    StageLayout layout, ActivationShapes shapes,
-                                   int64_t micro_batch_size)
+                                   int64_t micro_batch_size, partition::PipelineSchedule schedule,
+                                   uint64_t seed, LossFunction loss)
     : model_(model),
       comm_(pipeline),
       layout_(std::move(layout)),
       shapes_(std::move(shapes)),
-      micro_batch_size_(micro_batch_size) {
+      micro_batch_size_(micro_batch_size),
+      schedule_(std::move(schedule)),
+      seed_(seed),
+      loss_(std::move(loss)) {
   require(comm_.size() == layout_.stages && comm_.rank() == layout_.stage,
           "the pipeline communicator's rank must be the stage index");
   for (const auto& [first, end] : layout_.chunks) {
@@ -59,12 +66,13 @@ std::vector<int64_t> PipelineExecutor::shapeOf(int64_t layer, int64_t batch) con
   return shape;
 }
 
-std::vector<std::optional<double>> PipelineExecutor::runStep(const partition::PipelineSchedule& schedule,
-                                              const PipelineCallbacks& cb,
-                                              const collectives::CollectiveOptions& opts,
-                                              partition::TraceRecorder* timeline) {
-  const auto& actions = schedule.actions.at(static_cast<size_t>(layout_.stage));
-  std::vector<std::optional<double>> losses(static_cast<size_t>(schedule.micro_batches));
+std::vector<std::optional<double>> PipelineExecutor::runStep(
+    const StepWork& work, StepObserver& observer, const collectives::CollectiveOptions& opts) {
+  require(work.end - work.first == schedule_.micro_batches,
+          fmt::format("PipelineExecutor: the schedule covers {} micro-batches, the step {}",
+                      schedule_.micro_batches, work.end - work.first));
+  const auto& actions = schedule_.actions.at(static_cast<size_t>(layout_.stage));
+  std::vector<std::optional<double>> losses(static_cast<size_t>(schedule_.micro_batches));
   using Key = std::pair<int, int>;  // (micro-batch, chunk)
   struct Slot {
     torch::Tensor input, output, loss;
@@ -75,7 +83,7 @@ std::vector<std::optional<double>> PipelineExecutor::runStep(const partition::Pi
   std::map<int, data::Batch> batches;
   auto batchOf = [&](int mb) -> const data::Batch& {
     auto it = batches.find(mb);
-    if (it == batches.end()) it = batches.emplace(mb, cb.batch(mb)).first;
+    if (it == batches.end()) it = batches.emplace(mb, work.batch(work.first + mb)).first;
     return it->second;
   };
   // Post every receive of the step, in action order.
@@ -85,13 +93,14 @@ std::vector<std::optional<double>> PipelineExecutor::runStep(const partition::Pi
     const auto& [first, end] = layout_.chunks.at(static_cast<size_t>(a.chunk));
     if (a.kind == ActionKind::kRecvActivation) {
       slot.activation_buffer = torch::empty(shapeOf(first, micro_batch_size_), torch::kFloat32);
-      slot.activation_recv = comm_.irecv(slot.activation_buffer.data_ptr(),
-                                         slot.activation_buffer.numel(), DataType::kFloat32,
-                                         a.peer_stage, kActivationTag);
+      slot.activation_recv =
+          comm_.irecv(slot.activation_buffer.data_ptr(), slot.activation_buffer.numel(),
+                      DataType::kFloat32, a.peer_stage, kActivationTag);
     } else {
       slot.gradient_buffer = torch::empty(shapeOf(end, micro_batch_size_), torch::kFloat32);
-      slot.gradient_recv = comm_.irecv(slot.gradient_buffer.data_ptr(), slot.gradient_buffer.numel(),
-                                       DataType::kFloat32, a.peer_stage, kGradientTag);
+      slot.gradient_recv =
+          comm_.irecv(slot.gradient_buffer.data_ptr(), slot.gradient_buffer.numel(),
+                      DataType::kFloat32, a.peer_stage, kGradientTag);
     }
   }
   struct PendingSend {
@@ -107,11 +116,10 @@ std::vector<std::optional<double>> PipelineExecutor::runStep(const partition::Pi
   for (const auto& a : actions) {
     Slot& slot = slots[{a.micro_batch, a.chunk}];
     const auto& [first, end] = layout_.chunks.at(static_cast<size_t>(a.chunk));
-    const int span = timeline == nullptr
-                         ? -1
-                         : timeline->begin(partition::toString(a, layout_.virtual_stages > 1),
-                                           partition::toString(a.kind), a.chunk,
-                                           {{"micro_batch", a.micro_batch}, {"chunk", a.chunk}});
+    const int64_t j = work.first + a.micro_batch;  // the logical micro-batch
+    const int span = observer.beginSpan(partition::toString(a, layout_.virtual_stages > 1),
+                                        partition::toString(a.kind), a.chunk,
+                                        {{"micro_batch", a.micro_batch}, {"chunk", a.chunk}});
     switch (a.kind) {
       case ActionKind::kRecvActivation:
         slot.activation_recv->wait(opts);
@@ -121,9 +129,8 @@ std::vector<std::optional<double>> PipelineExecutor::runStep(const partition::Pi
         const auto start = std::chrono::steady_clock::now();
         torch::Tensor h = layout_.isFirst(a.chunk) ? batchOf(a.micro_batch).input : slot.input;
         for (int64_t l = first; l < end; ++l) {
-          cb.before_layer(a.micro_batch, l);
-          h = model_.forward(h, l, l + 1);
-          if (cb.after_layer) cb.after_layer(a.micro_batch, l, h);
+          h = forwardLayer(model_, l, h, {seed_, work.step, j}, recompute_);
+          observer.layerOutput(j, l, h);
         }
         slot.output = h;
         if (layout_.isLast(a.chunk)) {
@@ -148,7 +155,7 @@ std::vector<std::optional<double>> PipelineExecutor::runStep(const partition::Pi
           torch::autograd::backward({slot.output}, {slot.gradient_buffer});
         }
         emulateSlowdown(slowdown_, start);
-        cb.after_backward(a.micro_batch, a.chunk);
+        work.after_backward(j, a.chunk);
         slot.output = torch::Tensor();
         slot.loss = torch::Tensor();
         slot.gradient_buffer = torch::Tensor();
@@ -160,7 +167,7 @@ std::vector<std::optional<double>> PipelineExecutor::runStep(const partition::Pi
         slot.activation_buffer = torch::Tensor();
         break;
     }
-    if (span >= 0) timeline->end(span);
+    observer.endSpan(span);
   }
   for (auto& s : sends) s.work->wait(opts);
   return losses;

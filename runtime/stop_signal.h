@@ -1,8 +1,11 @@
-// A polite stop: SIGTERM or SIGUSR1 (what Slurm sends before a time limit or preemption, with
-// `#SBATCH --signal=USR1@SECONDS`, and what mpirun forwards to its ranks) asks the trainer to
-// finish the current step, write a checkpoint and exit with kExitStopped; `mlcp run --resume`
-// then continues bit for bit. The handler only sets a flag; the ranks agree on it inside a
-// collective the step already makes, so they all stop after the same step.
+// A polite stop: SIGTERM, SIGINT (Ctrl-C) or SIGUSR1 (what Slurm sends before a time limit or
+// preemption, with `#SBATCH --signal=USR1@SECONDS`, and what mpirun and srun forward to their
+// ranks) asks the trainer to finish the current step, write a checkpoint and exit with
+// kExitStopped; `mlcp run --resume` then continues bit for bit. A second SIGINT ends the process
+// at once. mpirun sends SIGKILL odls_base_sigkill_timeout seconds after forwarding SIGTERM or
+// SIGINT; scripts/mpi-env.sh and mlcp's sbatch scripts raise it to 60 s so that the step and the
+// checkpoint can finish (docs/operations.md). The handler only sets a flag; the ranks agree on it
+// inside a collective the step already makes, so they all stop after the same step.
 #pragma once
 
 #include <csignal>
@@ -17,10 +20,13 @@ class StopSignal {
   StopSignal& operator=(const StopSignal&) = delete;
 
   bool requested() const;
-  int signal() const;  // the signal received, 0 if none
+  int signal() const;        // the signal received, 0 if none
+  const char* name() const;  // "SIGTERM", "SIGINT", "SIGUSR1"
 
  private:
-  struct sigaction old_term_ {}, old_usr1_ {};
+  struct sigaction old_term_ = {};
+  struct sigaction old_int_ = {};
+  struct sigaction old_usr1_ = {};
 };
 
 }  // namespace mlcp::runtime

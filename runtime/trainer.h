@@ -1,6 +1,14 @@
-// The training step loop of a data-parallel job, written so that its result is a function of the
-// logical program alone (DESIGN.md): the parameters after N steps are bitwise identical on any
-// number of ranks.
+// The training step loop, written so that its result is a function of the logical program alone
+// (docs/architecture.md): the parameters after N steps are bitwise identical on any placement.
+// The trainer is a conductor; each part has its own file and contract:
+//   placement.h        mesh, devices and the partitioner's plan (also what `mlcp plan` prints)
+//   model_state.h      parameters and optimizer state as this rank holds them, logical layout
+//   executor.h         runs this rank's micro-batches (local_executor.h, pipeline_executor.h)
+//   mean_gradient.h    the exact mean gradient over every micro-batch
+//   state_chain.h      the per-step state hash chain, on a worker thread
+//   checkpointer.h     signed checkpoints written in the background
+//   step_observer.h    operator trace, timeline and planted faults, behind one interface
+//   evaluator.h        held-out evaluation
 //
 // One step, as numbered steps (every rank):
 //  1. The step's global batch is fixed by (seed, epoch) and split into M logical micro-batches
@@ -29,22 +37,19 @@
 #include "collectives/communicator.h"
 #include "jobs/job_spec.h"
 #include "partition/trace.h"
+#include "runtime/evaluator.h"
 #include "runtime/operator_trace.h"
+#include "runtime/placement.h"
+#include "runtime/progress.h"
+#include "runtime/step_observer.h"
 
 namespace mlcp::runtime {
-
-struct EvalResult {
-  int64_t step = 0;
-  double loss = 0;
-  double accuracy = 0;  // classification: accuracy; language model: next-byte accuracy
-  int64_t samples = 0;
-};
 
 struct TrainResult {
   int64_t steps = 0;
   int64_t samples = 0;
-  double wall_seconds = 0;          // the step loop and the final checkpoint
-  double loop_seconds = 0;          // the step loop alone (with its periodic checkpoints)
+  double wall_seconds = 0;  // the step loop and the final checkpoint
+  double loop_seconds = 0;  // the step loop alone (with its periodic checkpoints)
   // Of loop_seconds: the step loop's own time on state hashes and checkpoints (snapshots,
   // commits, waiting for background work) — what verification costs where spare cores run its
   // background threads.
@@ -61,36 +66,30 @@ struct TrainResult {
   std::string checkpoint_dir;       // RUN_DIR/checkpoints/step-N of the final step
   std::string run_dir;
   int64_t num_parameters = 0;
-  int64_t stopped_at_step = -1;     // >= 0: stopped early on a signal, after this step
-};
-
-// The "faulty solver" switch, for tests and demos of verification: at step `step` (1-based, as
-// progress prints it) rank `rank` adds 1.0 to the first element of layer `layer`'s forward
-// output in the first micro-batch it runs — a planted, deterministic error that replay (and the
-// dispute protocol) must locate. Inactive when step <= 0.
-struct PlantedFault {
-  int64_t step = 0;
-  int64_t layer = 0;
-  int rank = 0;
-  // >= 0: the logical micro-batch to corrupt, whatever rank runs it (a dispute's re-execution
-  // of a faulty run reproduces its fault on any placement); -1: rank `rank`'s first one. A run
-  // records the micro-batch it resolved in its "start" metrics record.
-  int64_t micro_batch = -1;
-  bool active() const { return step > 0; }
+  int64_t stopped_at_step = -1;  // >= 0: stopped early on a signal, after this step
+  // Memory of this rank: the optimizer state it holds, its peak resident set (getrusage), and
+  // what the plan estimated (runtime/placement.h estimateRankMemory).
+  int64_t optimizer_state_bytes = 0;
+  int64_t peak_rss_bytes = 0;
+  int64_t memory_estimate_bytes = 0;
 };
 
 struct TrainerOptions {
   std::string output_dir;     // overrides the job's output_dir when non-empty
   int64_t max_steps = -1;     // stops after this many steps (tests), -1 = the job's number
   bool show_progress = true;  // rank 0's progress line
-  bool quiet = false;         // no messages at all (re-executions inside another command)
-  // A committed checkpoint folder to start from (resume or replay); empty = from the seed.
+  ProgressStyle progress_style = ProgressStyle::kAuto;
+  bool quiet = false;  // no messages at all (re-executions inside another command)
+  // A committed checkpoint folder to start from (resume or replay); empty = from the seed. It
+  // must be of this job's program and data (runtime/program_check.h) and, when start_signer is
+  // set (64 hex digits), signed by that key.
   std::string start_checkpoint;
+  std::string start_signer;
   PlantedFault fault;
-  // Records every operator of step `trace_step` (1-based) into *trace, for the dispute
-  // protocol (runtime/operator_trace.h); one process only. nullptr: no trace.
-  OperatorTrace* trace = nullptr;
-  int64_t trace_step = 0;
+  // Records every operator of step `operator_trace_step` (1-based) into *operator_trace, for
+  // the dispute protocol (runtime/operator_trace.h); one process only. nullptr: no trace.
+  OperatorTrace* operator_trace = nullptr;
+  int64_t operator_trace_step = 0;
   // false: no checkpoints at all (a dispute's re-execution needs only the trace and hashes).
   bool write_checkpoints = true;
   // Called on rank 0 after each committed checkpoint with its step and root (the bridge
@@ -98,7 +97,7 @@ struct TrainerOptions {
   // all ranks then agree whether it failed. An exception it throws fails the run on every rank —
   // after the checkpoint is safely on disk — and reaches the caller on rank 0.
   std::function<void(int64_t step, const verify::Hash256& root)> on_checkpoint;
-  // Records this rank's timeline (`mlcp run --trace`): pipeline actions, or each micro-batch's
+  // Records this rank's timeline (`mlcp run --timeline`): pipeline actions, or each micro-batch's
   // forward and backward, then the reduction, the update and checkpoints, one lane each.
   // Borrowed; nullptr = none.
   partition::TraceRecorder* timeline = nullptr;
@@ -120,9 +119,14 @@ class Trainer {
   Trainer& operator=(const Trainer&) = delete;
 
   TrainResult run();
+  // The placement the run uses (the same on every rank).
+  const Placement& placement() const;
+  // The content hash of the job's data (data::DataSplits::content_hash).
+  const std::string& dataHash() const;
+
+  struct State;  // defined in trainer.cc
 
  private:
-  struct State;
   std::unique_ptr<State> s_;
 };
 

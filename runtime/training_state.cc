@@ -1,14 +1,10 @@
 #include "runtime/training_state.h"
 
-#include "runtime/error.h"
+#include "base/error.h"
+#include "ops/torch_optimizers.h"
 
 namespace mlcp::runtime {
 namespace {
-
-// LibTorch keys optimizer state by the parameter's TensorImpl address.
-std::string stateKey(const torch::Tensor& p) {
-  return c10::guts::to_string(p.unsafeGetTensorImpl());
-}
 
 torch::Tensor scalarInt(int64_t v) { return torch::tensor(v, torch::kInt64); }
 
@@ -21,7 +17,7 @@ std::vector<NamedTensor> collectTrainingState(
   for (const auto& [name, p] : params) out.push_back({"params/" + name, p.detach().contiguous()});
   auto& state = optimizer.state();
   for (const auto& [name, p] : params) {
-    auto it = state.find(stateKey(p));
+    auto it = state.find(ops::nn::optimizerStateKey(p));
     if (it == state.end()) continue;  // no update yet
     const std::string base = "optim/" + name + "/";
     if (auto* a = dynamic_cast<torch::optim::AdamWParamState*>(it->second.get())) {
@@ -48,8 +44,8 @@ int64_t restoreTrainingState(const std::vector<std::pair<std::string, torch::Ten
     auto t = lookup(name);
     if (!t.defined()) throw VerificationError("checkpoint has no tensor '" + name + "'");
     if (t.sizes() != like.sizes()) {
-      throw VerificationError("checkpoint tensor '" + name + "' has shape " +
-                              c10::str(t.sizes()) + ", the model needs " + c10::str(like.sizes()));
+      throw VerificationError("checkpoint tensor '" + name + "' has shape " + c10::str(t.sizes()) +
+                              ", the model needs " + c10::str(like.sizes()));
     }
     return t;
   };
@@ -66,13 +62,13 @@ int64_t restoreTrainingState(const std::vector<std::pair<std::string, torch::Ten
       st->exp_avg(need(base + "exp_avg", p).clone());
       st->exp_avg_sq(need(base + "exp_avg_sq", p).clone());
       st->step(lookup(base + "step").item<int64_t>());
-      state[stateKey(p)] = std::move(st);
+      state[ops::nn::optimizerStateKey(p)] = std::move(st);
     } else {
       auto m = lookup(base + "momentum");
       if (!m.defined()) continue;
       auto st = std::make_unique<torch::optim::SGDParamState>();
       st->momentum_buffer(need(base + "momentum", p).clone());
-      state[stateKey(p)] = std::move(st);
+      state[ops::nn::optimizerStateKey(p)] = std::move(st);
     }
   }
   auto step = lookup("train/step");

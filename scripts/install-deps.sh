@@ -3,10 +3,11 @@
 #
 #   scripts/install-deps.sh [core|test|all]     (default: all)
 #
-# core: compiler, CMake, LibTorch + OpenBLAS, Open MPI + UCX, HDF5, libsodium, Boost, the parsers
-#       and the two real data sets (Fashion-MNIST, fortunes).
+# core: compiler, CMake, LibTorch + OpenBLAS, Open MPI + UCX, HDF5, libsodium, SentencePiece,
+#       the parsers and the two real data sets (Fashion-MNIST, fortunes).
 # test: core + GoogleTest, Slurm + munge (local cluster tests), Node.js + npm (solc and anvil for
-#       the chain tests come from the npm registry, pinned in bridge/package.json).
+#       the chain tests come from the npm registry, pinned in bridge/package.json), and
+#       SentencePiece's command-line tools (spm_encode: bench/bench_tokenizer's peer).
 #
 # Re-running is cheap: when every package is already installed it only asks dpkg and returns.
 # Needs root (or sudo) only when something is missing.
@@ -19,16 +20,19 @@ core=(
   libtorch-dev libopenblas0-openmp
   openmpi-bin libopenmpi-dev libucx-dev ucx-utils
   libhdf5-dev hdf5-tools
-  libsodium-dev libboost-serialization-dev
-  libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libsodium-dev
+  libsentencepiece-dev  # mlcp data prepare: the tokenizer (data/token_vocabulary)
+  libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   libcurl4-openssl-dev libsecp256k1-dev libcrypto++-dev
   libcairo2-dev zlib1g-dev
   dataset-fashion-mnist fortunes
 )
 test=(
-  googletest libgtest-dev libgmock-dev
+  googletest libgtest-dev libgmock-dev clang-format strace
+  clang libclang-rt-14-dev  # tests/fuzz: clang with libFuzzer and the sanitizer runtimes
   slurmctld slurmd slurm-client munge
   python3-h5py
+  sentencepiece  # spm_encode, spm_train: the peer bench/bench_tokenizer measures against
 )
 # Node.js and npm: only where there is no npm yet (some machines carry a vendor nodejs that
 # bundles npm and conflicts with Debian's npm package).

@@ -1,6 +1,7 @@
 #include "slurm/slurm_client.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,9 +12,7 @@
 #include <filesystem>
 #include <sstream>
 
-#include <fmt/format.h>
-
-#include "runtime/error.h"
+#include "base/error.h"
 
 extern char** environ;
 
@@ -101,7 +100,8 @@ CommandOutput runSlurmCommand(const std::vector<std::string>& argv, const std::s
   CommandOutput result;
   char buf[4096];
   ssize_t n;
-  while ((n = ::read(out.fd[0], buf, sizeof buf)) > 0) result.out.append(buf, static_cast<size_t>(n));
+  while ((n = ::read(out.fd[0], buf, sizeof buf)) > 0)
+    result.out.append(buf, static_cast<size_t>(n));
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -122,9 +122,10 @@ std::string submit(const SbatchRequest& request, const std::string& script) {
       known += (known.empty() ? "" : ", ") + line;
     }
     if (!found) {
-      throw UsageError(fmt::format("partition '{}' does not exist on this cluster (sinfo lists: {}); "
-                                   "nothing was queued",
-                                   request.partition, known));
+      throw UsageError(
+          fmt::format("partition '{}' does not exist on this cluster (sinfo lists: {}); "
+                      "nothing was queued",
+                      request.partition, known));
     }
   }
   std::error_code ec;

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace mlcp::verify {
 

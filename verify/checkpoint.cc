@@ -15,7 +15,9 @@
 #include <sstream>
 #include <thread>
 
-#include "runtime/error.h"
+#include "base/durable_file.h"
+#include "base/error.h"
+#include "base/pause_point.h"
 #include "verify/hdf5_handle.h"
 #include "verify/merkle.h"
 
@@ -63,39 +65,6 @@ hid_t memType(DType d) {
 int hashThreads() {
   unsigned cores = std::thread::hardware_concurrency();
   return cores > 2 ? static_cast<int>(cores - 1) : 1;
-}
-
-// fsync a file or folder by path (a read-only descriptor is enough on Linux).
-void fsyncPath(const std::string& path, bool directory) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (directory ? O_DIRECTORY : 0));
-  if (fd < 0)
-    throw IoError(fmt::format("cannot open {} to fsync it: {}", path, std::strerror(errno)));
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) throw IoError(fmt::format("fsync of {} failed: {}", path, std::strerror(err)));
-}
-
-void writeFileDurably(const std::string& path, const std::string& text) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw IoError(fmt::format("cannot create {}: {}", path, std::strerror(errno)));
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      throw IoError(fmt::format("cannot write {}: {}", path, std::strerror(err)));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    int err = errno;
-    ::close(fd);
-    throw IoError(fmt::format("fsync of {} failed: {}", path, std::strerror(err)));
-  }
-  ::close(fd);
 }
 
 // "step-" followed by the canonical (>= 8 digit, zero-padded) spelling of a step.
@@ -205,7 +174,7 @@ std::string beginCheckpoint(const std::string& run_dir, int64_t step) {
   std::string tmp = tmpCheckpointDir(run_dir, step);
   fs::create_directory(tmp, ec);
   if (ec) throw IoError(fmt::format("cannot create {}: {}", tmp, ec.message()));
-  fsyncPath(root, true);
+  syncPath(root, true);
   return tmp;
 }
 
@@ -271,7 +240,7 @@ std::vector<TensorEntry> writeShard(const std::string& tmp_dir, int shard_index,
     // metadata written below remain for the final fsync.
     h5check(H5Fflush(file.get(), H5F_SCOPE_LOCAL),
             fmt::format("cannot flush checkpoint shard {}", path));
-    fsyncPath(path, false);
+    syncPath(path, false);
     std::vector<Hash256> h = hashes.get();
     for (size_t i = 0; i < tensors.size(); ++i) {
       entries[i].hash = h[i];
@@ -280,13 +249,14 @@ std::vector<TensorEntry> writeShard(const std::string& tmp_dir, int shard_index,
     for (auto& ds : datasets) ds.close(fmt::format("cannot close a dataset of {}", path));
     file.close(fmt::format("cannot flush and close checkpoint shard {}", path));
   }
-  fsyncPath(path, false);
+  syncPath(path, false);
   return entries;
 }
 
 CommitResult commitCheckpoint(const std::string& run_dir, int64_t step,
                               std::vector<TensorEntry> entries, const std::string& job_spec_text,
-                              const std::string& plan_text, const KeyPair& key) {
+                              const std::string& plan_text, const KeyPair& key,
+                              const ProgramInfo& program) {
   const std::string tmp = tmpCheckpointDir(run_dir, step);
   const std::string final_dir = checkpointDir(run_dir, step);
   const std::string root_dir = checkpointsRoot(run_dir);
@@ -304,6 +274,9 @@ CommitResult commitCheckpoint(const std::string& run_dir, int64_t step,
   m.step = step;
   m.job_spec_text = job_spec_text;
   m.plan_text = plan_text;
+  m.job_path = program.job_path;
+  m.data_hash = program.data_hash;
+  m.ops = program.ops;
   m.tensors = std::move(entries);
   std::vector<NamedHash> leaves;
   for (const auto& e : m.tensors) leaves.emplace_back(e.name, e.hash);
@@ -311,21 +284,18 @@ CommitResult commitCheckpoint(const std::string& run_dir, int64_t step,
   m.sign(key);
   // 3c. manifest.json, fsynced, then the folder's entries.
   writeFileDurably(tmp + "/" + kManifestFile, m.toJson());
-  fsyncPath(tmp, true);
+  syncPath(tmp, true);
+  pausePoint("checkpoint.manifest");
   // 3d. Publish: rename into place (moving aside an existing step-N first), fsync the parent.
   std::string old_dir;
   if (fs::exists(final_dir)) {
     old_dir = root_dir + "/.old-" + checkpointDirName(step);
     removeAll(old_dir);
-    if (::rename(final_dir.c_str(), old_dir.c_str()) != 0) {
-      throw IoError(
-          fmt::format("cannot move {} aside to {}: {}", final_dir, old_dir, std::strerror(errno)));
-    }
+    renamePath(final_dir, old_dir);
   }
-  if (::rename(tmp.c_str(), final_dir.c_str()) != 0) {
-    throw IoError(fmt::format("cannot rename {} to {}: {}", tmp, final_dir, std::strerror(errno)));
-  }
-  fsyncPath(root_dir, true);
+  renamePath(tmp, final_dir);
+  pausePoint("checkpoint.rename");
+  syncPath(root_dir, true);
   if (!old_dir.empty()) removeAll(old_dir);
   return CommitResult{final_dir, std::move(m)};
 }
@@ -409,7 +379,7 @@ const TensorEntry& CheckpointReader::entry(const std::string& name) const {
 
 void CheckpointReader::readRaw(const TensorEntry& e, void* dst, size_t bytes) const {
   silenceHdf5Errors();
-  std::string where = fmt::format("tensor '{}' in {}", e.name, e.file);
+  std::string where = fmt::format("tensor '{}' in {}/{}", e.name, dir_, e.file);
   try {
     auto it = files_->open.find(e.file);
     if (it == files_->open.end()) {
@@ -446,8 +416,8 @@ void CheckpointReader::readRaw(const TensorEntry& e, void* dst, size_t bytes) co
 void CheckpointReader::checkHash(const TensorEntry& e, const void* data, size_t bytes) const {
   Hash256 h = hashTensor(e.dtype, e.shape, data, bytes);
   if (h != e.hash) {
-    throw VerificationError(fmt::format("tensor '{}' in {} has hash {}, manifest says {}", e.name,
-                                        e.file, h.hex(), e.hash.hex()));
+    throw VerificationError(fmt::format("tensor '{}' in {}/{} has hash {}, manifest says {}",
+                                        e.name, dir_, e.file, h.hex(), e.hash.hex()));
   }
 }
 

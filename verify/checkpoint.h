@@ -79,9 +79,19 @@ struct CommitResult {
 };
 
 // Step 3 (committing rank only): `entries` from every shard, in any order.
+// The manifest's other fields about the program (version 2).
+// What a manifest records about the program beyond the job text: where the job was read from
+// (informational), the content hash of its data, and the operator set with its version
+// (models::opSetVersion).
+struct ProgramInfo {
+  std::string job_path;
+  std::string data_hash;
+  std::string ops;
+};
 CommitResult commitCheckpoint(const std::string& run_dir, int64_t step,
                               std::vector<TensorEntry> entries, const std::string& job_spec_text,
-                              const std::string& plan_text, const KeyPair& key);
+                              const std::string& plan_text, const KeyPair& key,
+                              const ProgramInfo& program = {});
 
 struct ReaderOptions {
   // When set (64 hex digits), a manifest signed by any other key is refused.

@@ -11,7 +11,9 @@
 #include <stdexcept>
 #include <thread>
 
-#include "runtime/error.h"
+#include "base/error.h"
+#include "base/hex.h"
+#include "base/sodium.h"
 
 // The canonical bytes are little-endian; this build writes host memory as is.
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -19,49 +21,7 @@
 #endif
 
 namespace mlcp::verify {
-namespace {
-
-void initSodium() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (sodium_init() < 0) throw Error("libsodium failed to initialise (sodium_init)");
-  });
-}
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
-
-std::string Hash256::hex() const {
-  static const char* kDigits = "0123456789abcdef";
-  std::string s(64, '0');
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    s[2 * i] = kDigits[bytes[i] >> 4];
-    s[2 * i + 1] = kDigits[bytes[i] & 0xf];
-  }
-  return s;
-}
-
-Hash256 Hash256::fromHex(std::string_view hex) {
-  Hash256 h;
-  if (hex.size() != 64) {
-    throw InvalidArgument(
-        fmt::format("a hash must be 64 hex digits, got {} characters: '{}'", hex.size(), hex));
-  }
-  for (size_t i = 0; i < 32; ++i) {
-    int hi = hexValue(hex[2 * i]);
-    int lo = hexValue(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0)
-      throw InvalidArgument(fmt::format("a hash has a non-hex digit: '{}'", hex));
-    h.bytes[i] = static_cast<uint8_t>(hi << 4 | lo);
-  }
-  return h;
-}
+namespace {}  // namespace
 
 const char* dtypeName(DType dtype) {
   switch (dtype) {
@@ -126,41 +86,6 @@ void checkView(const TensorView& view) {
   if (view.data == nullptr && view.bytes != 0) {
     throw InvalidArgument(fmt::format("tensor '{}' has a null data pointer", view.name));
   }
-}
-
-Blake2b256::Blake2b256() {
-  initSodium();
-  crypto_generichash_init(&state_, nullptr, 0, 32);
-}
-
-void Blake2b256::update(const void* data, size_t bytes) {
-  // crypto_generichash_update takes unsigned long long; feed in bounded pieces anyway.
-  const auto* p = static_cast<const unsigned char*>(data);
-  constexpr size_t kPiece = size_t{1} << 30;
-  while (bytes > 0) {
-    size_t n = bytes < kPiece ? bytes : kPiece;
-    crypto_generichash_update(&state_, p, n);
-    p += n;
-    bytes -= n;
-  }
-}
-
-void Blake2b256::updateLe64(uint64_t v) {
-  uint8_t b[8];
-  for (int i = 0; i < 8; ++i) b[i] = static_cast<uint8_t>(v >> (8 * i));
-  update(b, 8);
-}
-
-Hash256 Blake2b256::finish() {
-  Hash256 h;
-  crypto_generichash_final(&state_, h.bytes.data(), h.bytes.size());
-  return h;
-}
-
-Hash256 blake2b256(const void* data, size_t bytes) {
-  Blake2b256 h;
-  h.update(data, bytes);
-  return h.finish();
 }
 
 std::string canonicalTensorHeader(DType dtype, const std::vector<int64_t>& shape) {

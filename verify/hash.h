@@ -10,8 +10,6 @@
 // the Merkle leaf (verify/merkle.h), the file it lives in nowhere.
 #pragma once
 
-#include <sodium.h>
-
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -19,20 +17,14 @@
 #include <string_view>
 #include <vector>
 
+#include "base/digest.h"
+
 namespace mlcp::verify {
 
-// A 32-byte digest. Printed and parsed as 64 lowercase hex digits.
-struct Hash256 {
-  std::array<uint8_t, 32> bytes{};
-
-  std::string hex() const;
-  // Throws InvalidArgument unless `hex` is exactly 64 hex digits (either case).
-  static Hash256 fromHex(std::string_view hex);
-
-  bool operator==(const Hash256& o) const { return bytes == o.bytes; }
-  bool operator!=(const Hash256& o) const { return bytes != o.bytes; }
-  bool operator<(const Hash256& o) const { return bytes < o.bytes; }
-};
+using mlcp::Blake2b256;
+using mlcp::blake2b256;
+using mlcp::chainHash;
+using mlcp::Hash256;
 
 // Element types a checkpoint stores. The names are part of the hash and of the file format:
 // never rename one, only add.
@@ -60,24 +52,6 @@ struct TensorView {
 
 // Throws InvalidArgument naming the tensor when the view's invariant does not hold.
 void checkView(const TensorView& view);
-
-// Streaming BLAKE2b-256 (for tensors larger than one buffer, and for the Merkle tree).
-class Blake2b256 {
- public:
-  Blake2b256();
-  void update(const void* data, size_t bytes);
-  void update(std::string_view s) { update(s.data(), s.size()); }
-  void updateU8(uint8_t v) { update(&v, 1); }
-  void updateLe64(uint64_t v);
-  // Finishes the digest; the object must not be used afterwards.
-  Hash256 finish();
-
- private:
-  crypto_generichash_state state_;
-};
-
-Hash256 blake2b256(const void* data, size_t bytes);
-inline Hash256 blake2b256(std::string_view s) { return blake2b256(s.data(), s.size()); }
 
 // The canonical header (everything before the element bytes) for a dtype and shape.
 std::string canonicalTensorHeader(DType dtype, const std::vector<int64_t>& shape);

@@ -2,22 +2,34 @@
 
 #include <fmt/format.h>
 
-#include "runtime/error.h"
+#include <vector>
+
+#include "base/error.h"
 
 namespace mlcp::verify {
 namespace {
 
-herr_t collectFrame(unsigned n, const H5E_error2_t* err, void* client) {
-  auto* out = static_cast<std::string*>(client);
+struct Frame {
+  std::string func, desc, minor;
+};
+
+herr_t collectFrame(unsigned, const H5E_error2_t* err, void* client) {
+  auto* frames = static_cast<std::vector<Frame>*>(client);
   char minor[256] = {0};
   H5E_type_t type;
   if (H5Eget_msg(err->min_num, &type, minor, sizeof(minor)) < 0) minor[0] = '\0';
-  if (!out->empty()) *out += "; ";
-  *out += fmt::format("{}: {}", err->func_name ? err->func_name : "?",
-                      err->desc && *err->desc ? err->desc : minor);
-  if (minor[0] != '\0' && err->desc && *err->desc) *out += fmt::format(" ({})", minor);
+  frames->push_back({err->func_name ? err->func_name : "?", err->desc ? err->desc : "", minor});
   return 0;
 }
+
+// HDF5 1.10 registers an atexit handler that closes every file still open; after a write that
+// failed on a full disk, closing such a file again dereferences freed state (H5F__close_cb, a
+// segmentation fault at exit, after mlcp's own message). The handles here close every file
+// themselves, so the handler is switched off before the library starts.
+const bool kNoHdf5Atexit = [] {
+  H5dont_atexit();
+  return true;
+}();
 
 }  // namespace
 
@@ -30,10 +42,23 @@ void silenceHdf5Errors() {
 }
 
 std::string hdf5ErrorStack() {
-  std::string out;
-  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collectFrame, &out);
+  std::vector<Frame> frames;  // outermost (the API call) first
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collectFrame, &frames);
   H5Eclear2(H5E_DEFAULT);
-  return out;
+  if (frames.empty()) return "";
+  // The reason first: the system's own message where the innermost frame carries one
+  // ("..., error message = 'No space left on device', ..."), else its minor message.
+  const Frame& inner = frames.back();
+  std::string reason = inner.minor.empty() ? inner.desc : inner.minor;
+  const auto at = inner.desc.find("error message = '");
+  if (at != std::string::npos) {
+    const auto begin = at + 17, end = inner.desc.find('\'', begin);
+    if (end != std::string::npos) reason = inner.desc.substr(begin, end - begin);
+  }
+  const Frame& outer = frames.front();
+  if (frames.size() == 1) return fmt::format("{} (HDF5 {}: {})", reason, outer.func, outer.desc);
+  return fmt::format("{} (HDF5 {}: {} ... {}: {})", reason, outer.func, outer.desc, inner.func,
+                     inner.minor.empty() ? "failed" : inner.minor);
 }
 
 hid_t h5check(hid_t id, const std::string& what) {

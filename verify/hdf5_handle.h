@@ -13,8 +13,10 @@ namespace mlcp::verify {
 // Turns off HDF5's automatic error printing for the calling thread (idempotent, cheap).
 void silenceHdf5Errors();
 
-// The current thread's HDF5 error stack as one line ("H5Fopen: unable to open file; ..."),
-// then clears it. Empty when the stack is empty.
+// The current thread's HDF5 error stack as one line, the reason first — the system's message
+// where the innermost frame has one — then the outermost and innermost frames:
+// "No space left on device (HDF5 H5Dwrite: can't write data ... H5FD__sec2_write: Write failed)".
+// Clears the stack. Empty when the stack is empty.
 std::string hdf5ErrorStack();
 
 // Throws IoError("<what>: <HDF5 error stack>") when `id` < 0; returns `id` otherwise.

@@ -3,8 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
+#include <type_traits>
 
-#include "runtime/error.h"
+#include "base/error.h"
+#include "base/hex.h"
 #include "verify/merkle.h"
 
 namespace mlcp::verify {
@@ -12,10 +15,32 @@ namespace {
 
 using nlohmann::json;
 
+// nlohmann converts a float to an integer with a cast that is undefined out of range, and
+// wraps integers that do not fit: an integer field must be a JSON integer in T's range.
+template <typename T>
+void requireInteger(const json& v, const char* key, const char* where) {
+  const bool fits = v.is_number_unsigned()
+                        ? v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())
+                        : v.is_number_integer() &&
+                              v.get<int64_t>() >= std::numeric_limits<T>::min() &&
+                              v.get<int64_t>() <= std::numeric_limits<T>::max();
+  if (!fits) {
+    throw VerificationError(
+        fmt::format("{}: field '{}' must be an integer of at most {} bits, got {}", where, key,
+                    8 * sizeof(T), v.dump()));
+  }
+}
+
 template <typename T>
 T field(const json& j, const char* key, const char* where) {
   auto it = j.find(key);
   if (it == j.end()) throw VerificationError(fmt::format("{} has no field '{}'", where, key));
+  if constexpr (std::is_integral_v<T>) requireInteger<T>(*it, key, where);
+  if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+    if (it->is_array()) {
+      for (const json& v : *it) requireInteger<int64_t>(v, key, where);
+    }
+  }
   try {
     return it->get<T>();
   } catch (const json::exception& e) {
@@ -43,6 +68,11 @@ json manifestJson(const CheckpointManifest& m, bool with_signature) {
   j["step"] = m.step;
   j["job_spec_text"] = m.job_spec_text;
   j["plan_text"] = m.plan_text;
+  if (m.format_version >= 2) {
+    j["job_path"] = m.job_path;
+    j["data_hash"] = m.data_hash;
+  }
+  if (m.format_version >= 3) j["ops"] = m.ops;
   j["tensors"] = std::move(tensors);
   j["root"] = m.root.hex();
   j["signer_public_key"] = m.signer_public_key;
@@ -121,21 +151,34 @@ CheckpointManifest CheckpointManifest::fromJson(const std::string& text) {
   if (!j.is_object()) throw VerificationError("manifest is not a JSON object");
   // Fields the signature does not cover would be unauthenticated: refuse any unknown one.
   for (const auto& [key, value] : j.items()) {
-    static const char* kKnown[] = {"format_version", "step", "job_spec_text",     "plan_text",
-                                   "tensors",        "root", "signer_public_key", "signature"};
+    static const char* kKnown[] = {
+        "format_version", "step", "job_spec_text",     "plan_text", "job_path", "data_hash", "ops",
+        "tensors",        "root", "signer_public_key", "signature"};
     if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {
       throw VerificationError(fmt::format("manifest has an unknown field '{}'", key));
     }
   }
   CheckpointManifest m;
   m.format_version = field<int>(j, "format_version", "manifest");
-  if (m.format_version != kManifestFormatVersion) {
-    throw VerificationError(fmt::format("manifest has format_version {}, this build reads {}",
+  if (m.format_version < 1 || m.format_version > kManifestFormatVersion) {
+    throw VerificationError(fmt::format("manifest has format_version {}, this build reads 1 to {}",
                                         m.format_version, kManifestFormatVersion));
   }
   m.step = field<int64_t>(j, "step", "manifest");
   m.job_spec_text = field<std::string>(j, "job_spec_text", "manifest");
   m.plan_text = field<std::string>(j, "plan_text", "manifest");
+  if (m.format_version >= 2) {
+    m.job_path = field<std::string>(j, "job_path", "manifest");
+    m.data_hash = field<std::string>(j, "data_hash", "manifest");
+  } else if (j.contains("job_path") || j.contains("data_hash")) {
+    throw VerificationError("a version 1 manifest has a field of version 2");
+  }
+  if (m.format_version >= 3) {
+    m.ops = field<std::string>(j, "ops", "manifest");
+  } else if (j.contains("ops")) {
+    throw VerificationError(
+        fmt::format("a version {} manifest has a field of version 3 (ops)", m.format_version));
+  }
   auto tensors = field<json>(j, "tensors", "manifest");
   if (!tensors.is_array()) throw VerificationError("manifest field 'tensors' is not an array");
   for (const auto& t : tensors) m.tensors.push_back(tensorEntryFromJson(t));
@@ -147,6 +190,12 @@ CheckpointManifest CheckpointManifest::fromJson(const std::string& text) {
   m.signer_public_key = field<std::string>(j, "signer_public_key", "manifest");
   m.signature = field<std::string>(j, "signature", "manifest");
   return m;
+}
+
+std::string CheckpointManifest::jobPath() const {
+  if (format_version >= 2) return job_path;
+  const auto pos = plan_text.rfind("; source ");
+  return pos == std::string::npos ? std::string() : plan_text.substr(pos + 9);
 }
 
 Hash256 CheckpointManifest::computeRoot() const {
@@ -166,7 +215,7 @@ void CheckpointManifest::sign(const KeyPair& key) {
   signer_public_key = key.publicKeyHex();
   std::string message = std::string(kManifestSigningDomain) + signedBytes();
   Signature sig = key.sign(message);
-  signature = toHex(sig.data(), sig.size());
+  signature = hexEncode(sig.data(), sig.size());
 }
 
 void CheckpointManifest::verifySignature(const std::optional<std::string>& expected_signer) const {

@@ -23,7 +23,9 @@
 
 namespace mlcp::verify {
 
-constexpr int kManifestFormatVersion = 1;
+// Version 2 adds job_path and data_hash, version 3 the operator set (ops); version 1 manifests
+// (job path inside plan_text after "; source ") and version 2 ones are still read and verified.
+constexpr int kManifestFormatVersion = 3;
 constexpr const char* kManifestSigningDomain = "mlcp checkpoint manifest v1\n";
 
 struct TensorEntry {
@@ -52,12 +54,22 @@ struct CheckpointManifest {
   int format_version = kManifestFormatVersion;
   int64_t step = 0;
   std::string job_spec_text;
-  std::string plan_text;
+  std::string job_path;   // where the job file was read from (informational)
+  std::string plan_text;  // the placement (informational)
+  // BLAKE2b-256 (hex) of the training data's content (data::DataSplits::content_hash); "" when
+  // the writer did not know it.
+  std::string data_hash;
+  // The operator set and its version ("reproducible (mlcp ops 1)"); version 1 and 2 manifests
+  // predate the choice: their runs used LibTorch's kernels (native).
+  std::string ops;
   std::vector<TensorEntry> tensors;  // sorted by name in canonical form
   Hash256 root;
   std::string signer_public_key;  // 64 hex digits
   std::string signature;          // 128 hex digits
 
+  // The job file's path: job_path, or for a version 1 manifest the text after "; source " in
+  // plan_text.
+  std::string jobPath() const;
   // Canonical JSON of everything except the signature.
   std::string signedBytes() const;
   // The manifest (with signature) as JSON; indent < 0 gives the canonical compact form.

@@ -14,41 +14,17 @@
 #include <mutex>
 #include <sstream>
 
-#include "runtime/durable_file.h"
-#include "runtime/error.h"
+#include "base/durable_file.h"
+#include "base/error.h"
+#include "base/hex.h"
+#include "base/sodium.h"
 
 namespace mlcp::verify {
-namespace {
-
-void initSodium() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (sodium_init() < 0) throw Error("libsodium failed to initialise (sodium_init)");
-  });
-}
-
-}  // namespace
-
-std::string toHex(const uint8_t* data, size_t bytes) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string s(2 * bytes, '0');
-  for (size_t i = 0; i < bytes; ++i) {
-    s[2 * i] = kDigits[data[i] >> 4];
-    s[2 * i + 1] = kDigits[data[i] & 0xf];
-  }
-  return s;
-}
 
 template <size_t N>
 std::array<uint8_t, N> arrayFromHex(std::string_view hex, std::string_view what) {
   std::array<uint8_t, N> out{};
-  size_t bin_len = 0;
-  const char* end = nullptr;
-  if (hex.size() != 2 * N ||
-      sodium_hex2bin(out.data(), N, hex.data(), hex.size(), nullptr, &bin_len, &end) != 0 ||
-      bin_len != N) {
-    throw InvalidArgument(fmt::format("{} must be {} hex digits, got '{}'", what, 2 * N, hex));
-  }
+  hexDecodeInto(hex, out.data(), N, what);
   return out;
 }
 template std::array<uint8_t, 32> arrayFromHex<32>(std::string_view, std::string_view);
@@ -64,7 +40,7 @@ std::string defaultKeyPath() {
 }
 
 KeyPair KeyPair::generate() {
-  initSodium();
+  ensureSodium();
   std::array<uint8_t, 32> seed{};
   randombytes_buf(seed.data(), seed.size());
   KeyPair k = fromSeed(seed);
@@ -73,7 +49,7 @@ KeyPair KeyPair::generate() {
 }
 
 KeyPair KeyPair::fromSeed(const std::array<uint8_t, 32>& seed) {
-  initSodium();
+  ensureSodium();
   KeyPair k;
   k.seed_ = seed;
   crypto_sign_seed_keypair(k.public_.data(), k.secret_.data(), k.seed_.data());
@@ -92,14 +68,20 @@ KeyPair KeyPair::load(const std::string& path) {
   std::string pub_hex, seed_hex, field, value;
   for (auto& line : readPrivateFileLines(path, "mlcp keys new")) {
     if (!splitField(line, &field, &value)) {
-      throw UsageError(fmt::format("key file {} has a line without 'field:': '{}'", path, line));
+      // A key file's contents are never echoed: they may be a secret, or binary garbage.
+      throw UsageError(fmt::format(
+          "key file {} is not an mlcp node key: it has a line that is not 'field: value' (expected "
+          "'public:' and 'seed:' lines; `mlcp keys new` makes one)",
+          path));
     }
     if (field == "public")
       pub_hex = value;
     else if (field == "seed")
       seed_hex = value;
     else
-      throw UsageError(fmt::format("key file {} has an unknown field '{}'", path, field));
+      throw UsageError(fmt::format(
+          "key file {} is not an mlcp node key: it has a field other than 'public' and 'seed'",
+          path));
     sodium_memzero(line.data(), line.size());
   }
   if (seed_hex.empty()) throw UsageError(fmt::format("key file {} has no 'seed:' line", path));
@@ -124,7 +106,7 @@ void KeyPair::save(const std::string& path, bool overwrite) const {
   // never half-written, and never briefly readable by others.
   std::string text =
       fmt::format("# mlcp node key (ed25519). Keep this file private.\npublic: {}\nseed: {}\n",
-                  publicKeyHex(), toHex(seed_.data(), seed_.size()));
+                  publicKeyHex(), hexEncode(seed_.data(), seed_.size()));
   try {
     writeFileAtomic(path, text, 0600, overwrite, "key file");
   } catch (...) {
@@ -134,7 +116,7 @@ void KeyPair::save(const std::string& path, bool overwrite) const {
   sodium_memzero(text.data(), text.size());
 }
 
-std::string KeyPair::publicKeyHex() const { return toHex(public_.data(), public_.size()); }
+std::string KeyPair::publicKeyHex() const { return hexEncode(public_.data(), public_.size()); }
 
 Signature KeyPair::sign(const void* message, size_t bytes) const {
   Signature sig{};
@@ -145,7 +127,7 @@ Signature KeyPair::sign(const void* message, size_t bytes) const {
 
 bool verifySignature(const PublicKey& key, const void* message, size_t bytes,
                      const Signature& signature) {
-  initSodium();
+  ensureSodium();
   return crypto_sign_verify_detached(signature.data(), static_cast<const unsigned char*>(message),
                                      bytes, key.data()) == 0;
 }

@@ -18,7 +18,6 @@ namespace mlcp::verify {
 using PublicKey = std::array<uint8_t, 32>;
 using Signature = std::array<uint8_t, 64>;
 
-std::string toHex(const uint8_t* data, size_t bytes);
 // Throws InvalidArgument unless `hex` is exactly 2*N hex digits.
 template <size_t N>
 std::array<uint8_t, N> arrayFromHex(std::string_view hex, std::string_view what);

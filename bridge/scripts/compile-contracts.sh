@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # compile-contracts.sh — compile bridge/contracts/*.sol with the pinned solc (solcjs, see
 # bridge/package.json) into bridge/contracts/build/, which is committed so that a C++ build needs
-# no node:
+# no node. For every deployable contract (MlcpJobs, MlcpMarket, MlcpCheckers; the abstract
+# MlcpGame has no bytecode):
 #   <Contract>.abi.json   the ABI, one entry per line (stable, diffable)
 #   <Contract>.bin        creation bytecode, lowercase hex without 0x, one line
-#   <Contract>.bin-runtime  deployed bytecode (for an eth_getCode comparison)
+#   <Contract>.bin-runtime  deployed bytecode (for an eth_getCode comparison; an immutable's
+#                         bytes are zeros there)
+# A contract whose deployed bytecode exceeds 24,576 bytes (EIP-170: no chain would accept it)
+# fails the script.
 #   bridge/scripts/compile-contracts.sh           # regenerate build/
 #   bridge/scripts/compile-contracts.sh --check   # compile into a temporary directory and fail
 #                                                 # if build/ differs from the sources (exit 77
@@ -72,6 +76,11 @@ for (const file of Object.keys(res.contracts || {}).sort()) {
   for (const [name, c] of Object.entries(res.contracts[file])) {
     const bin = c.evm.bytecode.object;
     if (!bin) continue;  // interfaces and abstract contracts have no bytecode
+    const size = c.evm.deployedBytecode.object.length / 2;
+    if (size > 24576) {
+      process.stderr.write(`${name}: ${size} bytes of deployed code, over the 24576 of EIP-170\n`);
+      process.exit(1);
+    }
     const abi = '[\n' + c.abi.map(e => JSON.stringify(e)).join(',\n') + '\n]\n';
     fs.writeFileSync(path.join(out, name + '.abi.json'), abi);
     fs.writeFileSync(path.join(out, name + '.bin'), bin + '\n');

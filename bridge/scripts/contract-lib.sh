@@ -1,12 +1,17 @@
 # shellcheck shell=bash disable=SC2034,SC2154  # names set here for (or by) the scripts that source it
-# contract-lib.sh — bash helpers to drive MlcpJobs on a real anvil with the pinned cast; sourced
-# by the contract tests (tests/bridge/contract/*.sh) and the gas benchmark (bench/bench_gas.sh).
+# contract-lib.sh — bash helpers to drive MlcpJobs and MlcpMarket (+ its MlcpCheckers) on a real
+# anvil with the pinned cast; sourced by the contract tests (tests/bridge/contract/*.sh) and the
+# gas benchmark (bench/bench_gas.sh).
 #   source bridge/scripts/contract-lib.sh     # starts anvil in a temporary directory, deploys
 #                                             # nothing yet; stops anvil (by pid) on exit
 # Conventions:
 #   - Parties are anvil's default accounts by role: DEPLOYER SUBMITTER SOLVER CHALLENGER REFEREE
-#     RELAYER STRANGER name account indices; key_of/addr_of give the key and address.
-#   - tx ROLE SIG ARGS...    sends a transaction to $CONTRACT signed locally by ROLE's key, with
+#     RELAYER STRANGER SOLVER2 VERIFIER WHISTLEBLOWER name account indices 0..9; key_of/addr_of
+#     give the key and address.
+#   - deploy [NAME]: CONTRACT = a fresh MlcpJobs (default; MLCP_CONTRACT=MlcpMarket runs a test
+#     written for MlcpJobs against MlcpMarket) or MlcpMarket, then CHECKERS = its MlcpCheckers.
+#   - tx ROLE SIG ARGS...    sends a transaction to $CONTRACT (TO=ADDR tx ...: to ADDR, e.g.
+#     $CHECKERS; likewise for expect_revert and call) signed locally by ROLE's key, with
 #     gas from eth_estimateGas x 1.25 (anvil under-fills gas otherwise, ../../../shared notes);
 #     VALUE=wei tx ... attaches value. Sets TX_GAS (gasUsed), TX_COST (gasUsed x
 #     effectiveGasPrice, wei) and TX_RECEIPT (a JSON file); fails unless status is 1.
@@ -63,8 +68,11 @@ KEYS=(
   0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a
   0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba
   0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e
+  0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356
+  0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97
+  0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6
 )
-DEPLOYER=0 SUBMITTER=1 SOLVER=2 CHALLENGER=3 REFEREE=4 RELAYER=5 STRANGER=6
+DEPLOYER=0 SUBMITTER=1 SOLVER=2 CHALLENGER=3 REFEREE=4 RELAYER=5 STRANGER=6 SOLVER2=7 VERIFIER=8 WHISTLEBLOWER=9
 ADDRS=()
 for _k in "${KEYS[@]}"; do ADDRS+=("$(cast wallet address --private-key "$_k")"); done
 key_of() { echo "${KEYS[$1]}"; }
@@ -72,37 +80,62 @@ addr_of() { echo "${ADDRS[$1]}"; }
 
 # ---- transactions ----
 
-# _send ROLE GASLIMIT TARGET ARGS... → receipt in TX_RECEIPT; sets TX_GAS, TX_COST, TX_STATUS
+# _send ROLE GASLIMIT TARGET ARGS... → receipt in TX_RECEIPT; sets TX_GAS, TX_COST, TX_STATUS, and
+# adds TX_COST to SPENT[ROLE] (the role's gas spending, for balances checked to the wei)
+declare -A SPENT=()
 _send() {
   local role=$1 gas=$2; shift 2
   TX_RECEIPT=$LIB_WORK/receipt.json
   cast send --private-key "${KEYS[$role]}" --gas-limit "$gas" --value "${VALUE:-0}" --json "$@" >"$TX_RECEIPT" ||
     fail "cast send $* from account $role did not return a receipt"
-  read -r TX_GAS TX_COST TX_STATUS < <("$PYTHON" -c "import json,sys
-r = json.load(open(sys.argv[1])); g = int(r['gasUsed'], 16)
-print(g, g * int(r['effectiveGasPrice'], 16), int(r['status'], 16))" "$TX_RECEIPT")
+  read -r TX_GAS TX_COST TX_STATUS SPENT[$role] < <("$PYTHON" -c "import json,sys
+r = json.load(open(sys.argv[1])); g = int(r['gasUsed'], 16); c = g * int(r['effectiveGasPrice'], 16)
+print(g, c, int(r['status'], 16), int(sys.argv[2]) + c)" "$TX_RECEIPT" "${SPENT[$role]:-0}")
 }
 
 # tx ROLE SIG ARGS...
 tx() {
   local role=$1; shift
-  local est
-  est=$(cast estimate --from "${ADDRS[$role]}" --value "${VALUE:-0}" "$CONTRACT" "$@" 2>&1) ||
+  local est to=${TO:-$CONTRACT}
+  est=$(cast estimate --from "${ADDRS[$role]}" --value "${VALUE:-0}" "$to" "$@" 2>&1) ||
     fail "$1 from account $role would revert: $est"
-  _send "$role" $((est * 5 / 4)) "$CONTRACT" "$@"
+  _send "$role" $((est * 5 / 4)) "$to" "$@"
   check_eq "status of $1 from account $role" 1 "$TX_STATUS"
 }
 
-# deploy: CONTRACT = a fresh MlcpJobs from the committed bytecode; DEPLOY_GAS its gas.
+# _check_code ADDRESS NAME [IMMUTABLE_ADDRESS]: the code at ADDRESS is NAME's committed runtime
+# bytecode, in which solc leaves the (address) immutable's 32 bytes as zeros.
+_check_code() {
+  local code want
+  want=0x$(<"$CONTRACTS_BUILD/$2.bin-runtime")
+  code=$(cast code "$1")
+  if [[ -n ${3:-} ]]; then
+    local addr pad
+    addr=$(tr 'A-F' 'a-f' <<<"${3#0x}")
+    pad=000000000000000000000000$addr
+    code=${code//$pad/0000000000000000000000000000000000000000000000000000000000000000}
+  fi
+  [[ $code == "$want" ]] || fail "code at $1 differs from $CONTRACTS_BUILD/$2.bin-runtime"
+}
+
+# deploy [NAME]: CONTRACT = a fresh NAME (MlcpJobs, or $MLCP_CONTRACT if set; or MlcpMarket) from
+# the committed bytecode; DEPLOY_GAS its gas; for MlcpMarket also CHECKERS, its MlcpCheckers.
 deploy() {
-  local bin
-  bin=0x$(<"$CONTRACTS_BUILD/MlcpJobs.bin")
-  _send "$DEPLOYER" 5000000 --create "$bin"
+  local name=${1:-${MLCP_CONTRACT:-MlcpJobs}} bin
+  bin=0x$(<"$CONTRACTS_BUILD/$name.bin")
+  _send "$DEPLOYER" 12000000 --create "$bin"
   check_eq "deploy status" 1 "$TX_STATUS"
   CONTRACT=$("$PYTHON" -c "import json,sys; print(json.load(open(sys.argv[1]))['contractAddress'])" "$TX_RECEIPT")
   DEPLOY_GAS=$TX_GAS
-  [[ $(cast code "$CONTRACT") == 0x$(<"$CONTRACTS_BUILD/MlcpJobs.bin-runtime") ]] ||
-    fail "deployed code differs from $CONTRACTS_BUILD/MlcpJobs.bin-runtime"
+  CONTRACT_NAME=$name
+  if [[ $name == MlcpMarket ]]; then
+    CHECKERS=$(call "checkers()(address)")
+    _check_code "$CONTRACT" MlcpMarket "$CHECKERS"
+    _check_code "$CHECKERS" MlcpCheckers "$CONTRACT"
+    check_eq "MlcpCheckers' market" "${CONTRACT,,}" "$(TO=$CHECKERS call "market()(address)" | tr 'A-F' 'a-f')"
+  else
+    _check_code "$CONTRACT" "$name"
+  fi
 }
 
 # expect_revert ERRSIG [ERRARGS...] -- ROLE SIG ARGS...
@@ -112,24 +145,32 @@ expect_revert() {
   while [[ $1 != -- ]]; do errargs+=("$1"); shift; done
   shift
   local role=$1; shift
-  local want out got
+  local want out got to=${TO:-$CONTRACT}
   want=$(cast calldata "$errsig" "${errargs[@]}")
-  if out=$(cast call --from "${ADDRS[$role]}" --value "${VALUE:-0}" "$CONTRACT" "$@" 2>&1); then
+  if out=$(cast call --from "${ADDRS[$role]}" --value "${VALUE:-0}" "$to" "$@" 2>&1); then
     fail "$1 from account $role should revert with $errsig but returned '$out'"
   fi
   got=$(sed -n 's/.*data: "\(0x[0-9a-fA-F]*\)".*/\1/p' <<<"$out" | head -n1)
   [[ -n $got ]] || fail "$1 from account $role failed without revert data: $out"
   check_eq "revert of $1 from account $role (want $errsig)" "$want" "$got"
-  _send "$role" 1000000 "$CONTRACT" "$@"
+  _send "$role" 1000000 "$to" "$@"
   check_eq "status of the reverting $1 sent on chain" 0 "$TX_STATUS"
 }
 
 # call SIG ARGS... (SIG with return types); prints the values one per line, without cast's
 # "[1e18]" annotations.
-call() { cast call "$CONTRACT" "$@" | sed 's/ \[[^]]*\]$//'; }
+call() { cast call "${TO:-$CONTRACT}" "$@" | sed 's/ \[[^]]*\]$//'; }
 
 balance() { cast balance "$1"; }
 owed() { call "owed(address)(uint256)" "$1"; }
+# snapshot_balances ROLE...: B0[ROLE] = its balance now, SPENT[ROLE] = 0 (gas spent from now on)
+declare -A B0=()
+snapshot_balances() {
+  local r
+  for r in "$@"; do B0[$r]=$(balance "$(addr_of "$r")"); SPENT[$r]=0; done
+}
+# checkers_owed ADDRESS: what MlcpCheckers owes ADDRESS
+checkers_owed() { TO=$CHECKERS call "owed(address)(uint256)" "$1"; }
 
 time_travel() {
   cast rpc evm_increaseTime "$1" >/dev/null
@@ -158,7 +199,7 @@ dispute_load() {
   for i in "${!DISPUTE_FIELDS[@]}"; do printf -v "D_${DISPUTE_FIELDS[$i]}" %s "${vals[$i]}"; done
 }
 # Job states and phases as numbers (enum order in MlcpJobs.sol).
-ST_OPEN=1 ST_ACCEPTED=2 ST_COMMITTED=3 ST_DISPUTED=4 ST_SETTLED=5 ST_SOLVER_FAILED=6 ST_CANCELLED=7
+ST_OPEN=1 ST_ACCEPTED=2 ST_COMMITTED=3 ST_DISPUTED=4 ST_SETTLED=5 ST_SOLVER_FAILED=6 ST_CANCELLED=7 ST_VOIDED=8
 PH_NONE=0 PH_STEPS=1 PH_OPCOUNT=2 PH_OPERATORS=3 PH_VERDICT=4
 
 # create_job ESCROW NUM_CKPT STEPS STAKE BOND COMMIT_TIMEOUT WINDOW MOVE_TIMEOUT → JOB
@@ -194,22 +235,27 @@ hash_of() {
 # operator OP of that step; OP = the step's operator count: every operator agrees, only the
 # step's output hash is wrong). root_of VIEW K; state_of VIEW STEP; ops_of VIEW STEP Q (position
 # Q of the operator phase: the prefix-chain hash after operators 0..Q-1 of STEP).
-FAULT_STEP=0 FAULT_OP=0
+# VIEW_OFFSET=C (default 0): K and STEP are relative to checkpoint C of the run (a market task
+# t of N checkpoints: C = (t-1) x N), while STEP in "fault:STEP:OP" stays a step of the run.
+FAULT_STEP=0 FAULT_OP=0 VIEW_OFFSET=0
 _parse_view() {
   if [[ $1 == honest ]]; then FAULT_STEP=0; FAULT_OP=0; else IFS=: read -r _ FAULT_STEP FAULT_OP <<<"$1"; fi
 }
 root_of() {
   _parse_view "$1"
-  if ((FAULT_STEP > 0 && $2 * STEPS >= FAULT_STEP)); then hash_of e5 "$2"; else hash_of f6 "$2"; fi
+  local k=$(($2 + VIEW_OFFSET))
+  if ((FAULT_STEP > 0 && k * STEPS >= FAULT_STEP)); then hash_of e5 "$k"; else hash_of f6 "$k"; fi
 }
 state_of() {
   _parse_view "$1"
-  if ((FAULT_STEP > 0 && $2 >= FAULT_STEP)); then hash_of b2 "$2"; else hash_of a1 "$2"; fi
+  local s=$(($2 + VIEW_OFFSET * STEPS))
+  if ((FAULT_STEP > 0 && s >= FAULT_STEP)); then hash_of b2 "$s"; else hash_of a1 "$s"; fi
 }
 ops_of() {
   _parse_view "$1"
-  local n=$(($2 * 65536 + $3))
-  if ((FAULT_STEP > 0 && $2 == FAULT_STEP && $3 > FAULT_OP)); then hash_of d4 "$n"; else hash_of c3 "$n"; fi
+  local s=$(($2 + VIEW_OFFSET * STEPS))
+  local n=$((s * 65536 + $3))
+  if ((FAULT_STEP > 0 && s == FAULT_STEP && $3 > FAULT_OP)); then hash_of d4 "$n"; else hash_of c3 "$n"; fi
 }
 
 # commit_all ROLE_SIGNER VIEW JOB N [SENDER]: commit roots 1..N one by one (sent by SENDER,
@@ -242,9 +288,11 @@ _join() { local IFS=,; echo "[$*]"; }
 
 # play_dispute JOB SOLVER_VIEW CHALLENGER_VIEW NUM_OPS: play moves until the referee is asked
 # for a verdict. Sums gas in GAME_GAS and the parties' costs in SOLVER_COST / CHALLENGER_COST;
-# records each move's gas as "name gas" lines in GAME_LOG.
+# records each move's gas as "name gas" lines in GAME_LOG. The players are the roles GAME_SOLVER
+# and GAME_CHALLENGER (default SOLVER and CHALLENGER).
 play_dispute() {
   local job=$1 sview=$2 cview=$3 numops=$4 p hashes mine j pts ch
+  local gsol=${GAME_SOLVER:-$SOLVER} gch=${GAME_CHALLENGER:-$CHALLENGER}
   GAME_GAS=0 SOLVER_COST=0 CHALLENGER_COST=0 GAME_LOG=""
   local last_hashes=() moves=0
   while :; do
@@ -258,7 +306,7 @@ play_dispute() {
         D_step=$(((D_checkpoint - 1) * STEPS + D_hi))
         last_hashes=()
         for p in "${pts[@]}"; do last_hashes+=("$(ops_of "$sview" "$D_step" "$p")"); done
-        tx "$SOLVER" "postOperators(uint256,uint32,bytes32[])" "$job" "$numops" "$(_join "${last_hashes[@]}")"
+        tx "$gsol" "postOperators(uint256,uint32,bytes32[])" "$job" "$numops" "$(_join "${last_hashes[@]}")"
         GAME_LOG+="postOperators $TX_GAS"$'\n'
         SOLVER_COST=$(py "$SOLVER_COST + $TX_COST")
         ;;
@@ -267,7 +315,7 @@ play_dispute() {
         if [[ $D_solverTurn == true ]]; then
           last_hashes=()
           for p in "${pts[@]}"; do last_hashes+=("$(_hash_at "$sview" "$D_phase" "$p")"); done
-          tx "$SOLVER" "postClaims(uint256,bytes32[])" "$job" "$(_join "${last_hashes[@]}")"
+          tx "$gsol" "postClaims(uint256,bytes32[])" "$job" "$(_join "${last_hashes[@]}")"
           GAME_LOG+="postClaims $TX_GAS"$'\n'
           SOLVER_COST=$(py "$SOLVER_COST + $TX_COST")
         else
@@ -283,7 +331,7 @@ play_dispute() {
           elif (($D_phase == PH_STEPS)); then ch=$(state_of "$cview" $(((D_checkpoint - 1) * STEPS + D_hi)))
           elif ((D_hi == D_numOps + 1)); then ch=$D_challengerHashHi
           else ch=$(ops_of "$cview" "$D_step" "$D_hi"); fi
-          tx "$CHALLENGER" "chooseSegment(uint256,uint256,bytes32[],bytes32)" "$job" "$j" \
+          tx "$gch" "chooseSegment(uint256,uint256,bytes32[],bytes32)" "$job" "$j" \
             "$(_join "${last_hashes[@]}")" "$ch"
           GAME_LOG+="chooseSegment $TX_GAS"$'\n'
           CHALLENGER_COST=$(py "$CHALLENGER_COST + $TX_COST")
@@ -294,3 +342,191 @@ play_dispute() {
     GAME_GAS=$((GAME_GAS + TX_GAS))
   done
 }
+
+# ---- MlcpMarket and MlcpCheckers (issue #17) ----
+# A market job is described by M_* variables (market_spec builds the JobSpec tuple from them) and
+# its economics by E_* variables (econ_load reads the contract's defaults; econ_tuple builds the
+# Economics tuple). Commitments, samples and forced roots are computed here with cast,
+# independently of the contract (whose views the tests compare against).
+SPEC_SIG="(bytes32,bytes32,uint32,uint32,uint32,uint64,uint128,uint32,uint32,uint32,uint32,uint32,uint32,address)"
+ECON_SIG="(uint128,uint128,uint128,uint128,uint128,uint16,uint8,uint8)"
+ECON_FIELDS=(stake bond verifierFee verifierDeposit jackpot forcedRateBps maxVerifiers samplesPerVerifier)
+M_TASKS=2 M_N=4 M_UNITS=1000 M_PRICE=20000000000000 M_COMMIT_TIMEOUT=3600 M_WINDOW=4000 M_MOVE=300
+M_VERDICT=1000 M_PHASE=600 M_COMMITTEE=0 M_REFEREE_ROLE=4
+SEED_TAG=$(cast keccak "mlcp.seed.v1")
+SAMPLE_TAG=$(cast keccak "mlcp.sample.v1")
+VERDICTS_TAG=$(cast keccak "mlcp.verdicts.v1")
+FORCED_TAG=$(cast keccak "mlcp.forced.v1")
+VERDICT_TAG=$(cast keccak "mlcp.verdict.v1")
+PENDING_ROOT=0x0000000000000000000000000000000000000000000000000000000000000001
+
+mine() { cast rpc evm_mine >/dev/null; }
+block_hash() { cast block "$1" --field hash; }
+# time_to T: the next block (mined now) has timestamp T; later blocks follow the clock from there.
+time_to() {
+  cast rpc evm_setNextBlockTimestamp "$1" >/dev/null
+  mine
+}
+tx_block() { "$PYTHON" -c "import json,sys; print(int(json.load(open(sys.argv[1]))['blockNumber'], 16))" "$TX_RECEIPT"; }
+
+# market_spec: the JobSpec tuple of the M_* variables (STEPS steps per checkpoint)
+market_spec() {
+  local referee=0x0000000000000000000000000000000000000000
+  ((M_COMMITTEE == 0)) && referee=${M_REFEREE_ADDR:-$(addr_of "$M_REFEREE_ROLE")}
+  echo "($(hash_of 5e 1),$(root_of honest 0),$M_TASKS,$M_N,$STEPS,$M_UNITS,$M_PRICE,$M_COMMIT_TIMEOUT,$M_WINDOW,$M_MOVE,$M_VERDICT,$M_PHASE,$M_COMMITTEE,$referee)"
+}
+# econ_load: E_<field> = the contract's defaultEconomics for market_spec
+econ_load() {
+  local out i vals
+  out=$(call "defaultEconomics($SPEC_SIG)($ECON_SIG)" "$(market_spec)")
+  mapfile -t vals < <("$PYTHON" -c "import re,sys
+for v in re.sub(r'\[[^]]*\]', '', sys.argv[1]).strip().strip('()').split(','): print(v.strip())" "$out")
+  ((${#vals[@]} == ${#ECON_FIELDS[@]})) || fail "defaultEconomics returned '$out'"
+  for i in "${!ECON_FIELDS[@]}"; do printf -v "E_${ECON_FIELDS[$i]}" %s "${vals[$i]}"; done
+}
+econ_tuple() {
+  local f v=()
+  for f in "${ECON_FIELDS[@]}"; do local n=E_$f; v+=("${!n}"); done
+  local IFS=,; echo "(${v[*]})"
+}
+# Amounts of the M_*/E_* job: P (task payment), interval price, escrow of the whole job.
+task_payment() { py "$M_N * $M_UNITS * $M_PRICE"; }
+market_escrow() { py "$M_TASKS * ($(task_payment) + $E_maxVerifiers * $E_verifierFee + $E_jackpot)"; }
+
+# create_market_job: the M_*/E_* job, by SUBMITTER with the exact escrow → FIRST_TASK (task t is
+# FIRST_TASK + t - 1)
+create_market_job() {
+  VALUE=$(market_escrow) tx "$SUBMITTER" "createMarketJob($SPEC_SIG,$ECON_SIG)" "$(market_spec)" "$(econ_tuple)"
+  FIRST_TASK=$(($(call "jobCount()(uint256)") - M_TASKS + 1))
+}
+
+# Commitments (docs/bridge-protocol.md): seed_commitment TASK SOLVER_ADDR SEED;
+# sample_commitment TASK VERIFIER_ADDR SECRET; verdicts_commitment FLAGS SECRET;
+# sample_seed SECRET ANCHOR
+seed_commitment() { cast keccak "$(cast abi-encode "f(bytes32,uint256,address,bytes32)" "$SEED_TAG" "$1" "$2" "$3")"; }
+sample_commitment() { cast keccak "$(cast abi-encode "f(bytes32,uint256,address,bytes32)" "$SAMPLE_TAG" "$1" "$2" "$3")"; }
+verdicts_commitment() { cast keccak "$(cast abi-encode "f(bytes32,uint8,bytes32)" "$VERDICTS_TAG" "$1" "$2")"; }
+sample_seed() { cast keccak "$(cast abi-encode "f(bytes32,bytes32)" "$1" "$2")"; }
+# sample_of SEED N M: the M distinct checkpoints of 1..N a sample seed picks, in order
+sample_of() {
+  local seed=$1 n=$2 m=$3 t=0 k picked=() x
+  while ((${#picked[@]} < m)); do
+    k=$("$PYTHON" -c "print(1 + int('$(cast keccak "$(cast abi-encode "f(bytes32,uint256)" "$seed" "$t")")', 16) % $n)")
+    local dup=0
+    for x in "${picked[@]}"; do ((x == k)) && dup=1; done
+    ((dup)) || picked+=("$k")
+    t=$((t + 1))
+  done
+  echo "${picked[*]}"
+}
+# forced_of SEED ANCHOR RATE_BPS N: the checkpoint the seed forces, 0 for none
+forced_of() {
+  local f
+  f=$(cast keccak "$(cast abi-encode "f(bytes32,bytes32)" "$1" "$2")")
+  "$PYTHON" -c "f = int('$f', 16); print(1 + (f // 10000) % $4 if f % 10000 < $3 else 0)"
+}
+# forced_root TASK K TRUE_ROOT SEED: the deliberately wrong root of a forced checkpoint
+forced_root() {
+  cast keccak "$(cast abi-encode "f(bytes32,uint256,address,uint256,uint256,bytes32,bytes32)" "$FORCED_TAG" \
+    "$CHAIN_ID" "$CONTRACT" "$1" "$2" "$3" "$4")"
+}
+
+# commit_roots SIGNER JOB ROOT...: commit roots 1.. of JOB in order, signed and sent by SIGNER;
+# costs summed in COMMIT_COST_TOTAL
+commit_roots() {
+  local signer=$1 job=$2 k=0 root v r s
+  shift 2
+  COMMIT_COST_TOTAL=0
+  for root in "$@"; do
+    k=$((k + 1))
+    read -r v r s < <(sign_checkpoint "$signer" "$job" "$k" "$root")
+    tx "$signer" "commitCheckpoint(uint256,uint256,bytes32,uint8,bytes32,bytes32)" "$job" "$k" "$root" "$v" "$r" "$s"
+    COMMIT_COST_TOTAL=$(py "$COMMIT_COST_TOTAL + $TX_COST")
+  done
+}
+# task_roots VIEW TASK_INDEX: the N roots of task TASK_INDEX (1-based) of a run seen by VIEW
+task_roots() {
+  local k out=()
+  for ((k = 1; k <= M_N; k++)); do out+=("$(VIEW_OFFSET=$((($2 - 1) * M_N)) root_of "$1" "$k")"); done
+  echo "${out[*]}"
+}
+
+# phase_load TASK: PH_T1 (verdict commitments), PH_T2 (verdict reveals), PH_T3 (seed reveal): the
+# task's verification deadlines; PH_END (windowEnd)
+phase_load() {
+  local vals
+  mapfile -t vals < <(call "checkPhase(uint256)(uint8,uint256,uint256)" "$1")
+  PH_T1=${vals[1]} PH_T2=${vals[2]} PH_T3=$((vals[2] + M_PHASE))
+  PH_END=$(job_field "$1" windowEnd)
+}
+
+# Verifier slots (MlcpCheckers.verifiers): vslot_load TASK SLOT → V_account V_block V_status V_flags V_transcript
+VS_OPEN=1 VS_REGISTERED=2 VS_ANCHORED=3 VS_COMMITTED=4 VS_REVEALED=5
+vslot_load() {
+  local vals
+  mapfile -t vals < <(TO=$CHECKERS call "verifiers(uint256,uint256)(address,uint32,uint8,uint8,bytes32)" "$1" "$2")
+  V_account=${vals[0]} V_block=${vals[1]} V_status=${vals[2]} V_flags=${vals[3]} V_transcript=${vals[4]}
+}
+# register_verifier ROLE TASK SECRET → V_SLOT, V_REG_BLOCK; sums the cost in V_COST
+register_verifier() {
+  local role=$1 task=$2 secret=$3
+  V_SLOT=$(TO=$CHECKERS call "taskChecks(uint256)(uint64,uint32,uint8,uint8,uint8,uint128,uint128,uint128)" "$task" | sed -n 3p)
+  VALUE=$E_verifierDeposit TO=$CHECKERS tx "$role" "registerVerifier(uint256,bytes32)" "$task" \
+    "$(sample_commitment "$task" "$(addr_of "$role")" "$secret")"
+  V_REG_BLOCK=$(tx_block)
+}
+# verifier_sample TASK REG_BLOCK SECRET N M → V_ANCHOR, V_SEED, V_SAMPLE (array); mines a block if
+# the anchor block does not exist yet
+verifier_sample() {
+  while (($(cast block-number) <= $2 + 1)); do mine; done
+  V_ANCHOR=$(block_hash $(($2 + 1)))
+  V_SEED=$(sample_seed "$3" "$V_ANCHOR")
+  read -r -a V_SAMPLE <<<"$(sample_of "$V_SEED" "$4" "$5")"
+}
+# flags_for VIEW_ROOTS_OF_CHAIN... : given the sample in V_SAMPLE, the bitmap of the samples whose
+# committed root differs from the replayed one: flags_for TASK TRUE_ROOT_1 .. TRUE_ROOT_N
+flags_for() {
+  local task=$1 i k flags=0
+  shift
+  local truth=("$@")
+  for i in "${!V_SAMPLE[@]}"; do
+    k=${V_SAMPLE[$i]}
+    [[ $(call "roots(uint256,uint256)(bytes32)" "$task" "$k") != "${truth[$((k - 1))]}" ]] && flags=$((flags | (1 << i)))
+  done
+  echo "$flags"
+}
+
+# accept_task ROLE TASK SEED: acceptTask with the stake and the seed's commitment → ACCEPT_BLOCK
+accept_task() {
+  VALUE=$(job_field "$2" stake) tx "$1" "acceptTask(uint256,bytes32)" "$2" "$(seed_commitment "$2" "$(addr_of "$1")" "$3")"
+  ACCEPT_BLOCK=$(tx_block)
+}
+# anchor_seed TASK: anchorSeed (mining a block first if needed) → SEED_ANCHOR
+anchor_seed() {
+  while (($(cast block-number) <= ACCEPT_BLOCK + 1)); do mine; done
+  tx "$STRANGER" "anchorSeed(uint256)" "$1"
+  SEED_ANCHOR=$(block_hash $((ACCEPT_BLOCK + 1)))
+}
+
+# Referee verdict signatures: verdict_message JOB DISPUTE_ID SOLVER_CORRECT(true|false);
+# sign_verdict ROLE MESSAGE → "v r s"
+verdict_message() {
+  cast keccak "$(cast abi-encode "f(bytes32,uint256,address,uint256,uint256,bool)" "$VERDICT_TAG" "$CHAIN_ID" \
+    "$CONTRACT" "$1" "$2" "$3")"
+}
+sign_verdict() {
+  local sig
+  sig=$(cast wallet sign --private-key "${KEYS[$1]}" "$2")
+  echo "$((16#${sig:130:2})) 0x${sig:2:64} 0x${sig:66:64}"
+}
+# sigs_of MESSAGE ROLE... → SIG_VS SIG_RS SIG_SS (array literals for resolveSigned)
+sigs_of() {
+  local msg=$1 role v r s vs=() rs=() ss=()
+  shift
+  for role in "$@"; do
+    read -r v r s < <(sign_verdict "$role" "$msg")
+    vs+=("$v") rs+=("$r") ss+=("$s")
+  done
+  SIG_VS=$(_join "${vs[@]}") SIG_RS=$(_join "${rs[@]}") SIG_SS=$(_join "${ss[@]}")
+}
+RESOLVE_SIGNED="resolveSigned(uint256,bool,uint8[],bytes32[],bytes32[])"

@@ -52,6 +52,22 @@ if ! (cd "$root" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=warn
   tail -n 20 "$log" >&2
   die "npm ci in $root failed (output above); the registry must be reachable for the first install"
 fi
+# npm 9 (Debian 12's) leaves out the optional platform packages that carry anvil's and cast's
+# native binaries when it installs from the lock file; ask for this platform's by name.
+case $(uname -m) in x86_64 | amd64) arch=amd64 ;; aarch64 | arm64) arch=arm64 ;; *) arch="" ;; esac
+if [[ -n $arch ]]; then
+  missing=()
+  for tool in anvil cast; do
+    [[ -x $root/node_modules/@foundry-rs/$tool-linux-$arch/bin/$tool ]] ||
+      missing+=("@foundry-rs/$tool-linux-$arch@$(node -p "require('$root/package.json').dependencies['@foundry-rs/$tool']")")
+  done
+  if ((${#missing[@]})); then
+    if ! (cd "$root" && npm install --no-save --ignore-scripts --no-audit --no-fund --loglevel=warn "${missing[@]}") >>"$log" 2>&1; then
+      tail -n 20 "$log" >&2
+      die "npm could not install ${missing[*]} (output above)"
+    fi
+  fi
+fi
 cp "$log" "$root/node_modules/.mlcp-npm.log"
 # Verify the tools run before stamping, so a broken install is retried next time.
 (unset MLCP_ANVIL MLCP_CAST MLCP_SOLCJS; source "$here/chain-tools.sh") ||

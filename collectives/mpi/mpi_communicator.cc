@@ -1,5 +1,6 @@
 #include "collectives/mpi/mpi_communicator.h"
 
+#include <fmt/format.h>
 #include <sched.h>
 
 #include <chrono>
@@ -7,10 +8,8 @@
 #include <cstdio>
 #include <thread>
 
-#include <fmt/format.h>
-
+#include "base/error.h"
 #include "collectives/mpi/mpi_check.h"
-#include "runtime/error.h"
 
 namespace mlcp::collectives {
 
@@ -35,11 +34,16 @@ void abortJob(const Communicator& comm, int code, const std::string& why) {
 
 MPI_Datatype mpiType(DataType t) {
   switch (t) {
-    case DataType::kFloat32: return MPI_FLOAT;
-    case DataType::kFloat64: return MPI_DOUBLE;
-    case DataType::kInt32: return MPI_INT32_T;
-    case DataType::kInt64: return MPI_INT64_T;
-    case DataType::kUInt8: return MPI_UINT8_T;
+    case DataType::kFloat32:
+      return MPI_FLOAT;
+    case DataType::kFloat64:
+      return MPI_DOUBLE;
+    case DataType::kInt32:
+      return MPI_INT32_T;
+    case DataType::kInt64:
+      return MPI_INT64_T;
+    case DataType::kUInt8:
+      return MPI_UINT8_T;
   }
   throw InvalidArgument("unknown DataType");
 }
@@ -48,9 +52,12 @@ namespace {
 
 MPI_Op mpiOp(ReduceOp op) {
   switch (op) {
-    case ReduceOp::kSum: return MPI_SUM;
-    case ReduceOp::kMax: return MPI_MAX;
-    case ReduceOp::kMin: return MPI_MIN;
+    case ReduceOp::kSum:
+      return MPI_SUM;
+    case ReduceOp::kMax:
+      return MPI_MAX;
+    case ReduceOp::kMin:
+      return MPI_MIN;
   }
   throw InvalidArgument("unknown ReduceOp");
 }
@@ -87,8 +94,10 @@ bool pollUntil(MPI_Request& req, std::chrono::steady_clock::time_point deadline,
     if (*rc != MPI_SUCCESS || done) return true;
     if (i > 2000) {
       if ((i & 63) == 0 && std::chrono::steady_clock::now() >= deadline) return false;
-      if (i > 200000) std::this_thread::sleep_for(std::chrono::microseconds(50));
-      else sched_yield();
+      if (i > 200000)
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+      else
+        sched_yield();
     }
   }
 }
@@ -112,8 +121,8 @@ class MpiWork : public Work {
     const auto timeout = opts.timeout.count() > 0 ? opts.timeout : default_timeout_;
     int rc = MPI_SUCCESS;
     if (!pollUntil(req_, std::chrono::steady_clock::now() + timeout, &rc)) {
-      throw TimeoutError(fmt::format("{} on rank {} did not complete within {:.1f} s", what_,
-                                     rank_, timeout.count() / 1000.0));
+      throw TimeoutError(fmt::format("{} on rank {} did not complete within {:.1f} s", what_, rank_,
+                                     timeout.count() / 1000.0));
     }
     MLCP_MPI_CHECK(rc, what_, rank_);
   }
@@ -161,19 +170,19 @@ void MpiCommunicator::complete(MPI_Request& req, const std::string& what,
 void MpiCommunicator::allreduce(void* buf, int64_t count, DataType type, ReduceOp op,
                                 const CollectiveOptions& opts) {
   auto* p = static_cast<char*>(buf);
-  const std::string what = fmt::format("allreduce({}) of {} {}", reduceOpName(op), count,
-                                       dataTypeName(type));
+  const std::string what =
+      fmt::format("allreduce({}) of {} {}", reduceOpName(op), count, dataTypeName(type));
   forEachChunk(count, type, [&](int64_t offset, int n) {
     MPI_Request req;
-    MLCP_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, p + offset, n, mpiType(type), mpiOp(op), comm_,
-                                  &req),
-                   what, rank_);
+    MLCP_MPI_CHECK(
+        MPI_Iallreduce(MPI_IN_PLACE, p + offset, n, mpiType(type), mpiOp(op), comm_, &req), what,
+        rank_);
     complete(req, what, opts);
   });
 }
 
-void MpiCommunicator::reduceScatter(const void* send, void* recv, int64_t recv_count,
-                                    DataType type, ReduceOp op, const CollectiveOptions& opts) {
+void MpiCommunicator::reduceScatter(const void* send, void* recv, int64_t recv_count, DataType type,
+                                    ReduceOp op, const CollectiveOptions& opts) {
   const std::string what = fmt::format("reduce-scatter({}) of {} {} per rank", reduceOpName(op),
                                        recv_count, dataTypeName(type));
   MPI_Request req;
@@ -188,16 +197,16 @@ void MpiCommunicator::allgather(const void* send, void* recv, int64_t count, Dat
   const std::string what = fmt::format("allgather of {} {} per rank", count, dataTypeName(type));
   MPI_Request req;
   const int n = asInt(count, "allgather");
-  MLCP_MPI_CHECK(MPI_Iallgather(send, n, mpiType(type), recv, n, mpiType(type), comm_, &req),
-                 what, rank_);
+  MLCP_MPI_CHECK(MPI_Iallgather(send, n, mpiType(type), recv, n, mpiType(type), comm_, &req), what,
+                 rank_);
   complete(req, what, opts);
 }
 
 void MpiCommunicator::broadcast(void* buf, int64_t count, DataType type, int root,
                                 const CollectiveOptions& opts) {
   auto* p = static_cast<char*>(buf);
-  const std::string what = fmt::format("broadcast of {} {} from rank {}", count,
-                                       dataTypeName(type), root);
+  const std::string what =
+      fmt::format("broadcast of {} {} from rank {}", count, dataTypeName(type), root);
   forEachChunk(count, type, [&](int64_t offset, int n) {
     MPI_Request req;
     MLCP_MPI_CHECK(MPI_Ibcast(p + offset, n, mpiType(type), root, comm_, &req), what, rank_);
@@ -221,21 +230,21 @@ void MpiCommunicator::recv(void* buf, int64_t count, DataType type, int peer, in
 
 std::unique_ptr<Work> MpiCommunicator::isend(const void* buf, int64_t count, DataType type,
                                              int peer, int tag) {
-  const std::string what = fmt::format("send of {} {} to rank {} (tag {})", count,
-                                       dataTypeName(type), peer, tag);
+  const std::string what =
+      fmt::format("send of {} {} to rank {} (tag {})", count, dataTypeName(type), peer, tag);
   MPI_Request req;
-  MLCP_MPI_CHECK(MPI_Isend(buf, asInt(count, "isend"), mpiType(type), peer, tag, comm_, &req),
-                 what, rank_);
+  MLCP_MPI_CHECK(MPI_Isend(buf, asInt(count, "isend"), mpiType(type), peer, tag, comm_, &req), what,
+                 rank_);
   return std::make_unique<MpiWork>(req, what, rank_, defaultTimeout());
 }
 
 std::unique_ptr<Work> MpiCommunicator::irecv(void* buf, int64_t count, DataType type, int peer,
                                              int tag) {
-  const std::string what = fmt::format("receive of {} {} from rank {} (tag {})", count,
-                                       dataTypeName(type), peer, tag);
+  const std::string what =
+      fmt::format("receive of {} {} from rank {} (tag {})", count, dataTypeName(type), peer, tag);
   MPI_Request req;
-  MLCP_MPI_CHECK(MPI_Irecv(buf, asInt(count, "irecv"), mpiType(type), peer, tag, comm_, &req),
-                 what, rank_);
+  MLCP_MPI_CHECK(MPI_Irecv(buf, asInt(count, "irecv"), mpiType(type), peer, tag, comm_, &req), what,
+                 rank_);
   return std::make_unique<MpiWork>(req, what, rank_, defaultTimeout());
 }
 

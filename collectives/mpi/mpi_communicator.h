@@ -30,8 +30,8 @@ class MpiCommunicator : public Communicator {
 
   void allreduce(void* buf, int64_t count, DataType type, ReduceOp op,
                  const CollectiveOptions& opts = {}) override;
-  void reduceScatter(const void* send, void* recv, int64_t recv_count, DataType type,
-                     ReduceOp op, const CollectiveOptions& opts = {}) override;
+  void reduceScatter(const void* send, void* recv, int64_t recv_count, DataType type, ReduceOp op,
+                     const CollectiveOptions& opts = {}) override;
   void allgather(const void* send, void* recv, int64_t count, DataType type,
                  const CollectiveOptions& opts = {}) override;
   void broadcast(void* buf, int64_t count, DataType type, int root,
@@ -42,8 +42,7 @@ class MpiCommunicator : public Communicator {
             const CollectiveOptions& opts = {}) override;
   std::unique_ptr<Work> isend(const void* buf, int64_t count, DataType type, int peer,
                               int tag) override;
-  std::unique_ptr<Work> irecv(void* buf, int64_t count, DataType type, int peer,
-                              int tag) override;
+  std::unique_ptr<Work> irecv(void* buf, int64_t count, DataType type, int peer, int tag) override;
   void barrier(const CollectiveOptions& opts = {}) override;
   std::unique_ptr<Communicator> split(int color, int key) override;
 

@@ -5,8 +5,8 @@
 
 #include <cstdlib>
 
+#include "base/error.h"
 #include "collectives/mpi/mpi_check.h"
-#include "runtime/error.h"
 
 namespace mlcp::collectives {
 

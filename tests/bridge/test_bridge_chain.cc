@@ -11,11 +11,11 @@
 #include <chrono>
 #include <cmath>
 
+#include "base/error.h"
 #include "bridge/chain_client.h"
 #include "bridge/commitment.h"
 #include "bridge/contract_artifacts.h"
 #include "bridge/keccak.h"
-#include "runtime/error.h"
 #include "tests/bridge/anvil_fixture.h"
 
 namespace mlcp::bridge {

@@ -2,11 +2,12 @@
 // examples), the Solidity ABI (the examples of the ABI specification), 256-bit integers.
 #include <gtest/gtest.h>
 
+#include "base/error.h"
 #include "bridge/abi.h"
+#include "bridge/contract.h"
 #include "bridge/keccak.h"
 #include "bridge/rlp.h"
 #include "bridge/u256.h"
-#include "runtime/error.h"
 
 namespace mlcp::bridge {
 namespace {
@@ -199,6 +200,68 @@ TEST(Abi, ParseValuesFromText) {
   auto arr = abi::parseValue(Type::parse("uint256[]"), "[1, \"0x2\"]", "x");
   ASSERT_EQ(arr.items.size(), 2u);
   EXPECT_EQ(arr.items[1].word, U256(2));
+}
+
+// Found by tests/fuzz/fuzz_abi: the decoder accepted bool words other than 0/1 and int<N> words
+// that are not sign-extended N-bit values, which the encoder then refused. Like uint<N>, they
+// are now malformed data.
+TEST(Abi, DecodeRefusesBoolAndIntWordsOutOfRange) {
+  using abi::Type;
+  EXPECT_THROW(abi::decode({Type::parse("bool")}, fromHex(word("2"))), ChainError);
+  EXPECT_TRUE(abi::decode({Type::parse("bool")}, fromHex(word("1")))[0].asBool());
+  EXPECT_THROW(abi::decode({Type::parse("int8")}, fromHex(word("80"))), ChainError);  // 128
+  const std::string minus_128 = std::string(62, 'f') + "80";
+  const std::string minus_129 = std::string(62, 'f') + "7f";
+  EXPECT_EQ(abi::decode({Type::parse("int8")}, fromHex(minus_128))[0].word.toSignedDecimal(),
+            "-128");
+  EXPECT_THROW(abi::decode({Type::parse("int8")}, fromHex(minus_129)), ChainError);
+  EXPECT_EQ(
+      abi::decode({Type::parse("int256")}, fromHex(std::string(64, 'f')))[0].word.toSignedDecimal(),
+      "-1");
+}
+
+// Found by tests/fuzz/fuzz_contract: revert data Error(string) whose string is not UTF-8 made
+// abi::format throw nlohmann's type_error out of decodeBuiltinError; it prints as U+FFFD now.
+TEST(Abi, FormatPrintsStringsThatAreNotUtf8) {
+  const abi::Type string_type = abi::Type::parse("string");
+  EXPECT_EQ(abi::format(string_type, abi::Value::bytesValue({'o', 'k', 0xaa})),
+            "\"ok\xEF\xBF\xBD\"");
+  const auto sel = abi::selector("Error(string)");
+  Bytes revert(sel.begin(), sel.end());
+  const Bytes arg = abi::encode({string_type}, {abi::Value::bytesValue({0xff, 0xfe})});
+  revert.insert(revert.end(), arg.begin(), arg.end());
+  EXPECT_EQ(decodeBuiltinError(revert),
+            std::optional<std::string>("Error(\"\xEF\xBF\xBD\xEF\xBF\xBD\")"));
+}
+
+// Found with tests/fuzz/fuzz_abi's type-name mode: a type name nested a few thousand levels deep
+// overflowed the stack (parse, isDynamic, canonical all recurse); "()[999999][999999]" decoded
+// 10^12 empty tuples without reading a byte; and offsets that all point at one array let 8 KB
+// of return data decode to 60^4 values (a hang, then gigabytes).
+TEST(Abi, NestingAndDecodedValuesAreBounded) {
+  using abi::Type;
+  EXPECT_THROW(Type::parse(std::string(40, '(') + "uint8" + std::string(40, ')')), InvalidArgument);
+  EXPECT_NO_THROW(Type::parse(std::string(30, '(') + "uint8" + std::string(30, ')')));
+  std::string deep = "uint8";
+  for (int i = 0; i < 40; ++i) deep += "[1]";
+  EXPECT_THROW(Type::parse(deep), InvalidArgument);
+  EXPECT_THROW(Type::parse("()"), InvalidArgument);
+  EXPECT_THROW(Type::parse("()[999999][999999]"), InvalidArgument);
+  // uint8[][][][]: each array holds 60 offsets to the same next array.
+  std::string hex = word("20");
+  for (int level = 0; level < 4; ++level) {
+    hex += word("3c");
+    for (int i = 0; i < 60; ++i) hex += word(level < 3 ? "780" : "1");  // 0x780 = 60 x 32
+  }
+  EXPECT_THROW(abi::decode({Type::parse("uint8[][][][]")}, fromHex(hex)), ChainError);
+  // What an encoder writes still decodes, however many values it holds.
+  std::vector<abi::Value> rows;
+  for (int i = 0; i < 50; ++i) {
+    rows.push_back(abi::Value::list({abi::Value::uint(i), abi::Value::uint(i + 1)}));
+  }
+  const std::vector<Type> types = {Type::parse("uint8[2][]")};
+  const Bytes encoded = abi::encode(types, {abi::Value::list(rows)});
+  EXPECT_EQ(abi::decode(types, encoded)[0].items.size(), 50u);
 }
 
 }  // namespace

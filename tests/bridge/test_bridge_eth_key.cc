@@ -5,9 +5,9 @@
 
 #include <fstream>
 
+#include "base/error.h"
 #include "bridge/eth_key.h"
 #include "bridge/keccak.h"
-#include "runtime/error.h"
 #include "tests/common/test_util.h"
 
 namespace mlcp::bridge {

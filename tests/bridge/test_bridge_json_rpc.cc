@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "bridge/chain_client.h"
 #include "bridge/json_rpc.h"
 
 namespace mlcp::bridge {
@@ -144,12 +145,85 @@ TEST(JsonRpc, ANonJsonRpcServerIsNamed) {
   } catch (const RpcUnreachable&) {
     FAIL() << "a wrong server is not a transport failure";
   } catch (const ChainError& e) {
-    EXPECT_NE(
-        std::string(e.what()).find("did not answer eth_chainId with JSON-RPC (HTTP 200): <html>"),
-        std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("answered eth_chainId with HTTP 200, not JSON-RPC: hello"),
+              std::string::npos)
         << e.what();
   }
   EXPECT_EQ(s.connections(), 1);
+}
+
+// A server that does not implement JSON-RPC (HTTP 501, an HTML page over several lines) is named
+// in one line, at once: it is not "unreachable", and retrying cannot help.
+TEST(JsonRpc, AnHttpErrorPageIsOneLineAndNotRetried) {
+  ScriptedServer s({{501,
+                     "<!DOCTYPE html>\n<html>\n<head><title>Error</title></head>\n<body>\n"
+                     "<h1>Not Implemented</h1>\n<p>POST not supported</p>\n</body></html>\n"}});
+  JsonRpcClient rpc(s.url(), fast());
+  try {
+    rpc.call("eth_chainId");
+    FAIL();
+  } catch (const RpcUnreachable& e) {
+    FAIL() << "HTTP 501 is not a transport failure: " << e.what();
+  } catch (const ChainError& e) {
+    const std::string m = e.what();
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+    EXPECT_EQ(m.find('<'), std::string::npos) << m;
+    EXPECT_NE(m.find("answered eth_chainId with HTTP 501, not JSON-RPC: Error Not Implemented POST "
+                     "not supported"),
+              std::string::npos)
+        << m;
+  }
+  EXPECT_EQ(s.connections(), 1);
+}
+
+// Found by tests/fuzz/fuzz_json_rpc: an error object whose "code" was not an int (a string, a
+// float such as 1e300 cast with undefined behaviour, a number past 32 bits) or an "error" that
+// was not an object made nlohmann throw out of call(). It is the node's refusal all the same.
+TEST(JsonRpc, AnErrorCodeThatIsNotAnIntReadsAsZero) {
+  for (const std::string error :
+       {R"({"code":"x","message":"odd"})", R"({"code":1e300,"message":"odd"})",
+        R"({"code":4294967296,"message":"odd"})", R"({"code":-32000.5,"message":"odd"})",
+        R"("odd")"}) {
+    ScriptedServer s({{200, R"({"jsonrpc":"2.0","id":1,"error":)" + error + "}"}});
+    JsonRpcClient rpc(s.url(), fast());
+    try {
+      rpc.call("eth_chainId");
+      ADD_FAILURE() << "no error for " << error;
+    } catch (const JsonRpcError& e) {
+      EXPECT_EQ(e.code(), 0) << error;
+      EXPECT_NE(std::string(e.what()).find("odd"), std::string::npos) << e.what();
+    }
+  }
+  ScriptedServer s({{200, R"({"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"no"}})"}});
+  JsonRpcClient rpc(s.url(), fast());
+  try {
+    rpc.call("eth_chainId");
+    ADD_FAILURE();
+  } catch (const JsonRpcError& e) {
+    EXPECT_EQ(e.code(), -32601);
+  }
+}
+
+// Found by tests/fuzz/fuzz_json_rpc: to explain a reverted receipt, waitForReceipt reads the
+// transaction; one without "value" (or without "input" and "data") threw nlohmann's
+// out_of_range. It is a ChainError naming the transaction.
+TEST(JsonRpc, AMalformedTransactionOfARevertedReceiptIsAChainError) {
+  const std::string hash = "0x" + std::string(64, 'a');
+  const std::string receipt =
+      R"({"jsonrpc":"2.0","id":1,"result":{"transactionHash":")" + hash +
+      R"(","status":"0x0","blockNumber":"0x5","gasUsed":"0x5208","effectiveGasPrice":"0x1",)"
+      R"("from":"0x000000000000000000000000000000000000cafe","logs":[]}})";
+  ScriptedServer s({{200, receipt}, {200, R"({"jsonrpc":"2.0","id":2,"result":{"input":"0x"}})"}});
+  ChainClient chain(s.url(), fast());
+  try {
+    chain.waitForReceipt(fixedFromHex<32>(hash, "hash"), 5.0);
+    ADD_FAILURE() << "no error";
+  } catch (const RevertError& e) {
+    ADD_FAILURE() << "the transaction could not be read, yet: " << e.what();
+  } catch (const ChainError& e) {
+    EXPECT_NE(std::string(e.what()).find("sent a malformed transaction " + hash), std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace

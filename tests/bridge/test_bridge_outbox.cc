@@ -8,11 +8,11 @@
 #include <sstream>
 #include <thread>
 
+#include "base/error.h"
 #include "bridge/commitment_publisher.h"
 #include "bridge/contract_artifacts.h"
 #include "bridge/keccak.h"
 #include "bridge/outbox.h"
-#include "runtime/error.h"
 #include "tests/bridge/anvil_fixture.h"
 
 namespace mlcp::bridge {
@@ -79,16 +79,49 @@ TEST(Outbox, TornLastLineIsIgnoredThenCut) {
   std::string good = readFile(path);
   // A crash mid-append: a prefix of the next record without its newline.
   writeFile(path, good + "{\"seq\":3,\"prev\":\"0x12");
-  Outbox ob(path);  // a writer: cuts the tail
+  {
+    Outbox reader(path, false, /*repair=*/false);  // `bridge status`: notes it, changes nothing
+    ASSERT_EQ(reader.notes().size(), 1u);
+    EXPECT_NE(reader.notes()[0].find("have no newline"), std::string::npos) << reader.notes()[0];
+    EXPECT_EQ(readFile(path), good + "{\"seq\":3,\"prev\":\"0x12");
+  }
+  Outbox ob(path);  // a writer: cuts the tail, and says so
   EXPECT_EQ(ob.entries().size(), 2u);
   EXPECT_EQ(readFile(path), good);
+  ASSERT_EQ(ob.notes().size(), 1u);
+  EXPECT_NE(ob.notes()[0].find("they were dropped"), std::string::npos) << ob.notes()[0];
   EXPECT_EQ(ob.queue(k, transfer(3), "c").tx.tx.nonce, 2u);
-  // Garbage ending in a newline as the very last line is a torn write too.
-  good = readFile(path);
-  writeFile(path, good + "\x01\x02garbage\n");
-  Outbox ob2(path);
-  EXPECT_EQ(ob2.entries().size(), 3u);
-  EXPECT_EQ(readFile(path), good);
+}
+
+// A complete, newline-terminated last record is never dropped: an append always writes its
+// newline, so a line that ends in one was written whole and then damaged. It may hold a signed
+// commitment; the outbox refuses to go on and leaves the file as it is.
+TEST(Outbox, ADamagedCompleteLastRecordIsRefusedAndKept) {
+  test::TempDir dir("mlcp-outbox");
+  std::string path = dir.file("o.jsonl");
+  EthKey k = EthKey::fromHex(kAnvilKeys[3]);
+  {
+    Outbox ob(path);
+    ob.queue(k, transfer(1), "a");
+    ob.queue(k, transfer(2), "b");
+  }
+  const std::string good = readFile(path);
+  auto refused = [&](const std::string& text, const std::string& needle) {
+    writeFile(path, text);
+    try {
+      Outbox ob(path);
+      FAIL() << "accepted a damaged last record; expected: " << needle;
+    } catch (const VerificationError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(readFile(path), text) << "the file was changed";
+  };
+  refused(good + "\x01\x02garbage\n", "record 3 (line 4) is not a JSON record");
+  // The last transaction record with one byte of its signed bytes flipped.
+  std::string flipped = good;
+  const auto raw = flipped.rfind("\"raw\":\"0x") + 9;
+  flipped[raw + 10] = flipped[raw + 10] == 'a' ? 'b' : 'a';
+  refused(flipped, "record 2 (line 3)");
 }
 
 TEST(Outbox, ACrashAtEveryByteOfTheLastAppendLeavesAValidOutbox) {
@@ -519,6 +552,58 @@ TEST(Publisher, OutboxRouteQueuesWhileTheNodeIsDownAndSendsOnce) {
   for (int i = 1; i <= 3; ++i) EXPECT_EQ(rootOnChain(c, job, i), rootOf(i));
   EXPECT_EQ(c.transactionCount(job.solver.address(), "latest"), 4u);  // accept + 3 commitments
   EXPECT_EQ(Outbox(cfg.outbox_path, false).pendingCount(), 0u);
+}
+
+// Found by tests/fuzz/fuzz_outbox: integer fields were read with nlohmann's get<>, which casts
+// a float with undefined behaviour when it is out of range ({"version":1e300}) and wraps a
+// negative number; and a "nonce" record was first checked when nextNonce() read it, so a
+// mistyped one threw nlohmann's type_error there. All are refused at open, naming the record.
+TEST(Outbox, RecordsWithMistypedNumbersAreRefusedAtOpen) {
+  test::TempDir dir("mlcp-outbox");
+  const std::string path = dir.file("o.jsonl");
+  EthKey k = EthKey::fromHex(kAnvilKeys[3]);
+  {
+    Outbox ob(path);
+    ob.setNextNonce(k.address(), 31337, 2);
+    ob.queue(k, transfer(1), "t");
+  }
+  std::vector<nlohmann::json> good;  // header, nonce record, transaction
+  for (const std::string& l : lines(readFile(path))) good.push_back(nlohmann::json::parse(l));
+  ASSERT_EQ(good.size(), 3u);
+  // The records with one field replaced, re-chained as the writer would (seq, prev).
+  auto write = [&](size_t record, const std::string& key, const nlohmann::json& value) {
+    std::vector<nlohmann::json> rs = good;
+    rs[record][key] = value;
+    std::string text, prev = toHex(Hash32{});
+    for (size_t i = 0; i < rs.size(); ++i) {
+      if (key != "seq" || i != record) rs[i]["seq"] = i;
+      rs[i]["prev"] = prev;
+      const std::string line = rs[i].dump();
+      prev = toHex(keccak256(line));
+      text += line + "\n";
+    }
+    writeFile(path, text);
+  };
+  write(1, "next", 2);
+  EXPECT_EQ(Outbox(path, false).nextNonce(k.address(), 31337), 3u);
+  const std::vector<std::tuple<size_t, std::string, nlohmann::json, std::string>> cases = {
+      {0, "version", 1e300, "is not an mlcp outbox (version 1) header"},
+      {0, "seq", 1e300, "'seq' must be an unsigned integer, got 1e+300"},
+      {1, "next", "x", "record 1 (line 2): 'next' must be an unsigned integer, got \"x\""},
+      {1, "next", -1, "'next' must be an unsigned integer, got -1"},
+      {1, "key", 5, "record 1 (line 2) is malformed"},
+      {2, "nonce", 1e300, "record 2 (line 3): 'nonce' must be an unsigned integer"},
+      {2, "chain_id", 31337.0, "'chain_id' must be an unsigned integer"}};
+  for (const auto& [record, key, value, needle] : cases) {
+    write(record, key, value);
+    try {
+      Outbox ob(path, false);
+      ob.nextNonce(k.address(), 31337);
+      ADD_FAILURE() << "accepted record " << record << " with " << key << " = " << value.dump();
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  }
 }
 
 }  // namespace

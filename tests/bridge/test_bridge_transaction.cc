@@ -2,9 +2,9 @@
 // addresses. (The byte-for-byte cross-check against `cast mktx` is in test_bridge_chain.)
 #include <gtest/gtest.h>
 
+#include "base/error.h"
 #include "bridge/keccak.h"
 #include "bridge/transaction.h"
-#include "runtime/error.h"
 
 namespace mlcp::bridge {
 namespace {

@@ -16,9 +16,9 @@
 #include <random>
 #include <vector>
 
+#include "base/error.h"
 #include "collectives/exact_sum.h"
 #include "collectives/mpi/mpi_communicator.h"
-#include "runtime/error.h"
 
 namespace mlcp::collectives {
 namespace {
@@ -47,8 +47,8 @@ int64_t total() {
 }
 
 // Sums the contributions `mine` of `m` in all over `comm`.
-std::vector<float> reduceOver(Communicator& comm, const std::vector<int>& mine, int m,
-                              double scale, bool* finite = nullptr) {
+std::vector<float> reduceOver(Communicator& comm, const std::vector<int>& mine, int m, double scale,
+                              bool* finite = nullptr) {
   std::vector<std::vector<float>> data;
   for (int j : mine) data.push_back(contribution(j));
   std::vector<const float*> ptrs;
@@ -308,7 +308,9 @@ TEST_F(ExactSumTest, NonFiniteInSegmentedContributionIsReportedOnEveryRank) {
   std::vector<std::vector<float>> out;
   for (int64_t n : kSegments) out.emplace_back(static_cast<size_t>(n));
   ExactSum sum(world, kSegments);
-  auto reduce = [&] { return sum.reduce({pointers<const float>(mine)}, p, 1.0, pointers<float>(out)); };
+  auto reduce = [&] {
+    return sum.reduce({pointers<const float>(mine)}, p, 1.0, pointers<float>(out));
+  };
   if (r == p - 1) mine[5][39999] = std::numeric_limits<float>::quiet_NaN();
   EXPECT_FALSE(reduce());
   if (r == 0) mine[3][1000] = -std::numeric_limits<float>::infinity();
@@ -365,7 +367,8 @@ TEST_F(ExactSumTest, OneContributionPerRankGivesTheBitsOfOneProcess) {
     std::vector<std::vector<float>> out;
     for (int64_t n : segments) out.emplace_back(static_cast<size_t>(n), -1.0f);
     ExactSum sum(comm, segments);
-    EXPECT_TRUE(sum.reduce(ptrs, p, 1.0 / p, in_place ? pointers<float>(held[0]) : pointers<float>(out)));
+    EXPECT_TRUE(
+        sum.reduce(ptrs, p, 1.0 / p, in_place ? pointers<float>(held[0]) : pointers<float>(out)));
     return concatenate(in_place ? held[0] : out);
   };
   auto copy = all;
@@ -396,9 +399,11 @@ std::vector<std::vector<float>> roundContribution(int t, int j, int* drift) {
     if (k == 0) *drift = d;
     const double magnitude = std::ldexp(kMagnitudes[k], d) * (t % 9 == 4 && k == 3 ? 0.0 : 1.0);
     std::vector<float> v;
-    for (int64_t i = 0; i < kSegments[k]; ++i) v.push_back(static_cast<float>(magnitude * normal(gen)));
+    for (int64_t i = 0; i < kSegments[k]; ++i)
+      v.push_back(static_cast<float>(magnitude * normal(gen)));
     if (!v.empty() && magnitude > 0) {
-      if (t % 5 == 3) v.back() = static_cast<float>(std::ldexp(magnitude, -45) * (1.2345678 + 0.01 * j));
+      if (t % 5 == 3)
+        v.back() = static_cast<float>(std::ldexp(magnitude, -45) * (1.2345678 + 0.01 * j));
       // Just below the top of a binade, so that five of them overflow 2^63 on that grid.
       v.front() = static_cast<float>(std::ldexp(0.9 + 0.02 * j, std::ilogb(magnitude) + 4));
     }
@@ -435,11 +440,13 @@ TEST_F(ExactSumTest, StreamingGivesTheBitsOfReduceRoundAfterRound) {
       const bool in_place = t % 2 == 1 && !data.empty();
       std::vector<const float*> last;
       for (size_t c = 0; c < ptrs.size(); ++c) {
-        if (c + 1 < ptrs.size()) streaming.add(ptrs[c]);
-        else last = ptrs[c];
+        if (c + 1 < ptrs.size())
+          streaming.add(ptrs[c]);
+        else
+          last = ptrs[c];
       }
-      ASSERT_TRUE(streaming.reduceAdded(last, m, 1.0 / m,
-                                        in_place ? pointers<float>(data.back()) : pointers<float>(separate)));
+      ASSERT_TRUE(streaming.reduceAdded(
+          last, m, 1.0 / m, in_place ? pointers<float>(data.back()) : pointers<float>(separate)));
       ASSERT_TRUE(sameBits(concatenate(in_place ? data.back() : separate), concatenate(expected)))
           << "round " << t << (in_place ? " (in place)" : "") << " on " << comm->size() << " ranks";
       EXPECT_EQ(streaming.exponents(), plain.exponents()) << "round " << t;

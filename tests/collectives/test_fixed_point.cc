@@ -104,7 +104,8 @@ TEST(FixedPoint, BulkSumEqualsScalarForEveryTailLengthAndCount) {
       std::vector<int64_t> bulk(static_cast<size_t>(n), 123), expect(static_cast<size_t>(n), 0);
       sumToFixedPoint(xs.data(), count, offset, n, S, bulk.data());
       for (int64_t i = 0; i < n; ++i) {
-        for (int c = 0; c < count; ++c) expect[static_cast<size_t>(i)] += toFixedPoint(xs[c][offset + i], S);
+        for (int c = 0; c < count; ++c)
+          expect[static_cast<size_t>(i)] += toFixedPoint(xs[c][offset + i], S);
       }
       EXPECT_EQ(bulk, expect) << "count=" << count << " n=" << n;
     }
@@ -222,8 +223,8 @@ TEST(FixedPoint, BulkSumEqualsScalarOnEveryExponentMantissaEdgeAndS) {
           std::snprintf(buf, sizeof buf, " %08x", b);
           bits += buf;
         }
-        FAIL() << "S=" << S << " count=" << count << " offset=" << offset << " i=" << i
-               << " bits" << bits << ": kernel " << bulk[static_cast<size_t>(i)] << ", scalar "
+        FAIL() << "S=" << S << " count=" << count << " offset=" << offset << " i=" << i << " bits"
+               << bits << ": kernel " << bulk[static_cast<size_t>(i)] << ", scalar "
                << static_cast<int64_t>(expect);
       }
     }
@@ -273,8 +274,8 @@ TEST(FixedPoint, BulkSumOfRandomGradientsAtExactSumsGrid) {
         const int S = (max > 0.0f ? largestGrid(max) : 0) - headroom;
         std::vector<int64_t> bulk(static_cast<size_t>(n), -7);
         sumToFixedPoint(xs.data(), count, 0, n, S, bulk.data());
-        ASSERT_EQ(bulk, referenceSum(xs, 0, n, S)) << "count=" << count << " n=" << n
-                                                   << " scale=" << scale;
+        ASSERT_EQ(bulk, referenceSum(xs, 0, n, S))
+            << "count=" << count << " n=" << n << " scale=" << scale;
       }
     }
   }
@@ -429,8 +430,10 @@ TEST(FixedPoint, QuantizeAndScanIsTheScanAndTheSumInOnePass) {
       std::vector<int64_t> fused(initial.begin(), initial.begin() + n), apart = fused;
       const GridScan got = quantizeAndScan(x, n, S, add, fused.data());
       const GridScan want = scanForGrid(x, n, S);
-      if (add) addToFixedPoint(&x, 1, 0, n, S, apart.data());
-      else sumToFixedPoint(&x, 1, 0, n, S, apart.data());
+      if (add)
+        addToFixedPoint(&x, 1, 0, n, S, apart.data());
+      else
+        sumToFixedPoint(&x, 1, 0, n, S, apart.data());
       ASSERT_EQ(fused, apart) << "S=" << S << " add=" << add << " n=" << n;
       ASSERT_EQ(got.max_abs_bits, want.max_abs_bits) << "S=" << S << " add=" << add;
       ASSERT_EQ(got.exact, want.exact) << "S=" << S << " add=" << add;
@@ -728,10 +731,10 @@ TEST(FixedPoint, ExactScanMeansFinerGridsScaleByPowersOfTwo) {
 }
 
 float referenceConversion(int64_t sum, const int64_t* more, int64_t i, double f) {
-  const int64_t v = more == nullptr
-                        ? sum
-                        : static_cast<int64_t>(static_cast<uint64_t>(sum) +
-                                               static_cast<uint64_t>(more[i]));
+  const int64_t v =
+      more == nullptr
+          ? sum
+          : static_cast<int64_t>(static_cast<uint64_t>(sum) + static_cast<uint64_t>(more[i]));
   return static_cast<float>(static_cast<double>(v) * f);
 }
 
@@ -739,7 +742,10 @@ float referenceConversion(int64_t sum, const int64_t* more, int64_t i, double f)
 // neighbours, and above 2^53 exact ties between two doubles (bits below the 53 kept ones are
 // 100..0) with even and odd kept bits, their neighbours, and random values of every magnitude.
 std::vector<int64_t> sweepIntegers(std::mt19937_64& gen) {
-  std::vector<int64_t> v = {0, 1, -1, std::numeric_limits<int64_t>::max(),
+  std::vector<int64_t> v = {0,
+                            1,
+                            -1,
+                            std::numeric_limits<int64_t>::max(),
                             std::numeric_limits<int64_t>::min(),
                             std::numeric_limits<int64_t>::min() + 1};
   for (int k = 0; k < 63; ++k) {
@@ -753,8 +759,10 @@ std::vector<int64_t> sweepIntegers(std::mt19937_64& gen) {
     const int drop = top - 53;
     for (int r = 0; r < 40; ++r) {
       uint64_t kept = (uint64_t{1} << 52) | (gen() & ((uint64_t{1} << 52) - 1));
-      if (r % 2 == 0) kept &= ~uint64_t{1};  // even, then odd kept bits
-      else kept |= 1;
+      if (r % 2 == 0)
+        kept &= ~uint64_t{1};  // even, then odd kept bits
+      else
+        kept |= 1;
       const uint64_t tie = (kept << drop) | (uint64_t{1} << (drop - 1));
       for (uint64_t x : {tie, tie - 1, tie + 1, kept << drop}) {
         if (x > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) continue;
@@ -806,8 +814,8 @@ TEST(FixedPoint, ConversionEqualsTheScalarCastsBitForBit) {
 TEST(FixedPoint, ConversionOfIntegersRoundsLikeTheCast) {
   // f = 1: the float of the double of v, and ties above 2^53 visibly to even.
   const int64_t two53 = int64_t{1} << 53;
-  const std::vector<int64_t> v = {two53 + 1, two53 + 3, -(two53 + 1), -(two53 + 3), two53 - 1,
-                                  0, -5, 7, 1, 2, 3};
+  const std::vector<int64_t> v = {
+      two53 + 1, two53 + 3, -(two53 + 1), -(two53 + 3), two53 - 1, 0, -5, 7, 1, 2, 3};
   std::vector<float> got(v.size());
   fromFixedPoint(v.data(), nullptr, static_cast<int64_t>(v.size()), 1.0, got.data());
   for (size_t i = 0; i < v.size(); ++i) {

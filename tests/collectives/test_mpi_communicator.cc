@@ -8,8 +8,8 @@
 #include <numeric>
 #include <vector>
 
+#include "base/error.h"
 #include "collectives/mpi/mpi_communicator.h"
-#include "runtime/error.h"
 
 namespace mlcp::collectives {
 namespace {
@@ -18,7 +18,9 @@ const std::vector<int64_t> kSizes = {0, 1, 7, 1001, (1 << 20) + 3};
 
 // Integer-valued doubles and floats below 2^20: sums over 4 ranks are exact in any order, so
 // the reference is unambiguous.
-double valueOf(int rank, int64_t i) { return static_cast<double>((i * 37 + rank * 101) % 4099) - 2000; }
+double valueOf(int rank, int64_t i) {
+  return static_cast<double>((i * 37 + rank * 101) % 4099) - 2000;
+}
 
 class MpiCommunicatorTest : public testing::Test {
  protected:
@@ -150,7 +152,8 @@ TEST_F(MpiCommunicatorTest, SplitGroupsByColorOrderedByKey) {
   EXPECT_EQ(top, v);
   // A negative color leaves a rank out.
   auto none = comm.split(r == 0 ? -1 : 0, r);
-  if (r == 0) EXPECT_EQ(none, nullptr);
+  if (r == 0)
+    EXPECT_EQ(none, nullptr);
   else {
     ASSERT_NE(none, nullptr);
     EXPECT_EQ(none->size(), p - 1);
@@ -162,7 +165,8 @@ TEST_F(MpiCommunicatorTest, ReceiveThatNeverArrivesTimesOut) {
   auto self = comm.split(r, 0);
   static int32_t slot = 0;  // outlives the abandoned request
   try {
-    self->recv(&slot, 1, DataType::kInt32, 0, 77, CollectiveOptions{std::chrono::milliseconds(200)});
+    self->recv(&slot, 1, DataType::kInt32, 0, 77,
+               CollectiveOptions{std::chrono::milliseconds(200)});
     FAIL() << "recv returned without a sender";
   } catch (const TimeoutError& e) {
     EXPECT_NE(std::string(e.what()).find("did not complete within 0.2 s"), std::string::npos)

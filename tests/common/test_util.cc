@@ -2,17 +2,20 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <chrono>
-#include <thread>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace mlcp::test {
 
@@ -122,8 +125,10 @@ void writeFile(const std::string& path, const std::string& text) {
 std::string shellQuote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -141,6 +146,19 @@ std::vector<std::string> splitLines(const std::string& text) {
   }
   if (!line.empty()) lines.push_back(line);
   return lines;
+}
+
+ScopedTmpfs::ScopedTmpfs(const std::string& path, const std::string& size) : path_(path) {
+  std::filesystem::create_directories(path_);
+  mounted_ = ::mount("tmpfs", path_.c_str(), "tmpfs", 0, ("size=" + size).c_str()) == 0;
+  if (!mounted_) {
+    why_ =
+        std::string("cannot mount a tmpfs at ") + path_ + " (needs root): " + std::strerror(errno);
+  }
+}
+
+ScopedTmpfs::~ScopedTmpfs() {
+  if (mounted_) ::umount(path_.c_str());
 }
 
 }  // namespace mlcp::test

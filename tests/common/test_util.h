@@ -9,8 +9,8 @@
 namespace mlcp::test {
 
 struct CommandResult {
-  int exit_code = -1;   // the process's exit status; 128+N when killed by signal N
-  std::string output;   // stdout and stderr together
+  int exit_code = -1;  // the process's exit status; 128+N when killed by signal N
+  std::string output;  // stdout and stderr together
 };
 
 // Runs `command` through /bin/sh, capturing stdout+stderr.
@@ -51,6 +51,22 @@ class BackgroundProcess {
   int status_ = -1;
   bool done_ = false;
   std::string log_path_;
+};
+
+// A tmpfs of its own at `path` (created), mounted for a test and unmounted when this goes; ok()
+// is false, with the reason in why(), where mounting is not allowed (it needs root).
+class ScopedTmpfs {
+ public:
+  ScopedTmpfs(const std::string& path, const std::string& size);
+  ~ScopedTmpfs();
+  ScopedTmpfs(const ScopedTmpfs&) = delete;
+  ScopedTmpfs& operator=(const ScopedTmpfs&) = delete;
+  bool ok() const { return mounted_; }
+  const std::string& why() const { return why_; }
+
+ private:
+  std::string path_, why_;
+  bool mounted_ = false;
 };
 
 // Polls `predicate` every 20 ms until it returns true or `seconds` pass; returns its last value.

@@ -4,9 +4,9 @@
 
 #include <filesystem>
 
+#include "base/error.h"
 #include "data/fashion_mnist.h"
 #include "data/text_corpus.h"
-#include "runtime/error.h"
 #include "tests/common/test_util.h"
 
 namespace {

@@ -7,8 +7,8 @@
 #include <numeric>
 #include <set>
 
+#include "base/error.h"
 #include "data/sample_order.h"
-#include "runtime/error.h"
 
 using mlcp::data::MicroBatchPlan;
 using mlcp::data::sampleOrder;
@@ -54,7 +54,8 @@ TEST(MicroBatchPlan, MicroBatchesTileTheGlobalBatchAndTheEpoch) {
     for (int64_t j = 0; j < m; ++j) {
       auto mb = plan.microBatch(step, j);
       ASSERT_EQ(static_cast<int64_t>(mb.size()), b / m);
-      for (auto i : mb) EXPECT_TRUE(seen.insert(i).second) << "sample " << i << " twice in an epoch";
+      for (auto i : mb)
+        EXPECT_TRUE(seen.insert(i).second) << "sample " << i << " twice in an epoch";
     }
   }
   EXPECT_EQ(static_cast<int64_t>(seen.size()), plan.stepsPerEpoch() * b);

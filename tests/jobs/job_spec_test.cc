@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "base/error.h"
 #include "jobs/spec_reader.h"
-#include "runtime/error.h"
 #include "tests/common/test_util.h"
 
 namespace mlcp::jobs {
@@ -266,8 +266,9 @@ const std::vector<ErrorCase> kErrorCases = {
      "jobs/x.toml:1:1: model.kind: is required (one of \"mlp\", \"cnn\", \"gpt\"), got no 'kind' "
      "in [model]"},
     {"missing_data_section", "[model]\nkind = \"mlp\"\n",
-     "jobs/x.toml:1:1: data.kind: is required (one of \"fashion-mnist\", \"text\"), got no [data] "
-     "section"},
+     "jobs/x.toml:1:1: data.kind: is required (one of \"fashion-mnist\", \"text\", \"tokens\"), "
+     "got "
+     "no [data] section"},
     {"missing_global_batch",
      "[model]\nkind = \"mlp\"\n[data]\nkind = \"fashion-mnist\"\n"
      "[train]\nsteps = 1\n",
@@ -283,8 +284,8 @@ const std::vector<ErrorCase> kErrorCases = {
     {"holdout_with_fashion",
      "[model]\nkind = \"mlp\"\n[data]\nkind = \"fashion-mnist\"\n"
      "holdout_fraction = 0.1\n",
-     "jobs/x.toml:5:1: data.holdout_fraction: is used only with data.kind \"text\", got "
-     "data.kind \"fashion-mnist\""},
+     "jobs/x.toml:5:1: data.holdout_fraction: is used only with data.kind \"text\" or "
+     "\"tokens\", got data.kind \"fashion-mnist\""},
     {"min_lr_with_constant", kMlpHead + "[lr_schedule]\nmin_lr_ratio = 0.1\n",
      "jobs/x.toml:10:1: lr_schedule.min_lr_ratio: is used only with lr_schedule.kind \"cosine\" "
      "or \"linear\", got lr_schedule.kind \"constant\""},
@@ -308,6 +309,8 @@ const std::vector<ErrorCase> kErrorCases = {
      "jobs/x.toml:3:11: model.dropout: must be in [0, 1), got 1"},
     {"threads_zero", kMlpHead + "[runtime]\nintra_op_threads = 0\n",
      "jobs/x.toml:10:20: runtime.intra_op_threads: must be in [1, 1024], got 0"},
+    {"ops_unknown", kMlpHead + "[runtime]\nops = \"fast\"\n",
+     "jobs/x.toml:10:7: runtime.ops: must be one of \"reproducible\", \"native\", got \"fast\""},
     {"timeout_zero", kMlpHead + "[runtime]\ncollective_timeout_s = 0\n",
      "jobs/x.toml:10:24: runtime.collective_timeout_s: must be > 0, got 0"},
     // Cross-field rules.
@@ -325,8 +328,10 @@ const std::vector<ErrorCase> kErrorCases = {
      "d_model/heads dimensions, got 8"},
     {"tp_not_dividing_heads", kGptHead + "[parallel]\ntp = 8\n",
      "jobs/x.toml:11:6: parallel.tp: must divide model.heads (4), got 8"},
-    {"tp_not_dividing_hidden", kMlpHead + "[parallel]\ntp = 3\n",
-     "jobs/x.toml:10:6: parallel.tp: must divide every model.hidden width (256 does not), got 3"},
+    {"tp_without_gpt", kMlpHead + "[parallel]\ntp = 3\n",
+     "jobs/x.toml:10:6: parallel.tp: tensor parallelism splits the GPT's attention heads and "
+     "matrices; model.kind \"mlp\" has no tensor-parallel layers: use parallel.tp = 1 (and dp or "
+     "pp to spread it), got 3"},
     {"pp_more_than_layers", kMlpHead + "[parallel]\npp = 4\n",
      "jobs/x.toml:10:6: parallel.pp: must be at most the model's pipeline layer count 3 "
      "(len(model.hidden)+1), got 4"},
@@ -366,7 +371,8 @@ const std::vector<ErrorCase> kErrorCases = {
     {"model_data_mismatch",
      "[model]\nkind = \"gpt\"\n[data]\nkind = \"fashion-mnist\"\n"
      "[train]\nglobal_batch = 8\nsteps = 1\n",
-     "jobs/x.toml:4:8: data.kind: must be \"text\" for model.kind \"gpt\", got \"fashion-mnist\""},
+     "jobs/x.toml:4:8: data.kind: must be \"text\" or \"tokens\" for model.kind \"gpt\", got "
+     "\"fashion-mnist\""},
     {"cnn_too_deep",
      "[model]\nkind = \"cnn\"\nchannels = [8, 8, 8, 8, 8]\n"
      "[data]\nkind = \"fashion-mnist\"\n"
@@ -501,7 +507,8 @@ TEST(JobSpecFiles, BridgeNeedsACheckpointIntervalAndOfflineAChainId) {
   mlcp::test::writeFile(tmp.file("solver.key"), "0x" + std::string(64, '1') + "\n");
   const std::string bridge = "[bridge]\nenabled = true\noutbox = \"" + tmp.file("commits.outbox") +
                              "\"\ncontract = \"0x5FbDB2315678afecb367f032d93F642f64180aa3\"\n"
-                             "key_file = \"" + tmp.file("solver.key") + "\"\njob_id = 0\n";
+                             "key_file = \"" +
+                             tmp.file("solver.key") + "\"\njob_id = 0\n";
   EXPECT_EQ(errorOf(kMlpHead + "[checkpoint]\nevery = 5\n" + bridge),
             "jobs/x.toml:12:11: bridge.chain_id: is required offline (bridge.outbox without "
             "bridge.rpc_url): transactions are signed for one chain, got nothing");
@@ -516,7 +523,7 @@ TEST(JobSpecFiles, BridgeNeedsACheckpointIntervalAndOfflineAChainId) {
 TEST(JobSpecCanonical, GoldenTextOfASmallJob) {
   const JobSpec s = parseJobSpec(kMlpHead + "[job]\nseed = 5\n", "jobs/x.toml");
   EXPECT_EQ(s.canonicalText(),
-            "# mlcp canonical job v1\n"
+            "# mlcp canonical job v2\n"
             "checkpoint.every = 0\n"
             "data.eval_limit = 0\n"
             "data.kind = \"fashion-mnist\"\n"
@@ -537,7 +544,7 @@ TEST(JobSpecCanonical, GoldenTextOfASmallJob) {
             "parallel.schedule = \"1f1b\"\n"
             "parallel.tp = 1\n"
             "parallel.virtual_stages = 1\n"
-            "runtime.intra_op_threads = 1\n"
+            "runtime.ops = \"reproducible\"\n"
             "train.epochs = 0\n"
             "train.eval_every = 0\n"
             "train.global_batch = 64\n"
@@ -572,8 +579,7 @@ TEST(JobSpecCanonical, ChangesWithTheLogicalProgram) {
   const std::vector<std::string> variants = {
       "[job]\nseed = 1\n" + kMlpHead,
       kMlpHead + "[optimizer]\nlr = 0.002\n",
-      kMlpHead + "[runtime]\nintra_op_threads = 2\n",
-      kMlpHead + "[parallel]\ntp = 2\n",
+      kMlpHead + "[runtime]\nops = \"native\"\n",
       kMlpHead + "[parallel]\npp = 2\n",
       kMlpHead + "[lr_schedule]\nwarmup_steps = 2\n",
   };
@@ -586,6 +592,35 @@ TEST(JobSpecCanonical, ChangesWithTheLogicalProgram) {
       "[model]\nkind = \"mlp\"\n[data]\nkind = \"fashion-mnist\"\n"
       "[train]\nglobal_batch = 64\nmicro_batches = 8\nsteps = 10\n";
   EXPECT_NE(parseJobSpec(micro, "jobs/x.toml").canonicalText(), base) << "micro-batch split";
+  // LibTorch's kernels split some reductions by thread count; the reproducible ones do not.
+  const std::string native = kMlpHead + "[runtime]\nops = \"native\"\n";
+  EXPECT_NE(parseJobSpec(native + "intra_op_threads = 2\n", "jobs/x.toml").canonicalText(),
+            parseJobSpec(native, "jobs/x.toml").canonicalText());
+  EXPECT_EQ(
+      parseJobSpec(kMlpHead + "[runtime]\nintra_op_threads = 2\n", "jobs/x.toml").canonicalText(),
+      base);
+  // The tensor-parallel degree splits matmuls, so it is part of the program.
+  EXPECT_NE(parseJobSpec(kGptHead + "[parallel]\ntp = 2\n", "jobs/x.toml").canonicalText(),
+            parseJobSpec(kGptHead, "jobs/x.toml").canonicalText());
+}
+
+TEST(JobSpecValidation, TensorParallelismNeedsTheGpt) {
+  for (const std::string kind : {"mlp", "cnn"}) {
+    const std::string head = kind == "mlp" ? kMlpHead
+                                           : "[model]\nkind = \"cnn\"\n[data]\nkind = "
+                                             "\"fashion-mnist\"\n[train]\nglobal_batch = "
+                                             "64\nmicro_batches = 4\nsteps = 10\n";
+    try {
+      parseJobSpec(head + "[parallel]\ntp = 2\n", "jobs/x.toml");
+      FAIL() << kind << " with tp = 2 was accepted";
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find("parallel.tp: tensor parallelism splits the GPT"),
+                std::string::npos)
+          << e.what();
+      EXPECT_NE(std::string(e.what()).find("model.kind \"" + kind + "\""), std::string::npos)
+          << e.what();
+    }
+  }
 }
 
 // ---- world size -----------------------------------------------------------------------------
@@ -655,6 +690,37 @@ TEST(JobSpecModel, LayerCounts) {
   EXPECT_EQ(modelLayerCount(m), 3);
   m.kind = "gpt";
   EXPECT_EQ(modelLayerCount(m), 6);
+}
+
+// Found by tests/fuzz/fuzz_job_spec: sizes and counts near 2^63 overflowed int64 where the
+// checks multiply them (model.layers + 2, model.ffn_mult * model.d_model, parallel.pp *
+// parallel.virtual_stages, slurm.nodes * slurm.tasks_per_node: undefined behaviour). Each is at
+// most 2^20 now, refused with the usual sentence.
+TEST(JobSpec, SizesAndCountsThatAreMultipliedAreAtMost2To20) {
+  const std::string model = kGptHead.substr(0, 21), rest = kGptHead.substr(21);
+  const std::string big = "9223372036854775807";
+  EXPECT_EQ(errorOf(model + "layers = " + big + "\n" + rest),
+            "jobs/x.toml:3:10: model.layers: must be at most 1048576, got " + big);
+  EXPECT_EQ(errorOf(model + "layers = 1048576\n" + rest), "");
+  for (const std::string key : {"d_model", "heads", "context", "ffn_mult"}) {
+    EXPECT_NE(errorOf(model + key + " = " + big + "\n" + rest)
+                  .find("model." + key + ": must be at most 1048576, got " + big),
+              std::string::npos)
+        << key;
+  }
+  EXPECT_NE(errorOf(kGptHead + "[parallel]\npp = 2\nschedule = \"interleaved\"\nvirtual_stages = " +
+                    big + "\n")
+                .find("parallel.virtual_stages: must be at most 1048576"),
+            std::string::npos);
+  EXPECT_NE(
+      errorOf(kMlpHead + "[parallel]\ndp = " + big + "\n").find("parallel.dp: must be at most"),
+      std::string::npos);
+  EXPECT_NE(errorOf(kMlpHead + "[slurm]\nnodes = " + big + "\ntasks_per_node = 2\n")
+                .find("slurm.nodes: must be at most 1048576, got " + big),
+            std::string::npos);
+  EXPECT_NE(errorOf(kMlpHead + "[slurm]\ntasks_per_node = " + big + "\n")
+                .find("slurm.tasks_per_node: must be at most 1048576"),
+            std::string::npos);
 }
 
 }  // namespace

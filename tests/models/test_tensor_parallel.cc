@@ -1,4 +1,5 @@
-// Tensor-parallel layers and the tensor-parallel GPT against their unsharded counterparts.
+// Tensor-parallel layers and the GPT split over tp against their unsharded counterparts (the
+// same classes without a group).
 //
 // Every rank builds the unsharded reference from the same seed and computes it locally; the tp
 // version runs on a group of tp ranks (the world split with Communicator::split) and its outputs
@@ -18,12 +19,11 @@
 #include <limits>
 #include <map>
 
+#include "base/error.h"
 #include "collectives/mpi/mpi_communicator.h"
 #include "jobs/job_spec.h"
 #include "models/gpt.h"
-#include "models/gpt_tp.h"
 #include "models/tensor_parallel.h"
-#include "runtime/error.h"
 
 namespace mlcp::models {
 namespace {
@@ -34,6 +34,7 @@ using Named = std::vector<std::pair<std::string, torch::Tensor>>;
 
 constexpr double kTol = 1e-5;
 constexpr double kTrainedParamTol = 2e-3;  // parameters after 8 AdamW steps: see that test
+constexpr double kTrainedEachTol = 1e-4;   // every parameter but the key bias, same test
 
 double relErr(const torch::Tensor& actual, const torch::Tensor& expected) {
   auto a = actual.detach().to(torch::kFloat64), e = expected.detach().to(torch::kFloat64);
@@ -76,8 +77,8 @@ class TensorParallelTest : public testing::Test {
                    const std::string& what) {
     const double err = relErr(actual, expected);
     report(tp, what, err);
-    EXPECT_LE(err, kTol) << what << " at tp " << tp << ", world rank " << world.rank()
-                         << ": shape " << actual.sizes() << " vs " << expected.sizes();
+    EXPECT_LE(err, kTol) << what << " at tp " << tp << ", world rank " << world.rank() << ": shape "
+                         << actual.sizes() << " vs " << expected.sizes();
   }
   void compareGpt(int tp, Communicator& g, double dropout);
 
@@ -151,13 +152,14 @@ TEST_F(TensorParallelTest, ColumnParallelLinearMatchesLinear) {
       auto yr = ref->forward(xr);
       (yr * w).sum().backward();
 
-      auto col = std::make_shared<ColumnParallelLinear>(16, 24, true, gather, *g, groups);
+      auto col = std::make_shared<ColumnParallelLinear>(16, 24, true, gather, g.get(), groups);
       loadLogicalParameters(*col, namedParameters(*ref), r, tp);
       auto xt = x.clone().requires_grad_();
       auto yt = col->forward(xt);
       const ShardSpec out_spec{2, groups};
-      const std::string name = std::string("column linear ") +
-                               (gather ? "gathered" : groups > 1 ? "3 groups" : "sharded");
+      const std::string name = std::string("column linear ") + (gather       ? "gathered"
+                                                                : groups > 1 ? "3 groups"
+                                                                             : "sharded");
       if (gather) {
         expectClose(yt, yr, tp, name + " forward");
         (yt * w).sum().backward();
@@ -187,7 +189,7 @@ TEST_F(TensorParallelTest, RowParallelLinearMatchesLinear) {
       auto yr = ref->forward(xr);
       (yr * w).sum().backward();
 
-      auto row = std::make_shared<RowParallelLinear>(24, 16, true, parallel_input, *g);
+      auto row = std::make_shared<RowParallelLinear>(24, 16, true, parallel_input, g.get());
       loadLogicalParameters(*row, namedParameters(*ref), r, tp);
       const ShardSpec in_spec{2, 1};
       auto xt = (parallel_input ? shardOf(x, in_spec, r, tp) : x.clone()).requires_grad_();
@@ -198,8 +200,7 @@ TEST_F(TensorParallelTest, RowParallelLinearMatchesLinear) {
       (yt * w).sum().backward();
       expectClose(xt.grad(), parallel_input ? shardOf(xr.grad(), in_spec, r, tp) : xr.grad(), tp,
                   name + " dX");
-      expectClose(row->weight.grad(), shardOf(ref->weight.grad(), {1, 1}, r, tp), tp,
-                  name + " dW");
+      expectClose(row->weight.grad(), shardOf(ref->weight.grad(), {1, 1}, r, tp), tp, name + " dW");
       expectClose(row->bias.grad(), ref->bias.grad(), tp, name + " db");
     }
   }
@@ -216,7 +217,7 @@ TEST_F(TensorParallelTest, VocabParallelEmbeddingMatchesEmbedding) {
     auto yr = ref->forward(tokens);
     (yr * w).sum().backward();
 
-    auto emb = std::make_shared<VocabParallelEmbedding>(256, 32, *g);
+    auto emb = std::make_shared<VocabParallelEmbedding>(256, 32, g.get());
     loadLogicalParameters(*emb, namedParameters(*ref), r, tp);
     EXPECT_EQ(emb->vocabBegin(), r * 256 / tp);
     EXPECT_EQ(emb->vocabEnd(), (r + 1) * 256 / tp);
@@ -279,13 +280,13 @@ TEST_F(TensorParallelTest, GptBlockMatchesUnshardedBlock) {
     const int r = g->rank();
     const GptShape s = testShape();
     torch::manual_seed(11);
-    auto ref = std::make_shared<GptBlock>(s);
+    auto ref = std::make_shared<GptBlock>(s, nullptr, Operators(OpSet::kNative));
     auto x = torch::randn({2, 16, 32}), w = torch::randn({2, 16, 32});
     auto xr = x.clone().requires_grad_();
     auto yr = ref->forward(xr);
     (yr * w).sum().backward();
 
-    auto blk = std::make_shared<GptBlockTp>(s, *g);
+    auto blk = std::make_shared<GptBlock>(s, g.get(), Operators(OpSet::kNative));
     loadLogicalParameters(*blk, namedParameters(*ref), r, tp);
     auto xt = x.clone().requires_grad_();
     auto yt = blk->forward(xt);
@@ -330,14 +331,14 @@ void TensorParallelTest::compareGpt(int tp, Communicator& g, double dropout) {
 
   auto ref = buildModel(spec, 256, seed);
   torch::manual_seed(555);  // the dropout masks: same generator state for both models
-  auto ref_loss = LayerModel::loss(ref->forward(input), target);
+  auto ref_loss = ref->loss(ref->forward(input), target);
   ref_loss.backward();
 
-  auto model = buildGptTp(spec, 256, seed, g);
+  auto model = buildModel(spec, 256, seed, &g);
   auto step = [&] {
     model->zero_grad();
     torch::manual_seed(555);
-    auto loss = gptTpLoss(model->forward(input), target, g);
+    auto loss = gptLoss(model->forward(input), target, &g);
     loss.backward();
     return loss;
   };
@@ -387,8 +388,9 @@ void TensorParallelTest::compareGpt(int tp, Communicator& g, double dropout) {
   for (size_t i = 0; i < shards.size(); ++i) {
     const float expected = ref_params.at(shards[i].name).grad().norm(2).item<float>();
     EXPECT_NEAR(norms[i], expected, kTol * expected) << "|d" << shards[i].name << "|";
-    if (tp == 1) {
-      EXPECT_EQ(norms[i], expected) << "|d" << shards[i].name << "| at tp 1";
+    if (tp == 1) {  // the model's operator set computes the norm: compare with the same one
+      EXPECT_EQ(norms[i], model->ops().l2Norm(ref_params.at(shards[i].name).grad()))
+          << "|d" << shards[i].name << "| at tp 1";
     }
   }
   auto all_loss = allgatherLastDim(loss.detach().reshape({1}), g);
@@ -417,30 +419,37 @@ TEST_F(TensorParallelTest, GptTrainsAlongTheUnshardedLossCurve) {
   const auto spec = testSpec();
   torch::manual_seed(77);
   std::vector<torch::Tensor> batches;
-  for (int i = 0; i < kSteps; ++i) batches.push_back(torch::randint(0, 256, {4, 17}, torch::kInt64));
+  for (int i = 0; i < kSteps; ++i)
+    batches.push_back(torch::randint(0, 256, {4, 17}, torch::kInt64));
   auto adam = [](torch::nn::Module& m) {
-    return torch::optim::AdamW(m.parameters(),
-                               torch::optim::AdamWOptions(3e-3).weight_decay(0.01));
+    return torch::optim::AdamW(m.parameters(), torch::optim::AdamWOptions(3e-3).weight_decay(0.01));
   };
-  auto ref = buildModel(spec, 256, 1234);
+  // LibTorch's operators and initialisation, as this test was calibrated with: it checks that
+  // AdamW on the shards follows the unsharded training, whatever the operator set. With the
+  // reproducible set, GPT-2's small initial weights (the residual projections' std is
+  // 0.02/sqrt(2 x layers)) make the same rounding differences, which AdamW turns into steps of
+  // about lr, up to 1.2e-2 of such a tensor after 8 steps; the reproducible set's tensor-parallel
+  // agreement is checked step by step in GptMatchesUnshardedGpt.
+  const Operators native(OpSet::kNative);
+  auto ref = buildModel(spec, 256, 1234, nullptr, native);
   auto ref_opt = adam(*ref);
   std::vector<torch::Tensor> ref_losses;
   for (const auto& b : batches) {
     ref_opt.zero_grad();
-    auto loss = LayerModel::loss(ref->forward(b.narrow(1, 0, 16)), b.narrow(1, 1, 16));
+    auto loss = ref->loss(ref->forward(b.narrow(1, 0, 16)), b.narrow(1, 1, 16));
     loss.backward();
     ref_opt.step();
     ref_losses.push_back(loss.detach());
   }
   for (int tp : tpSizes()) {
     auto g = group(tp);
-    auto model = buildGptTp(spec, 256, 1234, *g);
+    auto model = buildModel(spec, 256, 1234, g.get(), native);
     auto opt = adam(*model);
     double worst_loss = 0;
     for (int i = 0; i < kSteps; ++i) {
       opt.zero_grad();
       const auto& b = batches[static_cast<size_t>(i)];
-      auto loss = gptTpLoss(model->forward(b.narrow(1, 0, 16)), b.narrow(1, 1, 16), *g);
+      auto loss = gptLoss(model->forward(b.narrow(1, 0, 16)), b.narrow(1, 1, 16), g.get(), native);
       loss.backward();
       opt.step();
       worst_loss = std::max(worst_loss, relErr(loss, ref_losses[static_cast<size_t>(i)]));
@@ -465,9 +474,10 @@ TEST_F(TensorParallelTest, GptTrainsAlongTheUnshardedLossCurve) {
         auto no_key = [&](const torch::Tensor& b) {
           return torch::cat({b.narrow(0, 0, d), b.narrow(0, 2 * d, d)});
         };
-        EXPECT_LE(relErr(no_key(logical[i].second), no_key(expected[i].second)), 1e-4) << name;
+        EXPECT_LE(relErr(no_key(logical[i].second), no_key(expected[i].second)), kTrainedEachTol)
+            << name;
       } else {
-        EXPECT_LE(err, 1e-4) << name;
+        EXPECT_LE(err, kTrainedEachTol) << name;
       }
       if (err >= worst_param) {
         worst_param = err;
@@ -500,7 +510,7 @@ TEST_F(TensorParallelTest, ShardsRoundTripThroughTheLogicalLayout) {
   }
   for (int tp : tpSizes()) {
     auto g = group(tp);
-    auto model = buildGptTp(spec, 256, 1234, *g);
+    auto model = buildModel(spec, 256, 1234, g.get());
     // Initial shards are exact slices of the unsharded model: gathering gives it back.
     auto gathered = gatherLogicalParameters(*model, *g);
     ASSERT_EQ(gathered.size(), logical.size());
@@ -510,7 +520,7 @@ TEST_F(TensorParallelTest, ShardsRoundTripThroughTheLogicalLayout) {
           << logical[i].first << " at tp " << tp;
     }
     // Loading the gathered layout reproduces the shards bit for bit.
-    auto again = buildGptTp(spec, 256, 99, *g);  // other seed: every value must be overwritten
+    auto again = buildModel(spec, 256, 99, g.get());  // other seed: every value must be overwritten
     loadLogicalParameters(*again, gathered, g->rank(), tp);
     auto a = parameterShards(*model), b = parameterShards(*again);
     for (size_t i = 0; i < a.size(); ++i)
@@ -529,10 +539,10 @@ TEST_F(TensorParallelTest, RejectsShapesThatCannotBeSplit) {
   for (int tp : tpSizes()) {
     if (tp == 1) continue;
     auto g = group(tp);
-    EXPECT_THROW(ColumnParallelLinear(8, 6 * tp + 1, true, false, *g), InvalidArgument);
-    EXPECT_THROW(ColumnParallelLinear(8, 6 * tp, true, true, *g, 3), InvalidArgument);
-    EXPECT_THROW(RowParallelLinear(4 * tp + 1, 8, true, true, *g), InvalidArgument);
-    EXPECT_THROW(VocabParallelEmbedding(255, 8, *g), InvalidArgument);
+    EXPECT_THROW(ColumnParallelLinear(8, 6 * tp + 1, true, false, g.get()), InvalidArgument);
+    EXPECT_THROW(ColumnParallelLinear(8, 6 * tp, true, true, g.get(), 3), InvalidArgument);
+    EXPECT_THROW(RowParallelLinear(4 * tp + 1, 8, true, true, g.get()), InvalidArgument);
+    EXPECT_THROW(VocabParallelEmbedding(255, 8, g.get()), InvalidArgument);
     EXPECT_THROW(shardOf(torch::zeros({3 * tp, 5}), ShardSpec{0, 2}, 0, tp), InvalidArgument);
     EXPECT_THROW(allreduceSumOrdered(torch::zeros({3}, torch::kInt64), *g), InvalidArgument);
   }

@@ -15,15 +15,18 @@ using namespace mlcp::partition;
 
 int main(int argc, char** argv) {
   std::string dir = argc > 1 ? argv[1] : ".";
-  for (auto [name, v] : {std::pair{"gpipe", 1}, std::pair{"1f1b", 1}, std::pair{"interleaved", 2}}) {
+  for (auto [name, v] :
+       {std::pair{"gpipe", 1}, std::pair{"1f1b", 1}, std::pair{"interleaved", 2}}) {
     PipelineSchedule s = scheduleFor(name, 4, 8, v);
     Timeline t = simulate(s, uniformCosts(4, v, 1.0, 2.0));
-    std::cout << toString(s) << summary(t) << fmt::format(" (model {:.4f})\n\n", bubbleModel(name, 4, 8, v));
+    std::cout << toString(s) << summary(t)
+              << fmt::format(" (model {:.4f})\n\n", bubbleModel(name, 4, 8, v));
     renderTimeline(fmt::format("{}/schedule-{}.png", dir, name), t);
   }
   PlanInput in;
   in.mesh = {2, 2, 1};
-  for (int i = 0; i < 12; ++i) in.layers.push_back({fmt::format("block{}", i), 2e9, 4e9, 50 << 20, 8 << 20});
+  for (int i = 0; i < 12; ++i)
+    in.layers.push_back({fmt::format("block{}", i), 2e9, 4e9, 50 << 20, 8 << 20});
   in.devices = uniformDevices(4, 100.0);
   for (auto& d : in.devices) d.name = "fast";
   in.devices[3].name = "slow";

@@ -1,10 +1,9 @@
-#include "partition/device_profile.h"
-
 #include <gtest/gtest.h>
 
 #include <fstream>
 
-#include "runtime/error.h"
+#include "base/error.h"
+#include "partition/device_profile.h"
 #include "tests/common/test_util.h"
 
 namespace mlcp::partition {
@@ -58,15 +57,20 @@ void expectError(const std::string& text, int line, const std::string& needle, i
 TEST(DeviceProfile, ErrorsNameFileAndLine) {
   expectError("[[device]]\nranks = [0, 1]\ngflops = 1\nmemory_gb = 1\nspeed = 3\n", 5,
               "unknown device key 'speed'");
-  expectError("[[device]]\nranks = [0, 1]\ngflops = -1\nmemory_gb = 1\n", 3, "'gflops' must be > 0");
+  expectError("[[device]]\nranks = [0, 1]\ngflops = -1\nmemory_gb = 1\n", 3,
+              "'gflops' must be > 0");
   expectError("[[device]]\nranks = [0, 1]\ngflops = 1\nmemory_gb = 1\nslowdown = 0.5\n", 5,
               "'slowdown' must be >= 1");
-  expectError("[[device]]\nranks = [0, 1]\ngflops = \"fast\"\nmemory_gb = 1\n", 3, "must be a number");
+  expectError("[[device]]\nranks = [0, 1]\ngflops = \"fast\"\nmemory_gb = 1\n", 3,
+              "must be a number");
   expectError("[[device]]\nranks = [0, -1]\ngflops = 1\nmemory_gb = 1\n", 2, "integers >= 0");
   expectError("\n[[device]]\nranks = [0, 1]\nmemory_gb = 1\n", 2, "missing 'gflops'");
-  expectError("[[device]]\nranks = [0]\ngflops = 1\nmemory_gb = 1\n[[device]]\nranks = [0, 1]\n"
-              "gflops = 1\nmemory_gb = 1\n", 6, "rank 0 is already given a device at DEVICES.toml:2");
-  expectError("[[device]]\nranks = [0]\ngflops = 1\nmemory_gb = 1\n", 1, "no [[device]] lists rank 1");
+  expectError(
+      "[[device]]\nranks = [0]\ngflops = 1\nmemory_gb = 1\n[[device]]\nranks = [0, 1]\n"
+      "gflops = 1\nmemory_gb = 1\n",
+      6, "rank 0 is already given a device at DEVICES.toml:2");
+  expectError("[[device]]\nranks = [0]\ngflops = 1\nmemory_gb = 1\n", 1,
+              "no [[device]] lists rank 1");
   expectError("[[device]]\nranks = [0, 1, 2]\ngflops = 1\nmemory_gb = 1\n", 2, "rank 2 is outside");
   expectError("[[device]]\nranks = [0, 1\n", 2, "TOML syntax error");
   expectError("gpu = 1\n", 1, "unknown key 'gpu'");

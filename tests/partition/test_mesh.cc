@@ -1,12 +1,11 @@
-#include "partition/mesh.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <map>
 #include <set>
 
-#include "runtime/error.h"
+#include "base/error.h"
+#include "partition/mesh.h"
 
 namespace mlcp::partition {
 namespace {
@@ -34,7 +33,9 @@ TEST(Mesh, RoundTripAndGroupsForManyShapes) {
               MeshCoord o = m.coords(g[i]);
               // Members differ from r only along d, and share its color.
               for (MeshDim e : kDims) {
-                if (e != d) { EXPECT_EQ(o.at(e), c.at(e)); }
+                if (e != d) {
+                  EXPECT_EQ(o.at(e), c.at(e));
+                }
               }
               EXPECT_EQ(o.at(d), static_cast<int>(i));
               EXPECT_EQ(m.split(d, g[i]).color, sa.color);

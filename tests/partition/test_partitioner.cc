@@ -1,13 +1,12 @@
-#include "partition/partitioner.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <numeric>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <random>
 
-#include "runtime/error.h"
+#include "base/error.h"
+#include "partition/partitioner.h"
 
 namespace mlcp::partition {
 namespace {
@@ -34,19 +33,32 @@ TEST(Partitioner, DynamicProgrammingEqualsBruteForce) {
     for (int s = 0; s < P; ++s) {
       // Speeds 10..100 GFLOP/s; memory either unlimited or tight enough to bind sometimes.
       double g = std::uniform_real_distribution<double>(10, 100)(rng);
-      int64_t mem = trial % 3 == 0 ? 0 : std::uniform_int_distribution<int64_t>(200 << 20, 1200 << 20)(rng);
+      int64_t mem =
+          trial % 3 == 0 ? 0 : std::uniform_int_distribution<int64_t>(200 << 20, 1200 << 20)(rng);
       stages.push_back({g, mem});
     }
     PartitionOptions opt;
     opt.micro_batch_size = 1 + trial % 3;
     for (int s = 0; s < P; ++s) opt.in_flight.push_back(P - s);
-    SCOPED_TRACE("trial " + std::to_string(trial) + ": L " + std::to_string(L) + " P " + std::to_string(P));
+    SCOPED_TRACE("trial " + std::to_string(trial) + ": L " + std::to_string(L) + " P " +
+                 std::to_string(P));
     bool dp_threw = false, bf_threw = false;
     Partition a, b;
-    try { a = partitionStages(layers, stages, opt); } catch (const UsageError&) { dp_threw = true; }
-    try { b = partitionBruteForce(layers, stages, opt); } catch (const UsageError&) { bf_threw = true; }
+    try {
+      a = partitionStages(layers, stages, opt);
+    } catch (const UsageError&) {
+      dp_threw = true;
+    }
+    try {
+      b = partitionBruteForce(layers, stages, opt);
+    } catch (const UsageError&) {
+      bf_threw = true;
+    }
     ASSERT_EQ(dp_threw, bf_threw);
-    if (dp_threw) { ++infeasible; continue; }
+    if (dp_threw) {
+      ++infeasible;
+      continue;
+    }
     ++feasible;
     EXPECT_NEAR(a.bottleneck_s, b.bottleneck_s, 1e-12 * b.bottleneck_s);
     // The DP's split is contiguous, covers every layer, and fits memory.
@@ -56,8 +68,12 @@ TEST(Partitioner, DynamicProgrammingEqualsBruteForce) {
     for (int s = 0; s < P; ++s) {
       const auto& st = a.stages[static_cast<size_t>(s)];
       EXPECT_LT(st.first_layer, st.end_layer);
-      if (s > 0) { EXPECT_EQ(st.first_layer, a.stages[static_cast<size_t>(s - 1)].end_layer); }
-      if (stages[static_cast<size_t>(s)].memory_bytes > 0) { EXPECT_LE(st.memory_bytes, stages[static_cast<size_t>(s)].memory_bytes + 1); }
+      if (s > 0) {
+        EXPECT_EQ(st.first_layer, a.stages[static_cast<size_t>(s - 1)].end_layer);
+      }
+      if (stages[static_cast<size_t>(s)].memory_bytes > 0) {
+        EXPECT_LE(st.memory_bytes, stages[static_cast<size_t>(s)].memory_bytes + 1);
+      }
     }
   }
   // The sweep exercises both outcomes.
@@ -82,7 +98,9 @@ TEST(Partitioner, ErrorsNameTheConstraint) {
     partitionStages(layers, std::vector<StageDevice>(4, {1, 0}), {});
     FAIL();
   } catch (const UsageError& e) {
-    EXPECT_NE(std::string(e.what()).find("3 layers but the pipeline has 4 stages"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("3 layers but the pipeline has 4 stages"),
+              std::string::npos)
+        << e.what();
   }
   try {
     // 1 GiB of params x 4 = 4 GiB per layer; budgets of 3 GiB cannot hold any layer.
@@ -100,7 +118,8 @@ TEST(Partitioner, SharesSumAndAreProportional) {
     int n = std::uniform_int_distribution<int>(1, 8)(rng);
     int M = std::uniform_int_distribution<int>(0, 64)(rng);
     std::vector<double> speeds;
-    for (int i = 0; i < n; ++i) speeds.push_back(std::uniform_real_distribution<double>(0.1, 10)(rng));
+    for (int i = 0; i < n; ++i)
+      speeds.push_back(std::uniform_real_distribution<double>(0.1, 10)(rng));
     auto s = microBatchShares(speeds, M);
     ASSERT_EQ(static_cast<int>(s.size()), n);
     EXPECT_EQ(std::accumulate(s.begin(), s.end(), 0), M);
@@ -108,13 +127,16 @@ TEST(Partitioner, SharesSumAndAreProportional) {
     bool raised = false;
     for (int i = 0; i < n; ++i) {
       EXPECT_GE(s[static_cast<size_t>(i)], 0);
-      if (M >= n) { EXPECT_GE(s[static_cast<size_t>(i)], 1); }
+      if (M >= n) {
+        EXPECT_GE(s[static_cast<size_t>(i)], 1);
+      }
       if (M * speeds[static_cast<size_t>(i)] / sum < 1) raised = true;
     }
     // Largest remainder: every share within 1 of its exact quota (unless some were raised to 1).
     if (!raised || M < n) {
       for (int i = 0; i < n; ++i) {
-        EXPECT_LT(std::abs(s[static_cast<size_t>(i)] - M * speeds[static_cast<size_t>(i)] / sum), 1.0);
+        EXPECT_LT(std::abs(s[static_cast<size_t>(i)] - M * speeds[static_cast<size_t>(i)] / sum),
+                  1.0);
       }
     }
   }

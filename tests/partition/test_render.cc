@@ -1,12 +1,11 @@
-#include "partition/render.h"
-
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <iterator>
 
+#include "base/error.h"
 #include "partition/partitioner.h"
-#include "runtime/error.h"
+#include "partition/render.h"
 #include "tests/common/test_util.h"
 
 namespace mlcp::partition {

@@ -1,11 +1,10 @@
-#include "partition/schedule.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "runtime/error.h"
+#include "base/error.h"
+#include "partition/schedule.h"
 
 namespace mlcp::partition {
 namespace {
@@ -34,7 +33,8 @@ TEST(Schedule, AllChecksPassOnEveryValidSchedule) {
   for (const auto& s : sweep()) {
     auto v = checkSchedule(s);
     EXPECT_TRUE(v.empty()) << s.name << " pp " << s.stages << " m " << s.micro_batches << " v "
-                           << s.virtual_stages << ":\n" << toString(v) << toString(s, true);
+                           << s.virtual_stages << ":\n"
+                           << toString(v) << toString(s, true);
     ++n;
   }
   EXPECT_EQ(n, 4 * 16 * 2 + 2 * (8 + 5 + 4));  // interleaved: pp 2 (8 m), 3 (5 m), 4 (4 m), v 2..3
@@ -47,10 +47,14 @@ TEST(Schedule, PeakInFlight) {
       auto g = peakInFlight(gpipe(pp, m));
       for (int s = 0; s < pp; ++s) {
         EXPECT_LE(f[static_cast<size_t>(s)], pp);
-        EXPECT_EQ(f[static_cast<size_t>(s)], std::min(pp - s, m)) << "1f1b pp " << pp << " m " << m << " stage " << s;
-        EXPECT_EQ(g[static_cast<size_t>(s)], m) << "gpipe pp " << pp << " m " << m << " stage " << s;
+        EXPECT_EQ(f[static_cast<size_t>(s)], std::min(pp - s, m))
+            << "1f1b pp " << pp << " m " << m << " stage " << s;
+        EXPECT_EQ(g[static_cast<size_t>(s)], m)
+            << "gpipe pp " << pp << " m " << m << " stage " << s;
       }
-      if (m >= pp) { EXPECT_EQ(f[0], pp); }
+      if (m >= pp) {
+        EXPECT_EQ(f[0], pp);
+      }
     }
   }
 }
@@ -58,7 +62,8 @@ TEST(Schedule, PeakInFlight) {
 TEST(Schedule, OneFOneBText) {
   PipelineSchedule s = oneFOneB(4, 8);
   std::string t = toString(s);
-  EXPECT_NE(t.find("stage 0: F0 F1 F2 F3 B0 F4 B1 F5 B2 F6 B3 F7 B4 B5 B6 B7\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("stage 0: F0 F1 F2 F3 B0 F4 B1 F5 B2 F6 B3 F7 B4 B5 B6 B7\n"), std::string::npos)
+      << t;
   EXPECT_NE(t.find("stage 3: F0 B0 F1 B1 F2 B2"), std::string::npos) << t;
   std::string c = toString(oneFOneB(2, 1), true);
   EXPECT_NE(c.find("stage 0: F0 sa0 rg0 B0\n"), std::string::npos) << c;
@@ -73,7 +78,9 @@ TEST(Schedule, InterleavedShape) {
   // The last virtual stage (stage 1, chunk 1) sends its activations nowhere; stage 1 chunk 0
   // sends to stage 0 chunk 1.
   for (const Action& a : s.actions[1]) {
-    if (a.kind == ActionKind::kSendActivation) { EXPECT_EQ(a.chunk, 0); }
+    if (a.kind == ActionKind::kSendActivation) {
+      EXPECT_EQ(a.chunk, 0);
+    }
   }
 }
 
@@ -95,7 +102,9 @@ TEST(Schedule, SelectorAndErrors) {
     scheduleFor("interleaved", 4, 6, 2);
     FAIL() << "expected UsageError";
   } catch (const UsageError& e) {
-    EXPECT_NE(std::string(e.what()).find("divisible by pp (got 6 micro-batches, pp 4)"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("divisible by pp (got 6 micro-batches, pp 4)"),
+              std::string::npos)
+        << e.what();
   }
   EXPECT_THROW(scheduleFor("zigzag", 2, 2), UsageError);
   EXPECT_THROW(scheduleFor("1f1b", 2, 2, 2), UsageError);
@@ -142,7 +151,8 @@ TEST(ScheduleChecks, BackwardBeforeForwardIsCaught) {
 TEST(ScheduleChecks, SendsOutOfOrderAreAMatchingViolation) {
   PipelineSchedule s = gpipe(2, 3);
   auto& row = s.actions[0];
-  std::swap(row[find(row, ActionKind::kSendActivation, 0)], row[find(row, ActionKind::kSendActivation, 1)]);
+  std::swap(row[find(row, ActionKind::kSendActivation, 0)],
+            row[find(row, ActionKind::kSendActivation, 1)]);
   auto v = checkSchedule(s);
   EXPECT_TRUE(has(v, CheckKind::kMatching)) << toString(v);
   // A duplicated send has no matching receive.
@@ -166,7 +176,8 @@ TEST(ScheduleChecks, ReceivingTheGradientFirstDeadlocks) {
 TEST(ScheduleChecks, ForwardBeforeItsReceiveBreaksTheDataDependency) {
   PipelineSchedule s = oneFOneB(3, 3);
   auto& row = s.actions[2];
-  std::swap(row[find(row, ActionKind::kRecvActivation, 0)], row[find(row, ActionKind::kForward, 0)]);
+  std::swap(row[find(row, ActionKind::kRecvActivation, 0)],
+            row[find(row, ActionKind::kForward, 0)]);
   auto v = checkSchedule(s);
   EXPECT_TRUE(has(v, CheckKind::kDataDependency)) << toString(v);
   // Backward on stage 0 before its gradient arrives.

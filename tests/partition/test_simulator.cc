@@ -1,10 +1,9 @@
-#include "partition/simulator.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "runtime/error.h"
+#include "base/error.h"
+#include "partition/simulator.h"
 
 namespace mlcp::partition {
 namespace {
@@ -32,8 +31,8 @@ TEST(Simulator, InterleavedMatchesItsBubbleModel) {
       for (int m = pp; m <= 16; m += pp) {
         Timeline t = simulate(scheduleFor("interleaved", pp, m, v), uniformCosts(pp, v, 1.0, 2.0));
         double model = bubbleModel("interleaved", pp, m, v);
-        EXPECT_NEAR(t.bubble_fraction, model, 1e-9) << "pp " << pp << " m " << m << " v " << v
-                                                    << " step " << t.step_time;
+        EXPECT_NEAR(t.bubble_fraction, model, 1e-9)
+            << "pp " << pp << " m " << m << " v " << v << " step " << t.step_time;
         // Interleaving never loses to plain 1F1B with the same stage times.
         Timeline plain = simulate(scheduleFor("1f1b", pp, m), uniformCosts(pp, 1, 1.0, 2.0));
         EXPECT_LE(t.step_time, plain.step_time + 1e-9);
@@ -68,7 +67,8 @@ TEST(Simulator, DeadlockThrowsAndUncheckedReports) {
   std::swap(s.actions[0][0], s.actions[0][2]);  // rg0 F0 sa0 B0: waits for a gradient first
   Timeline t = simulateUnchecked(s, uniformCosts(2, 1, 1, 2));
   EXPECT_FALSE(t.completed);
-  EXPECT_NE(t.stall.find("stage 0 waits at action 0 (rg0 from stage 1)"), std::string::npos) << t.stall;
+  EXPECT_NE(t.stall.find("stage 0 waits at action 0 (rg0 from stage 1)"), std::string::npos)
+      << t.stall;
   EXPECT_THROW(simulate(s, uniformCosts(2, 1, 1, 2)), InvalidArgument);
   EXPECT_THROW(simulate(oneFOneB(3, 2), uniformCosts(2, 1, 1, 2)), InvalidArgument);
 }

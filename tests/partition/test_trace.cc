@@ -1,11 +1,10 @@
-#include "partition/trace.h"
-
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <set>
 
-#include "runtime/error.h"
+#include "base/error.h"
+#include "partition/trace.h"
 #include "tests/common/test_util.h"
 
 namespace mlcp::partition {

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "base/error.h"
 #include "collectives/mpi/mpi_communicator.h"
 #include "runtime/checkpointer.h"
-#include "runtime/error.h"
 #include "tests/common/test_util.h"
 #include "verify/checkpoint.h"
 
@@ -37,7 +37,8 @@ class CheckpointerTest : public ::testing::Test {
   void TearDown() override { world.barrier(); }  // rank 0 removes the folder afterwards
 
   Checkpointer checkpointer(const std::string& run, int64_t keep = 0) {
-    return Checkpointer(root + "/" + run, world, key, "job text", "job.toml", "test plan", {}, keep);
+    return Checkpointer(root + "/" + run, world, key, "job text", {"job.toml", "", ""}, "test plan",
+                        {}, keep);
   }
   // This rank's share of a state whose values depend on `v`.
   std::vector<NamedTensor> state(float v) const {
@@ -107,7 +108,8 @@ TEST_F(CheckpointerTest, ShardThatCannotBeWrittenFailsEveryRankAndKeepsThePrevio
 TEST_F(CheckpointerTest, KeepDeletesTheOldestCommittedCheckpoints) {
   auto c = checkpointer("keep", 2);
   std::vector<std::string> roots;
-  for (int64_t step : {0, 10, 20, 30}) roots.push_back(c.save(step, state(static_cast<float>(step))).hex());
+  for (int64_t step : {0, 10, 20, 30})
+    roots.push_back(c.save(step, state(static_cast<float>(step))).hex());
   world.barrier();
   std::vector<int64_t> left;
   for (const auto& info : verify::listCheckpoints(root + "/keep")) left.push_back(info.step);

@@ -27,7 +27,8 @@ class DisputeTest : public ::testing::Test {
     // 16 steps, checkpoints at 0, 4, 8, 12, 16; 7 micro-batches, so on 2 ranks rank 1 runs
     // micro-batches 4..6 and `--fault 6:1:1` corrupts layer 1's output of micro-batch 4.
     writeFile(dir_->file("job.toml"), mlpJob("dispute", 16) + "[checkpoint]\nevery = 4\n");
-    for (const auto& [run, extra] : {std::pair{"honest", ""}, std::pair{"faulty", "--fault 6:1:1"}}) {
+    for (const auto& [run, extra] :
+         {std::pair{"honest", ""}, std::pair{"faulty", "--fault 6:1:1"}}) {
       const auto r = runCommand(mpiexec(2) + " " + mlcpBinary() + " run " + dir_->file("job.toml") +
                                 " --no-progress --output " + dir_->file(run) + " " + extra);
       ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -35,7 +36,8 @@ class DisputeTest : public ::testing::Test {
   }
   static void TearDownTestSuite() { delete dir_; }
 
-  static nlohmann::json dispute(const std::string& a, const std::string& b, const std::string& out) {
+  static nlohmann::json dispute(const std::string& a, const std::string& b,
+                                const std::string& out) {
     const auto r = runCommand(mlcpBinary() + " verify dispute " + dir_->file(a) + " " +
                               dir_->file(b) + " --json --out " + dir_->file(out));
     EXPECT_EQ(r.exit_code, 0) << r.output;
@@ -56,10 +58,11 @@ class DisputeTest : public ::testing::Test {
     EXPECT_EQ(o.at("step_span"), 4);
     EXPECT_LE(o.at("checkpoint_rounds").get<int64_t>(), ceilLog2(4));
     EXPECT_LE(o.at("step_rounds").get<int64_t>(), ceilLog2(4));
-    EXPECT_LE(o.at("operator_rounds").get<int64_t>(), ceilLog2(o.at("operator_count").get<int64_t>()));
+    EXPECT_LE(o.at("operator_rounds").get<int64_t>(),
+              ceilLog2(o.at("operator_count").get<int64_t>()));
     EXPECT_GT(o.at("operator_count").get<int64_t>(), 40);  // 7 micro-batches x 8 operators + more
-    const auto rounds = o.at("checkpoint_rounds").get<size_t>() + o.at("step_rounds").get<size_t>() +
-                        o.at("operator_rounds").get<size_t>();
+    const auto rounds = o.at("checkpoint_rounds").get<size_t>() +
+                        o.at("step_rounds").get<size_t>() + o.at("operator_rounds").get<size_t>();
     EXPECT_EQ(o.at("rounds").size(), rounds);
     // The claims file: two claims per round and the verdict, each a JSON message.
     const auto lines = splitLines(readFile(dir_->file(out) + "/claims.jsonl"));
@@ -89,8 +92,8 @@ TEST_F(DisputeTest, FaultInRunAIsLocatedAndBlamedOnA) {
 }
 
 TEST_F(DisputeTest, RunsOfTheSameJobOnOtherPlacementsHaveNothingToDispute) {
-  const auto r = runCommand(mlcpBinary() + " run " + dir_->file("job.toml") + " --no-progress --output " +
-                            dir_->file("one-rank"));
+  const auto r = runCommand(mlcpBinary() + " run " + dir_->file("job.toml") +
+                            " --no-progress --output " + dir_->file("one-rank"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto o = dispute("honest", "one-rank", "d3");
   EXPECT_FALSE(o.at("disputed").get<bool>());
@@ -99,8 +102,8 @@ TEST_F(DisputeTest, RunsOfTheSameJobOnOtherPlacementsHaveNothingToDispute) {
 
 TEST_F(DisputeTest, RunsOfDifferentJobsAreRefusedWithAReason) {
   writeFile(dir_->file("other.toml"), mlpJob("other", 4) + "[checkpoint]\nevery = 4\n");
-  const auto r = runCommand(mlcpBinary() + " run " + dir_->file("other.toml") + " --no-progress --output " +
-                            dir_->file("other"));
+  const auto r = runCommand(mlcpBinary() + " run " + dir_->file("other.toml") +
+                            " --no-progress --output " + dir_->file("other"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto d = runCommand(mlcpBinary() + " verify dispute " + dir_->file("honest") + " " +
                             dir_->file("other"));

@@ -47,7 +47,8 @@ TEST(JobFailures, ValidateReportsTheSameErrors) {
   const auto r = runCommand(mlcpBinary() + " validate " + dir.file("job.toml"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("global_batch"), std::string::npos) << r.output;
-  EXPECT_EQ(runCommand(mlcpBinary() + " validate " + sourceDir() + "/jobs/quick_mlp.toml").exit_code, 0);
+  EXPECT_EQ(
+      runCommand(mlcpBinary() + " validate " + sourceDir() + "/jobs/quick_mlp.toml").exit_code, 0);
 }
 
 // Starts a long 4-rank run in the background, waits until rank `victim` has trained a step, and

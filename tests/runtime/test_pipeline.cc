@@ -3,7 +3,7 @@
 // with the parameters and the checkpoint roots of a one-process run, bit for bit: every
 // micro-batch's gradient is the same computation cut at stage boundaries, and the exact sum
 // and the owner-written checkpoints do not see the layout. Checkpoints written by one layout
-// resume on another; --trace writes a timeline per rank; impossible pipelines are refused with
+// resume on another; --timeline writes a timeline per rank; impossible pipelines are refused with
 // the numbers. Tensor parallelism splits matmuls, which changes float sums: tp = 2 and 4 follow
 // the one-process loss curve within 1e-5 relative, and for a fixed tp, dp and pp are again
 // bitwise free.
@@ -24,13 +24,16 @@ namespace {
 // 4 heads, so tp = 4 splits them.
 std::string pipelineJob(const std::string& parallel, int blocks = 2) {
   return "[job]\nname = \"pipeline\"\nseed = 11\n"
-         "[model]\nkind = \"gpt\"\nd_model = 32\nlayers = " + std::to_string(blocks) + "\nheads = 4\ncontext = 16\ndropout = 0.1\n"
+         "[model]\nkind = \"gpt\"\nd_model = 32\nlayers = " +
+         std::to_string(blocks) +
+         "\nheads = 4\ncontext = 16\ndropout = 0.1\n"
          "[data]\nkind = \"text\"\npath = \"/usr/share/games/fortunes\"\ntrain_limit = 20000\n"
          "eval_limit = 200\n"
          "[optimizer]\nkind = \"adamw\"\nlr = 0.003\ngrad_clip = 0.5\n"
          "[train]\nglobal_batch = 32\nmicro_batches = 4\nsteps = 4\n"
          "[checkpoint]\nevery = 2\n"
-         "[parallel]\n" + parallel;
+         "[parallel]\n" +
+         parallel;
 }
 
 class PipelineTest : public ::testing::Test {
@@ -55,16 +58,19 @@ class PipelineTest : public ::testing::Test {
     std::map<int64_t, std::string> out;
     for (const auto& line : splitLines(readFile(dir_->file(run) + "/metrics/rank-00000.jsonl"))) {
       auto j = nlohmann::json::parse(line, nullptr, false);
-      if (!j.is_discarded() && j.value("kind", "") == "checkpoint") out[j.at("step")] = j.at("root");
+      if (!j.is_discarded() && j.value("kind", "") == "checkpoint")
+        out[j.at("step")] = j.at("root");
     }
     return out;
   }
 
-  static void expectSameAsOneProcess(const std::string& run, int ranks, const std::string& parallel) {
+  static void expectSameAsOneProcess(const std::string& run, int ranks,
+                                     const std::string& parallel) {
     const auto r = train(run, ranks, parallel);
     ASSERT_EQ(r.exit_code, 0) << r.output;
-    EXPECT_NE(r.output.find("pp " ), std::string::npos) << "the plan is printed\n" << r.output;
-    EXPECT_EQ(readFile(dir_->file(run) + "/final_state.bin"), readFile(dir_->file("one") + "/final_state.bin"))
+    EXPECT_NE(r.output.find("pp "), std::string::npos) << "the plan is printed\n" << r.output;
+    EXPECT_EQ(readFile(dir_->file(run) + "/final_state.bin"),
+              readFile(dir_->file("one") + "/final_state.bin"))
         << run;
     EXPECT_EQ(roots(run), roots("one")) << run;
   }
@@ -83,7 +89,8 @@ TEST_F(PipelineTest, Pp2GPipeMatchesOneProcessBitForBit) {
 }
 
 TEST_F(PipelineTest, Pp2InterleavedMatchesOneProcessBitForBit) {
-  expectSameAsOneProcess("pp2-interleaved", 2, "pp = 2\nschedule = \"interleaved\"\nvirtual_stages = 2\n");
+  expectSameAsOneProcess("pp2-interleaved", 2,
+                         "pp = 2\nschedule = \"interleaved\"\nvirtual_stages = 2\n");
 }
 
 TEST_F(PipelineTest, Pp4With1F1BMatchesOneProcessBitForBit) {
@@ -98,9 +105,11 @@ TEST_F(PipelineTest, Pp4InterleavedMatchesOneProcessBitForBit) {
   // 4 stages x 2 chunks need 8 layers: embedding, 6 blocks, head.
   auto r = train("one-8", 1, "pp = 1\n", "", 6);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  r = train("pp4-interleaved", 4, "pp = 4\nschedule = \"interleaved\"\nvirtual_stages = 2\n", "", 6);
+  r = train("pp4-interleaved", 4, "pp = 4\nschedule = \"interleaved\"\nvirtual_stages = 2\n", "",
+            6);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(readFile(dir_->file("pp4-interleaved") + "/final_state.bin"), readFile(dir_->file("one-8") + "/final_state.bin"));
+  EXPECT_EQ(readFile(dir_->file("pp4-interleaved") + "/final_state.bin"),
+            readFile(dir_->file("one-8") + "/final_state.bin"));
   EXPECT_EQ(roots("pp4-interleaved"), roots("one-8"));
 }
 
@@ -117,21 +126,23 @@ TEST_F(PipelineTest, CheckpointsOfOneLayoutResumeOnAnother) {
   EXPECT_NE(r.output.find("resumed from"), std::string::npos) << r.output;
   r = train("moved", 1, "pp = 1\n", "--resume");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(readFile(dir_->file("moved") + "/final_state.bin"), readFile(dir_->file("one") + "/final_state.bin"));
+  EXPECT_EQ(readFile(dir_->file("moved") + "/final_state.bin"),
+            readFile(dir_->file("one") + "/final_state.bin"));
   EXPECT_EQ(roots("moved").at(4), roots("one").at(4));
   // And a pipeline run replays on one process.
   if (roots("dp2-pp2").empty()) GTEST_SKIP() << "needs Dp2TimesPp2MatchesOneProcessBitForBit's run";
-  const auto replay = runCommand(mlcpBinary() + " verify replay " + dir_->file("dp2-pp2") + " --from 2 --to 4");
+  const auto replay =
+      runCommand(mlcpBinary() + " verify replay " + dir_->file("dp2-pp2") + " --from 2 --to 4");
   EXPECT_EQ(replay.exit_code, 0) << replay.output;
   EXPECT_NE(replay.output.find("match"), std::string::npos) << replay.output;
 }
 
 TEST_F(PipelineTest, TraceWritesEachRanksActions) {
-  const auto r = train("traced", 2, "pp = 2\n", "--trace --max-steps 1");
+  const auto r = train("traced", 2, "pp = 2\n", "--timeline --max-steps 1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   for (int rank : {0, 1}) {
-    const auto j = nlohmann::json::parse(readFile(dir_->file("traced") + "/trace/rank-0000" +
-                                                  std::to_string(rank) + ".json"));
+    const auto j = nlohmann::json::parse(
+        readFile(dir_->file("traced") + "/timeline/rank-0000" + std::to_string(rank) + ".json"));
     std::multiset<std::string> names;
     for (const auto& e : j.at("traceEvents")) {
       if (e.value("ph", "") == "X") names.insert(e.at("name").get<std::string>());
@@ -153,9 +164,10 @@ TEST_F(PipelineTest, ImpossiblePipelinesAreRefusedWithTheNumbers) {
   // and 3 stages x 2 chunks need 6 layers where the model has 4.
   auto r = train("bad1", 3, "pp = 3\nschedule = \"interleaved\"\nvirtual_stages = 2\n");
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("train.micro_batches: must be a multiple of parallel.pp (3) with schedule "
-                          "\"interleaved\", got 4"),
-            std::string::npos)
+  EXPECT_NE(
+      r.output.find("train.micro_batches: must be a multiple of parallel.pp (3) with schedule "
+                    "\"interleaved\", got 4"),
+      std::string::npos)
       << r.output;
   // pp = 2 on 3 ranks: the world is not dp x pp.
   r = train("bad2", 3, "pp = 2\n");
@@ -186,17 +198,20 @@ TEST_F(PipelineTest, TensorParallelFollowsTheOneProcessLossCurve) {
       EXPECT_NEAR(curve.at(step), loss, 1e-5 * loss) << run << " step " << step;
     }
     // Not vacuous: splitting the matmuls does change the bits.
-    EXPECT_NE(readFile(dir_->file(run) + "/final_state.bin"), readFile(dir_->file("one") + "/final_state.bin"));
+    EXPECT_NE(readFile(dir_->file(run) + "/final_state.bin"),
+              readFile(dir_->file("one") + "/final_state.bin"));
   }
 }
 
 TEST_F(PipelineTest, ForAFixedTpDataAndPipelineParallelismAreBitwiseFree) {
   auto r = train("tp2-ref", 2, "tp = 2\n");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  for (const auto& [run, parallel] : {std::pair{"dp2-tp2", "tp = 2\n"}, std::pair{"pp2-tp2", "pp = 2\ntp = 2\n"}}) {
+  for (const auto& [run, parallel] :
+       {std::pair{"dp2-tp2", "tp = 2\n"}, std::pair{"pp2-tp2", "pp = 2\ntp = 2\n"}}) {
     r = train(run, 4, parallel);
     ASSERT_EQ(r.exit_code, 0) << r.output;
-    EXPECT_EQ(readFile(dir_->file(run) + "/final_state.bin"), readFile(dir_->file("tp2-ref") + "/final_state.bin"))
+    EXPECT_EQ(readFile(dir_->file(run) + "/final_state.bin"),
+              readFile(dir_->file("tp2-ref") + "/final_state.bin"))
         << run;
     EXPECT_EQ(roots(run), roots("tp2-ref")) << run;
   }
@@ -205,13 +220,15 @@ TEST_F(PipelineTest, ForAFixedTpDataAndPipelineParallelismAreBitwiseFree) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   r = train("tp2-moved", 4, "pp = 2\ntp = 2\n", "--resume");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(readFile(dir_->file("tp2-moved") + "/final_state.bin"), readFile(dir_->file("tp2-ref") + "/final_state.bin"));
+  EXPECT_EQ(readFile(dir_->file("tp2-moved") + "/final_state.bin"),
+            readFile(dir_->file("tp2-ref") + "/final_state.bin"));
 }
 
 TEST_F(PipelineTest, TensorParallelismOfAModelItCannotSplitIsRefused) {
   const auto r = train("tp3", 3, "tp = 3\n");
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("parallel.tp: must divide model.heads (4), got 3"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("parallel.tp: must divide model.heads (4), got 3"), std::string::npos)
+      << r.output;
 }
 
 }  // namespace

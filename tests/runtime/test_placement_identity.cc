@@ -1,6 +1,6 @@
-// The foundation property (DESIGN.md): the parameters after N steps are bitwise identical on
-// 1, 2, 3 and 4 ranks. Each case runs the real `mlcp run` under `mpiexec -n N` and compares the
-// full parameter bytes written at the end (final_state.bin), not losses.
+// The foundation property (docs/architecture.md): the parameters after N steps are bitwise
+// identical on 1, 2, 3 and 4 ranks. Each case runs the real `mlcp run` under `mpiexec -n N` and
+// compares the full parameter bytes written at the end (final_state.bin), not losses.
 #include <gtest/gtest.h>
 
 #include <map>

@@ -38,13 +38,44 @@ TEST(PlanCommand, GivesTheFastStageMoreLayersAndDrawsThePlan) {
 
 TEST(PlanCommand, PrintsTextAndSvgWithMeasuredDevicesByDefault) {
   TempDir dir;
-  const auto r = runCommand(mlcpBinary() + " plan " + gptJob() + " --picture " +
-                            dir.file("plan.svg"));
+  const auto r =
+      runCommand(mlcpBinary() + " plan " + gptJob() + " --picture " + dir.file("plan.svg"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("measured here"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("devices: measured"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("mesh dp1 x pp2 x tp2 (4 ranks)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("expected step time"), std::string::npos) << r.output;
   EXPECT_NE(readFile(dir.file("plan.svg")).find("<svg"), std::string::npos);
+}
+
+// The placement text from "devices:" through the expected step time line.
+std::string placementBlock(const std::string& output) {
+  const auto begin = output.find("devices: ");
+  const auto end = output.find('\n', output.find("expected step time:", begin));
+  if (begin == std::string::npos || end == std::string::npos) return "";
+  return output.substr(begin, end + 1 - begin);
+}
+
+// The plan `mlcp plan` prints is the plan a run uses: one function makes both
+// (runtime/placement.h), so for the same world size and devices the texts are equal.
+TEST(PlanCommand, PrintsThePlanARunPrintsAtStart) {
+  TempDir dir;
+  writeFile(dir.file("devices.toml"), kDevices);
+  std::string job = readFile(gptJob());
+  job.replace(job.find("[runtime]\n"), 10,
+              "[runtime]\ndevices_file = \"" + dir.file("devices.toml") + "\"\n");
+  writeFile(dir.file("job.toml"), job);
+  const auto plan = runCommand(mlcpBinary() + " plan " + dir.file("job.toml") + " --ranks 4 " +
+                               "--picture " + dir.file("p.png"));
+  ASSERT_EQ(plan.exit_code, 0) << plan.output;
+  const auto run = runCommand(std::string(MLCP_MPIEXEC) +
+                              " --allow-run-as-root --oversubscribe --bind-to none -n 4 " +
+                              mlcpBinary() + " run " + dir.file("job.toml") +
+                              " --max-steps 1 --no-progress --output " + dir.file("run"));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const std::string planned = placementBlock(plan.output), used = placementBlock(run.output);
+  ASSERT_FALSE(planned.empty()) << plan.output;
+  EXPECT_NE(planned.find("declared in " + dir.file("devices.toml")), std::string::npos) << planned;
+  EXPECT_EQ(used, planned) << "mlcp run printed:\n" << run.output;
 }
 
 TEST(PlanCommand, RejectsDevicesForTheWrongNumberOfRanks) {
@@ -62,8 +93,8 @@ TEST(PlanCommand, RejectsAnImpossibleMesh) {
   std::string job = readFile(gptJob());
   job.replace(job.find("pp = 2"), 6, "pp = 8");  // 6 layers cannot fill 8 stages
   writeFile(dir.file("job.toml"), job);
-  const auto r = runCommand(mlcpBinary() + " plan " + dir.file("job.toml") + " --ranks 16 --picture " +
-                            dir.file("p.png"));
+  const auto r = runCommand(mlcpBinary() + " plan " + dir.file("job.toml") +
+                            " --ranks 16 --picture " + dir.file("p.png"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("job.toml"), std::string::npos) << r.output;
 }

@@ -8,9 +8,9 @@
 
 #include <cstdlib>
 
+#include "base/error.h"
 #include "collectives/mpi/mpi_communicator.h"
 #include "jobs/job_spec.h"
-#include "runtime/error.h"
 #include "runtime/operator_trace.h"
 #include "runtime/referee.h"
 #include "runtime/trainer.h"
@@ -33,8 +33,8 @@ class RefereeTest : public ::testing::Test {
     opts.max_steps = step;
     opts.show_progress = false;
     opts.write_checkpoints = false;
-    opts.trace = &t;
-    opts.trace_step = step;
+    opts.operator_trace = &t;
+    opts.operator_trace_step = step;
     opts.fault = fault;
     Trainer(spec, self, opts).run();
     return t;
@@ -63,7 +63,8 @@ TEST_F(RefereeTest, OperatorNamesRoundTrip) {
                            "reduce/4", "clip", "update/1"}) {
     EXPECT_EQ(OperatorId::parse(name).name(), name);
   }
-  for (const auto& bad : {"", "mb/data", "mbx/loss", "mb1/forward", "reduce/", "update/a", "mb1/jump/2"}) {
+  for (const auto& bad :
+       {"", "mb/data", "mbx/loss", "mb1/forward", "reduce/", "update/a", "mb1/jump/2"}) {
     EXPECT_THROW(OperatorId::parse(bad), mlcp::Error) << bad;
   }
   EXPECT_EQ(layerOfParameter("layers.12.linear.weight"), 12);

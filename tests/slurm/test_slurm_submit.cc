@@ -33,7 +33,8 @@ class SlurmTest : public testing::Test {
   }
 
   void SetUp() override {
-    if (state_ == nullptr) GTEST_SKIP() << "the local Slurm cluster needs root (slurmd runs as root)";
+    if (state_ == nullptr)
+      GTEST_SKIP() << "the local Slurm cluster needs root (slurmd runs as root)";
   }
 
   // `mlcp submit` and the job id it printed ("" when it failed).
@@ -86,7 +87,8 @@ TEST_F(SlurmTest, FourTaskJobReachesTheSameRootAsMpirun) {
   const auto ref = runCommand(mpiexec(4) + " " + mlcpBinary() + " run " + dir.file("job.toml") +
                               " --no-progress --output " + dir.file("mpirun"));
   ASSERT_EQ(ref.exit_code, 0) << ref.output;
-  const std::string id = submit(dir.file("job.toml") + " --tasks-per-node 4 --output " + dir.file("slurm"));
+  const std::string id =
+      submit(dir.file("job.toml") + " --tasks-per-node 4 --output " + dir.file("slurm"));
   ASSERT_FALSE(id.empty());
   EXPECT_EQ(waitForEnd(id), "COMPLETED");
   const std::string log = readFile(dir.file("slurm") + "/slurm-" + id + ".out");
@@ -94,7 +96,8 @@ TEST_F(SlurmTest, FourTaskJobReachesTheSameRootAsMpirun) {
   ASSERT_FALSE(rootIn(ref.output).empty()) << ref.output;
   EXPECT_EQ(rootIn(log), rootIn(ref.output)) << log;
   // `mlcp logs` shows the same output.
-  EXPECT_NE(runCommand(mlcpBinary() + " logs " + id).output.find(rootIn(ref.output)), std::string::npos);
+  EXPECT_NE(runCommand(mlcpBinary() + " logs " + id).output.find(rootIn(ref.output)),
+            std::string::npos);
 }
 
 TEST_F(SlurmTest, CancelledJobResubmittedResumesToTheSameRoot) {
@@ -114,7 +117,8 @@ TEST_F(SlurmTest, CancelledJobResubmittedResumesToTheSameRoot) {
   }));
   ASSERT_EQ(runCommand("scancel " + first).exit_code, 0);
   EXPECT_EQ(waitForEnd(first), "CANCELLED");
-  EXPECT_FALSE(std::filesystem::exists(run + "/final_state.bin")) << "the job ended before it was cancelled";
+  EXPECT_FALSE(std::filesystem::exists(run + "/final_state.bin"))
+      << "the job ended before it was cancelled";
 
   const std::string second = submit(dir.file("job.toml") + " --tasks-per-node 2 --output " + run);
   ASSERT_FALSE(second.empty());
@@ -130,7 +134,8 @@ TEST_F(SlurmTest, CancelledJobResubmittedResumesToTheSameRoot) {
 TEST_F(SlurmTest, MpirunInsideAnAllocationMatchesSrun) {
   TempDir dir;
   writeFile(dir.file("job.toml"), checkpointedJob(10));
-  const std::string srun_id = submit(dir.file("job.toml") + " --tasks-per-node 2 --output " + dir.file("srun"));
+  const std::string srun_id =
+      submit(dir.file("job.toml") + " --tasks-per-node 2 --output " + dir.file("srun"));
   ASSERT_FALSE(srun_id.empty());
   EXPECT_EQ(waitForEnd(srun_id), "COMPLETED");
   const auto r = runCommand("sbatch --parsable -n 2 -o " + dir.file("mpirun.out") + " --wrap '" +
@@ -152,7 +157,8 @@ TEST_F(SlurmTest, BadSubmissionsFailBeforeAnythingIsQueued) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("partition 'nosuch' does not exist"), std::string::npos) << r.output;
   // More tasks than the plan allows: the GPT with pp = 2, tp = 2 needs a multiple of 4 ranks.
-  r = runCommand(mlcpBinary() + " submit " + sourceDir() + "/jobs/gpt_fortunes_pp2_tp2.toml --tasks-per-node 6");
+  r = runCommand(mlcpBinary() + " submit " + sourceDir() +
+                 "/jobs/gpt_fortunes_pp2_tp2.toml --tasks-per-node 6");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("divisible by pp*tp"), std::string::npos) << r.output;
   // Nothing was queued (the other tests wait for their jobs to end).
@@ -162,8 +168,9 @@ TEST_F(SlurmTest, BadSubmissionsFailBeforeAnythingIsQueued) {
 }
 
 TEST_F(SlurmTest, DryRunPrintsTheScript) {
-  const auto r = runCommand(mlcpBinary() + " submit " + sourceDir() +
-                            "/jobs/quick_mlp.toml --dry-run --nodes 2 --tasks-per-node 2 --time 00:05:00");
+  const auto r =
+      runCommand(mlcpBinary() + " submit " + sourceDir() +
+                 "/jobs/quick_mlp.toml --dry-run --nodes 2 --tasks-per-node 2 --time 00:05:00");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("#SBATCH --nodes=2"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("#SBATCH --ntasks-per-node=2"), std::string::npos) << r.output;

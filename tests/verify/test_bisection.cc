@@ -3,7 +3,7 @@
 // and it stays sound when disagreement is not monotone (hashes that agree again later).
 #include <gtest/gtest.h>
 
-#include "runtime/error.h"
+#include "base/error.h"
 #include "verify/bisection.h"
 
 namespace mlcp::verify {

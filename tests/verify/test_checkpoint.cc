@@ -12,9 +12,10 @@
 #include <map>
 #include <sstream>
 
-#include "runtime/error.h"
+#include "base/error.h"
 #include "tests/common/test_util.h"
 #include "verify/checkpoint.h"
+#include "verify/final_state.h"
 #include "verify/hdf5_handle.h"
 #include "verify/merkle.h"
 
@@ -193,7 +194,7 @@ TEST(Checkpoint, FlippedBitInAnyDatasetIsRefusedNamingTheTensor) {
     ++flipped;
     CheckpointReader r = CheckpointReader::open(dir);  // the manifest is intact
     std::string msg = messageOf([&] { r.read(e.name); });
-    std::string expected_start = "tensor '" + e.name + "' in " + e.file + " has hash ";
+    std::string expected_start = "tensor '" + e.name + "' in " + dir + "/" + e.file + " has hash ";
     EXPECT_EQ(msg.rfind(expected_start, 0), 0u)
         << "expected: " << expected_start << "...\nactual: " << msg;
     EXPECT_NE(msg.find("manifest says " + e.hash.hex()), std::string::npos) << msg;
@@ -506,6 +507,20 @@ TEST(Checkpoint, ReadableByH5pyAndRecomputableInPython) {
   EXPECT_EQ(attrs.output, "mlcp-checkpoint-shard 1 params/layers.0.bias float32 " + bias_hash +
                               " [-0.0, -0.5, -1.0, -1.5]\n")
       << "tensors: " << encodeEntries(c.manifest.tensors);
+}
+
+// Found by tests/fuzz/fuzz_final_state: a tensor with a zero dimension has no data bytes, and
+// reading one passed a null pointer to memcpy (undefined behaviour; UBSan reports it).
+TEST(FinalState, ATensorWithAZeroDimensionRoundTrips) {
+  const float one = 1.0f;
+  const std::string bytes = encodeFinalState({{"empty", {0, 5}, nullptr}, {"one", {1}, &one}});
+  const std::vector<FinalStateTensor> back = decodeFinalState(bytes, "final_state.bin");
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[0].shape, (std::vector<int64_t>{0, 5}));
+  EXPECT_TRUE(back[0].values.empty());
+  EXPECT_EQ(back[1].values, std::vector<float>{1.0f});
+  EXPECT_THROW(decodeFinalState(bytes.substr(0, bytes.size() - 1), "final_state.bin"),
+               VerificationError);
 }
 
 }  // namespace

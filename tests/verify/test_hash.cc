@@ -3,7 +3,7 @@
 #include <cstring>
 #include <vector>
 
-#include "runtime/error.h"
+#include "base/error.h"
 #include "verify/hash.h"
 
 namespace mlcp::verify {

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "runtime/error.h"
+#include "base/error.h"
 #include "verify/manifest.h"
 #include "verify/merkle.h"
 
@@ -32,9 +32,46 @@ TEST(Manifest, JsonRoundTripAndCanonicalForm) {
   EXPECT_NO_THROW(back.verifySignature());
   // Canonical: sorted keys, compact, no signature.
   std::string s = m.signedBytes();
-  EXPECT_EQ(s.rfind("{\"format_version\":1,\"job_spec_text\":", 0), 0u) << s;
+  EXPECT_EQ(s.rfind("{\"data_hash\":\"\",\"format_version\":3,\"job_path\":", 0), 0u) << s;
   EXPECT_EQ(s.find("signature\""), std::string::npos) << s;
   EXPECT_EQ(s.find('\n'), std::string::npos);
+}
+
+// Checkpoints written before format version 2 (no job_path, no data_hash; the job's path after
+// "; source " in plan_text) still parse and verify.
+TEST(Manifest, VersionOneStillVerifies) {
+  const KeyPair key = KeyPair::generate();
+  CheckpointManifest m = sample();
+  m.format_version = 1;
+  m.plan_text = "data-parallel over 2 ranks; source jobs/old.toml";
+  m.sign(key);
+  const std::string text = m.toJson();
+  EXPECT_EQ(text.find("job_path"), std::string::npos) << text;
+  CheckpointManifest back = CheckpointManifest::fromJson(text);
+  EXPECT_NO_THROW(back.verifySignature());
+  EXPECT_EQ(back.jobPath(), "jobs/old.toml");
+  // A version 1 manifest that carries a version 2 field is refused (it was not signed so).
+  std::string forged = text;
+  forged.insert(forged.find('{') + 1, "\"data_hash\": \"\",");
+  EXPECT_THROW(CheckpointManifest::fromJson(forged), VerificationError);
+}
+
+// Version 2 manifests (before the operator set was recorded) still verify; their runs used
+// LibTorch's kernels. One that carries the version 3 field is refused.
+TEST(Manifest, VersionTwoStillVerifies) {
+  const KeyPair key = KeyPair::generate();
+  CheckpointManifest m = sample();
+  m.format_version = 2;
+  m.ops = "reproducible (mlcp ops 1)";
+  m.sign(key);
+  const std::string text = m.toJson();
+  EXPECT_EQ(text.find("\"ops\""), std::string::npos) << text;
+  CheckpointManifest back = CheckpointManifest::fromJson(text);
+  EXPECT_NO_THROW(back.verifySignature());
+  EXPECT_EQ(back.ops, "");
+  std::string forged = text;
+  forged.insert(forged.find('{') + 1, "\"ops\": \"native\",");
+  EXPECT_THROW(CheckpointManifest::fromJson(forged), VerificationError);
 }
 
 TEST(Manifest, FormattingOfTheFileDoesNotMatter) {
@@ -114,6 +151,37 @@ TEST(Manifest, EntriesEncodeAndDecode) {
   EXPECT_EQ(decodeEntries(encodeEntries(m.tensors)), m.tensors);
   EXPECT_TRUE(decodeEntries(encodeEntries({})).empty());
   EXPECT_THROW(decodeEntries("{"), VerificationError);
+}
+
+// Found by tests/fuzz/fuzz_manifest: nlohmann casts a JSON float to an integer (undefined
+// behaviour out of range: {"step":1e300}) and wraps integers that do not fit (format_version
+// 4294967299 read as 3). Integer fields must be JSON integers in range.
+TEST(Manifest, IntegerFieldsMustBeJsonIntegersThatFit) {
+  KeyPair key = KeyPair::generate();
+  CheckpointManifest m = sample();
+  m.sign(key);
+  const std::string text = m.toJson(-1);
+  const std::vector<std::pair<std::string, std::string>> edits = {
+      {"\"step\":100", "\"step\":1e300"},
+      {"\"step\":100", "\"step\":100.0"},
+      {"\"step\":100", "\"step\":18446744073709551615"},
+      {"\"format_version\":3", "\"format_version\":1e300"},
+      {"\"format_version\":3", "\"format_version\":4294967299"},
+      {"\"shape\":[3]", "\"shape\":[3.5]"},
+      {"\"shape\":[3]", "\"shape\":[1e300]"}};
+  for (const auto& [from, to] : edits) {
+    std::string edited = text;
+    const size_t at = edited.find(from);
+    ASSERT_NE(at, std::string::npos) << from << " in " << text;
+    edited.replace(at, from.size(), to);
+    try {
+      CheckpointManifest::fromJson(edited);
+      ADD_FAILURE() << "accepted " << to;
+    } catch (const VerificationError& e) {
+      EXPECT_NE(std::string(e.what()).find("must be an integer"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_NO_THROW(CheckpointManifest::fromJson(text).verifySignature());
 }
 
 }  // namespace

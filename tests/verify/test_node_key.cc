@@ -3,7 +3,7 @@
 
 #include <filesystem>
 
-#include "runtime/error.h"
+#include "base/error.h"
 #include "tests/common/test_util.h"
 #include "verify/node_key.h"
 

@@ -1,0 +1,52 @@
+#include "runtime/mean_gradient.h"
+
+namespace mlcp::runtime {
+
+MeanGradient::MeanGradient(ModelState& state, collectives::Communicator& dp, int64_t first,
+                           int64_t end)
+    : state_(state),
+      first_(first),
+      end_(end),
+      kept_(static_cast<size_t>(end - first), std::vector<torch::Tensor>(state.owned().size())),
+      sum_(dp, state.ownedSizes()) {}
+
+void MeanGradient::keep(int64_t j, const std::vector<int64_t>& which) {
+  auto& kept = kept_.at(static_cast<size_t>(j - first_));
+  for (int64_t k : which) {
+    const auto& p = state_.owned()[static_cast<size_t>(k)].second;
+    const auto& g = p.grad();
+    kept[static_cast<size_t>(k)] = g.defined() ? g.contiguous() : torch::zeros_like(p);
+  }
+}
+
+std::vector<const float*> MeanGradient::pointers(int64_t j) {
+  std::vector<const float*> ptrs;
+  for (auto& g : kept_.at(static_cast<size_t>(j - first_))) ptrs.push_back(g.data_ptr<float>());
+  return ptrs;
+}
+
+void MeanGradient::stream(int64_t j) { sum_.add(pointers(j)); }
+
+bool MeanGradient::reduce(int64_t total, bool streaming,
+                          const collectives::CollectiveOptions& opts) {
+  // The mean goes into each .grad tensor: in place over the last micro-batch's gradient (the
+  // reduction allows it), or a new one where this rank ran no micro-batch.
+  std::vector<float*> mean;
+  for (const auto& entry : state_.owned()) {
+    torch::Tensor p = entry.second;  // a handle: its .grad is the parameter's
+    auto& g = p.mutable_grad();
+    if (!g.defined() || !g.is_contiguous())
+      g = torch::empty_like(p, torch::MemoryFormat::Contiguous);
+    mean.push_back(g.data_ptr<float>());
+  }
+  const double scale = 1.0 / static_cast<double>(total);
+  if (!streaming) {
+    std::vector<std::vector<const float*>> local;
+    for (int64_t j = first_; j < end_; ++j) local.push_back(pointers(j));
+    return sum_.reduce(local, total, scale, mean, opts);
+  }
+  const auto last = end_ > first_ ? pointers(end_ - 1) : std::vector<const float*>{};
+  return sum_.reduceAdded(last, total, scale, mean, opts);
+}
+
+}  // namespace mlcp::runtime

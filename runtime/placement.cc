@@ -1,0 +1,292 @@
+#include "runtime/placement.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <limits>
+
+#include "base/error.h"
+#include "data/dataset.h"
+
+namespace mlcp::runtime {
+namespace {
+
+using collectives::DataType;
+using collectives::ReduceOp;
+
+// Achieved float32 matmul GFLOP/s at a square size near `width`.
+double matmulGflops(int64_t width) {
+  const int64_t n = std::max<int64_t>(64, std::min<int64_t>(width, 1024));
+  auto a = torch::randn({n, n}), b = torch::randn({n, n});
+  torch::Tensor c = torch::matmul(a, b);  // warm-up
+  double best = 1e30;
+  for (int rep = 0; rep < 5; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < 4; ++i) c = torch::matmul(a, b);
+    best = std::min(
+        best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 4);
+  }
+  return 2.0 * static_cast<double>(n * n * n) / best / 1e9;
+}
+
+}  // namespace
+
+// MemAvailable, 16 GiB when the system cannot tell.
+int64_t availableMemoryBytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key, unit;
+  int64_t kib = 0;
+  while (in >> key >> kib >> unit) {
+    if (key == "MemAvailable:") return kib * 1024;
+  }
+  return int64_t{16} << 30;
+}
+
+jobs::MemoryEstimate checkMemoryFits(const jobs::JobSpec& spec, int world_size, int ranks_here) {
+  const auto e =
+      jobs::estimateMemory(spec, world_size, data::classCount(spec.data.kind, spec.data.path));
+  const int64_t available = availableMemoryBytes();
+  const double gib = 1024.0 * 1024.0 * 1024.0;
+  int64_t here = 0;
+  if (e.bytes_per_rank > available / std::max(1, ranks_here) ||
+      __builtin_mul_overflow(e.bytes_per_rank, static_cast<int64_t>(ranks_here), &here)) {
+    throw UsageError(fmt::format(
+        "{} needs about {:.1f} GiB per rank ({}){}, more than the {:.1f} GiB this machine has "
+        "available: make the model smaller, use fewer micro-batches per rank (more data-parallel "
+        "ranks) or pipeline / tensor parallelism",
+        spec.source_path.empty() ? spec.name : spec.source_path,
+        static_cast<double>(e.bytes_per_rank) / gib, e.breakdown,
+        ranks_here > 1 ? fmt::format(", for {} ranks on this host", ranks_here) : std::string(),
+        static_cast<double>(available) / gib));
+  }
+  return e;
+}
+
+double measureMatmulGflops(const jobs::ModelSpec& m) {
+  // The width the model's matmuls mostly have (d_model, the first hidden layer, ...).
+  const int64_t width = m.kind == "gpt"                        ? m.d_model
+                        : m.kind == "mlp" && !m.hidden.empty() ? m.hidden.front()
+                                                               : 256;
+  return matmulGflops(width);
+}
+
+std::pair<int64_t, int64_t> evenRange(int64_t count, int r, int d) {
+  const int64_t base = count / d, extra = count % d;
+  const int64_t begin = r * base + std::min<int64_t>(r, extra);
+  return {begin, begin + base + (r < extra ? 1 : 0)};
+}
+
+int Placement::stageOfLayer(int64_t layer) const {
+  for (const auto& s : plan.stages) {
+    if (layer >= s.first_layer && layer < s.end_layer) return s.stage;
+  }
+  throw InvalidArgument(fmt::format("layer {} is in no pipeline stage of the plan", layer));
+}
+
+std::vector<std::pair<int64_t, int64_t>> Placement::chunksOfStage(int stage) const {
+  std::vector<std::pair<int64_t, int64_t>> out;
+  for (const auto& s : plan.stages) {  // in virtual-stage order, so in chunk order
+    if (s.stage == stage) out.emplace_back(s.first_layer, s.end_layer);
+  }
+  return out;
+}
+
+std::string Placement::describe() const {
+  return fmt::format("devices: {}\n{}{}", devices_from, partition::printPlan(plan), memory);
+}
+
+int64_t RankMemory::total() const {
+  int64_t sum = 0;
+  return __builtin_add_overflow(state.bytes_per_rank, activation_bytes, &sum)
+             ? std::numeric_limits<int64_t>::max()
+             : sum;
+}
+
+RankMemory estimateRankMemory(const jobs::JobSpec& spec,
+                              const std::vector<models::LayerCost>& layers,
+                              const partition::Plan& plan) {
+  RankMemory m;
+  m.state = jobs::estimateMemory(spec, plan.mesh.size(),
+                                 data::classCount(spec.data.kind, spec.data.path));
+  const int64_t micro_batch = spec.train.global_batch / spec.train.micro_batches;
+  int64_t local = 0;
+  for (const auto& r : plan.replicas) local = std::max<int64_t>(local, r.micro_batches);
+  int64_t in_flight = 1;
+  if (plan.mesh.pp > 1) in_flight = spec.parallel.schedule == "gpipe" ? local : plan.mesh.pp;
+  double worst = 0;
+  for (int stage = 0; stage < plan.mesh.pp; ++stage) {
+    double kept = 0, largest = 0;
+    for (const auto& s : plan.stages) {
+      if (s.stage != stage) continue;
+      for (int64_t l = s.first_layer; l < s.end_layer; ++l) {
+        const auto& c = layers.at(static_cast<size_t>(l));
+        kept += static_cast<double>(spec.runtime.recompute ? c.output_bytes : c.activation_bytes);
+        largest = std::max(largest, static_cast<double>(c.activation_bytes));
+      }
+    }
+    if (spec.runtime.recompute) kept += largest;
+    worst = std::max(worst, kept / static_cast<double>(plan.mesh.tp));
+  }
+  m.activation_bytes = static_cast<int64_t>(worst * static_cast<double>(micro_batch) *
+                                            static_cast<double>(in_flight));
+  return m;
+}
+
+namespace {
+
+std::string describeMemory(const jobs::JobSpec& spec, const std::vector<models::LayerCost>& layers,
+                           const partition::Plan& plan) {
+  constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+  const auto m = estimateRankMemory(spec, layers, plan);
+  auto other = spec;
+  other.parallel.shard_optimizer = !spec.parallel.shard_optimizer;
+  const auto alt = estimateRankMemory(other, layers, plan);
+  std::string out = fmt::format(
+      "memory per rank (estimate): {:.3f} GiB = training state {:.3f} GiB ({}) + activations "
+      "{:.3f} GiB{}\n",
+      static_cast<double>(m.total()) / kGiB, static_cast<double>(m.state.bytes_per_rank) / kGiB,
+      m.state.breakdown, static_cast<double>(m.activation_bytes) / kGiB,
+      spec.runtime.recompute ? " (recomputed per layer)" : "");
+  if (plan.mesh.dp > 1) {
+    out += fmt::format(
+        "  {} shard_optimizer: {:.3f} GiB (optimizer state {:.3f} GiB, here {:.3f})\n",
+        spec.parallel.shard_optimizer ? "without" : "with", static_cast<double>(alt.total()) / kGiB,
+        static_cast<double>(alt.state.optimizer_bytes) / kGiB,
+        static_cast<double>(m.state.optimizer_bytes) / kGiB);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string Placement::summary() const {
+  std::string ranges;
+  if (plan.mesh.pp > 1) {
+    for (const auto& s : plan.stages) {
+      ranges += fmt::format("{}layers {}..{} on stage {}", ranges.empty() ? ": " : ", ",
+                            s.first_layer, s.end_layer - 1, s.stage);
+    }
+  }
+  return fmt::format("{} ({} schedule, {} virtual stages){}", plan.mesh.toString(), plan.schedule,
+                     plan.virtual_stages, ranges);
+}
+
+bool measuresDevices(const jobs::JobSpec& spec, int world_size) {
+  return spec.runtime.devices_file.empty() && spec.parallel.pp > 1 && world_size > 1;
+}
+
+std::vector<partition::DeviceProfile> jobDevices(const jobs::JobSpec& spec, int world_size,
+                                                 const std::vector<double>& measured_gflops,
+                                                 int64_t memory_bytes, std::string* from) {
+  if (!spec.runtime.devices_file.empty()) {
+    *from = "declared in " + spec.runtime.devices_file;
+    return partition::loadDevices(spec.runtime.devices_file, world_size);
+  }
+  require(static_cast<int>(measured_gflops.size()) == world_size,
+          "jobDevices: one measurement per rank");
+  if (!measuresDevices(spec, world_size)) {
+    partition::DeviceProfile d;
+    d.name = "equal";
+    d.memory_bytes = memory_bytes;
+    *from = fmt::format(
+        "not measured (no pipeline stages to cut by speed): {} equal devices, available memory "
+        "split over them",
+        world_size);
+    return std::vector<partition::DeviceProfile>(static_cast<size_t>(world_size), d);
+  }
+  auto sorted = measured_gflops;
+  std::sort(sorted.begin(), sorted.end());
+  const double median = sorted[sorted.size() / 2];
+  std::vector<partition::DeviceProfile> devices;
+  for (double g : measured_gflops) {
+    partition::DeviceProfile d;
+    d.name = "measured";
+    d.gflops = std::abs(g / median - 1.0) <= 0.25 ? median : g;
+    d.memory_bytes = memory_bytes;
+    devices.push_back(d);
+  }
+  *from = fmt::format(
+      "measured at start: float32 matmul GFLOP/s of each rank (within 25% of the "
+      "median counted as the median), available memory split over {} ranks",
+      world_size);
+  return devices;
+}
+
+Placement makePlacement(const jobs::JobSpec& spec, const std::vector<models::LayerCost>& layers,
+                        std::vector<partition::DeviceProfile> devices, std::string devices_from,
+                        bool balance) {
+  const int world_size = static_cast<int>(devices.size());
+  jobs::checkWorldSize(spec, world_size);
+  const auto& par = spec.parallel;
+  const int model_ranks = static_cast<int>(par.pp * par.tp);
+  partition::PlanInput in;
+  in.mesh = {world_size / model_ranks, static_cast<int>(par.pp), static_cast<int>(par.tp)};
+  in.micro_batches = static_cast<int>(spec.train.micro_batches);
+  in.micro_batch_size = static_cast<int>(spec.train.global_batch / spec.train.micro_batches);
+  in.schedule = par.schedule;
+  in.virtual_stages = static_cast<int>(par.virtual_stages);
+  in.layers = layers;
+  in.devices = std::move(devices);
+  in.balance = balance;
+  Placement p;
+  p.plan = partition::makePlan(in);
+  p.devices_from = std::move(devices_from);
+  p.memory = describeMemory(spec, layers, p.plan);
+  int64_t begin = 0;
+  for (const auto& r : p.plan.replicas) {
+    p.micro_batches.emplace_back(begin, begin + r.micro_batches);
+    begin += r.micro_batches;
+  }
+  return p;
+}
+
+Placement placeJob(const jobs::JobSpec& spec, const std::vector<models::LayerCost>& layers,
+                   collectives::Communicator& world, const collectives::CollectiveOptions& opts,
+                   bool balance) {
+  const int n = world.size();
+  std::vector<double> gflops(static_cast<size_t>(n), 0.0);
+  int64_t memory = 0;
+  if (spec.runtime.devices_file.empty()) {
+    if (measuresDevices(spec, n)) {
+      gflops[static_cast<size_t>(world.rank())] = measureMatmulGflops(spec.model);
+      world.allreduce(gflops.data(), n, DataType::kFloat64, ReduceOp::kSum, opts);
+    }
+    memory = availableMemoryBytes() / n;
+    world.allreduce(&memory, 1, DataType::kInt64, ReduceOp::kMin, opts);
+  }
+  std::string from;
+  auto devices = jobDevices(spec, n, gflops, memory, &from);
+  return makePlacement(spec, layers, std::move(devices), std::move(from), balance);
+}
+
+ProcessGroups makeProcessGroups(const partition::MeshShape& mesh,
+                                collectives::Communicator& world) {
+  ProcessGroups g;
+  const partition::MeshLayout layout(mesh, world.size());
+  g.coord = layout.coords(world.rank());
+  g.world = &world;
+  if (mesh.tp > 1) {
+    const auto t = layout.split(partition::MeshDim::kTensor, world.rank());
+    g.tp_owned = world.split(t.color, t.key);
+    g.tp = g.tp_owned.get();
+  }
+  if (mesh.pp == 1 && mesh.tp == 1) {
+    g.dp = &world;
+  } else {
+    const auto d = layout.split(partition::MeshDim::kData, world.rank());
+    g.dp_owned = world.split(d.color, d.key);
+    g.dp = g.dp_owned.get();
+  }
+  if (mesh.pp > 1) {
+    const auto q = layout.split(partition::MeshDim::kPipeline, world.rank());
+    g.pp_owned = world.split(q.color, q.key);
+    g.pp = g.pp_owned.get();
+  }
+  return g;
+}
+
+}  // namespace mlcp::runtime

@@ -1,0 +1,109 @@
+// A volunteer session: the handshake (handshake.h) and then sealed messages (secure_channel.h)
+// over one UCX endpoint (collectives/ucx). The coordinator (job side) accepts sessions from its
+// listener; the volunteer connects out to the job's address, so NAT on its side is no obstacle.
+//
+// Contract:
+// - Threading: a Session is driven by the thread that drives its worker (ucx_worker.h).
+// - Deadlines: every call takes an absolute deadline; the handshake shares one.
+// - Failures: a session whose peer broke the protocol (a frame that does not authenticate, a
+//   replayed, reordered or truncated message) throws once and is closed for good; the listener
+//   and the other sessions carry on. A refused or failed handshake throws from accept() with the
+//   peer's address and is passed to ServerOptions::log as one line: the coordinator logs it and
+//   accepts the next connection.
+// - A volunteer whose key is not on the allowlist gets one sealed Reject(kNotAllowed) and
+//   nothing else; accept() throws VerificationError for it.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "collectives/ucx/ucx_worker.h"
+#include "verify/node_key.h"
+#include "volunteer/handshake.h"
+#include "volunteer/secure_channel.h"
+#include "volunteer/wire.h"
+
+namespace mlcp::volunteer {
+
+namespace ucx = collectives::ucx;
+
+// Endpoint limits for volunteer traffic: messages up to kMaxMessageBytes, at most 4 of them
+// unread, 2 spare receive buffers (Session::receive recycles each frame it opened). Per session
+// that bounds what a peer can make the job hold to 6 x 64 MiB; a coordinator with many
+// volunteers and small models may lower them.
+ucx::EndpointOptions volunteerEndpointOptions();
+
+struct ClientOptions {
+  std::string job_id;
+  // When set, the handshake refuses a job with any other key (VerificationError).
+  std::optional<verify::PublicKey> expected_job_key;
+  uint32_t cipher_suites = availableCipherSuites();
+  ucx::EndpointOptions endpoint = volunteerEndpointOptions();
+};
+
+struct ServerOptions {
+  std::string job_id;
+  AllowFn allow;  // required: the job's allowlist
+  // A handshake gets at most this long after its connection was accepted (a silent client
+  // cannot hold the coordinator longer), and never beyond the call's deadline.
+  std::chrono::milliseconds handshake_timeout{10000};
+  uint32_t cipher_suites = availableCipherSuites();
+  ucx::EndpointOptions endpoint = volunteerEndpointOptions();
+  // Called with one line for each refused or failed handshake (may be empty).
+  std::function<void(const std::string&)> log;
+};
+
+class Session {
+ public:
+  // Volunteer side: dials `host_port` and runs handshake steps 1, 3 and 5.
+  static Session connect(ucx::Worker& worker, const std::string& host_port,
+                         const verify::KeyPair& key, const ClientOptions& options,
+                         ucx::Deadline deadline);
+  // Job side: accepts the next connection and runs handshake steps 2 and 4. Throws TimeoutError
+  // when no connection arrives; for a refused or failed handshake, that connection's error, its
+  // message naming the peer: VerificationError (a key off the allowlist, a proof that fails),
+  // CommError (refused: wrong job, version or cipher; malformed), TimeoutError (silent client).
+  static Session accept(ucx::Listener& listener, const verify::KeyPair& key,
+                        const ServerOptions& options, ucx::Deadline deadline);
+  // The same two sides on an endpoint the caller already has.
+  static Session initiate(ucx::Endpoint endpoint, const verify::KeyPair& key,
+                          const ClientOptions& options, ucx::Deadline deadline);
+  static Session respond(ucx::Endpoint endpoint, const verify::KeyPair& key,
+                         const ServerOptions& options, ucx::Deadline deadline);
+
+  Session(Session&&) noexcept = default;
+  Session& operator=(Session&&) noexcept = default;
+
+  // Seals (into `storage`'s allocation, see SecureChannel::seal) and sends; the request owns the
+  // sealed frame (ucx_request.h).
+  ucx::Request sendAsync(const Message& message, Buffer storage = {});
+  void send(const Message& message, ucx::Deadline deadline);
+  // The next message, opened. CommError/VerificationError when the peer broke the protocol (the
+  // session is then closed for good), CommError when the connection failed, TimeoutError.
+  Message receive(ucx::Deadline deadline);
+  // A message if one has arrived; never blocks.
+  std::optional<Message> tryReceive();
+  // Delivers what was sent, then closes (the peer sees its endpoint fail).
+  void close(ucx::Deadline deadline) { endpoint_.close(deadline); }
+
+  const verify::PublicKey& peerKey() const { return channel_.peerKey(); }
+  const Hash256& sessionId() const { return channel_.sessionId(); }
+  const std::string& jobId() const { return channel_.jobId(); }
+  CipherSuite cipher() const { return channel_.cipher(); }
+  const std::string& peer() const { return endpoint_.peer(); }
+
+  // The layers underneath, for tests and tools (e.g. to inject frames as an attacker would).
+  ucx::Endpoint& endpoint() { return endpoint_; }
+  SecureChannel& channel() { return channel_; }
+
+ private:
+  Session(ucx::Endpoint endpoint, SecureChannel channel)
+      : endpoint_(std::move(endpoint)), channel_(std::move(channel)) {}
+  Message open(Buffer frame);
+  ucx::Endpoint endpoint_;
+  SecureChannel channel_;
+};
+
+}  // namespace mlcp::volunteer
