@@ -96,8 +96,8 @@ struct MarketE2e {
   }
   // `mlcp ARGS` with this party's node key (the ed25519 key its checkpoints are signed with).
   std::string mlcp(const std::string& node, const std::string& args) const {
-    return "MLCP_KEY_FILE=" + dir.file("node-" + node + ".key") + " " + test::mlcpBinary() + " " +
-           args;
+    return "env MLCP_KEY_FILE=" + dir.file("node-" + node + ".key") + " " + test::mlcpBinary() +
+           " " + args;
   }
   CommandResult run(const std::string& node, const std::string& args) const {
     return test::runCommand(mlcp(node, args) + " 2>&1");
