@@ -2,10 +2,10 @@
 // preemption, with `#SBATCH --signal=USR1@SECONDS`, and what mpirun and srun forward to their
 // ranks) asks the trainer to finish the current step, write a checkpoint and exit with
 // kExitStopped; `mlcp run --resume` then continues bit for bit. A second SIGINT ends the process
-// at once. mpirun sends SIGKILL odls_base_sigkill_timeout seconds after forwarding SIGTERM or
-// SIGINT; scripts/mpi-env.sh and mlcp's sbatch scripts raise it to 60 s so that the step and the
-// checkpoint can finish (docs/operations.md). The handler only sets a flag; the ranks agree on it
-// inside a collective the step already makes, so they all stop after the same step.
+// at once. mpirun sends SIGKILL odls_base_sigkill_timeout (1 s) after forwarding SIGTERM or
+// SIGINT, so a step and checkpoint longer than that are stopped with SIGUSR1 to the ranks or
+// under srun, which waits for them (docs/operations.md). The handler only sets a flag; the ranks
+// agree on it inside a collective the step already makes, so they all stop after the same step.
 #pragma once
 
 #include <csignal>

@@ -75,8 +75,6 @@ std::string renderSbatchScript(const SbatchRequest& r) {
        "win).\n";
   s += "export OMPI_MCA_pml_ucx_tls=${OMPI_MCA_pml_ucx_tls:-any}\n";
   s += "export OMPI_MCA_pml_ucx_devices=${OMPI_MCA_pml_ucx_devices:-any}\n";
-  // mpirun kills the ranks this long after forwarding a stop signal: time for the checkpoint.
-  s += "export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-60}\n";
   s += "# --resume: a requeued job continues from its latest valid checkpoint.\n";
   s +=
       fmt::format("srun --mpi=pmix {} run {} --resume --no-progress --output {} && rc=0 || rc=$?\n",

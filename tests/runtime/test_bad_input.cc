@@ -176,10 +176,11 @@ TEST_F(BadInput, DisputeOverACorruptCheckpointNamesIt) {
 }
 
 // 7. SIGTERM to mpirun: the ranks stop at the next step boundary with a checkpoint and a
-// message (mpirun waits odls_base_sigkill_timeout, set by the test environment as by
-// scripts/mpi-env.sh), and `--resume` ends bit for bit where an uninterrupted run ends.
+// message (mpirun SIGKILLs them odls_base_sigkill_timeout, 1 s, later), and `--resume` ends bit
+// for bit where an uninterrupted run ends.
 TEST_F(BadInput, SigtermThroughMpirunStopsWithACheckpoint) {
-  writeFile(dir_.file("job.toml"), mlpJob("term", 400) + "[checkpoint]\nevery = 50\n");
+  // Long enough that the signal lands mid-run: 400 steps of this model take under a second.
+  writeFile(dir_.file("job.toml"), mlpJob("term", 3000) + "[checkpoint]\nevery = 1000\n");
   const auto whole = runCommand(mpiexec(2) + " " + mlcpBinary() + " run " + dir_.file("job.toml") +
                                 " --no-progress --output " + dir_.file("whole"));
   ASSERT_EQ(whole.exit_code, 0) << whole.output;
@@ -197,6 +198,7 @@ TEST_F(BadInput, SigtermThroughMpirunStopsWithACheckpoint) {
   EXPECT_NE(rc, -1) << job.log();
   EXPECT_NE(job.log().find("stopped after step"), std::string::npos) << job.log();
   EXPECT_NE(job.log().find("on SIGTERM"), std::string::npos) << job.log();
+  EXPECT_EQ(job.log().find("summary: 3000 steps"), std::string::npos) << job.log();
   const auto resumed =
       runCommand(mpiexec(2) + " " + mlcpBinary() + " run " + dir_.file("job.toml") +
                  " --no-progress --resume --output " + out);
