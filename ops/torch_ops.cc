@@ -177,21 +177,21 @@ struct MaxPool2x2Function : torch::autograd::Function<MaxPool2x2Function> {
     requireShape(x.dim() == 4, "maxPool2x2", "x must be [n, c, h, w]");
     const int64_t h = x.size(2), w = x.size(3), planes = x.size(0) * x.size(1);
     auto y = torch::empty({x.size(0), x.size(1), h / 2, w / 2}, x.options());
-    auto argmax = torch::empty(y.sizes(), x.options().dtype(torch::kInt64));
-    ops::maxPool2x2(f32(x), f32(y), argmax.data_ptr<int64_t>(), planes, h, w);
-    ctx->save_for_backward({argmax});
+    auto winner = torch::empty(y.sizes(), x.options().dtype(torch::kUInt8));
+    ops::maxPool2x2(f32(x), f32(y), winner.data_ptr<uint8_t>(), planes, h, w);
+    ctx->save_for_backward({winner});
     ctx->saved_data["h"] = h;
     ctx->saved_data["w"] = w;
-    ctx->mark_non_differentiable({argmax});
+    ctx->mark_non_differentiable({winner});
     return y;
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    const Tensor argmax = ctx->get_saved_variables()[0];
+    const Tensor winner = ctx->get_saved_variables()[0];
     const Tensor dy = gradIn(grads);
     const int64_t h = ctx->saved_data["h"].toInt(), w = ctx->saved_data["w"].toInt();
     auto dx = torch::empty({dy.size(0), dy.size(1), h, w}, dy.options());
-    ops::maxPool2x2Backward(f32(dy), argmax.data_ptr<int64_t>(), f32(dx), dy.size(0) * dy.size(1),
+    ops::maxPool2x2Backward(f32(dy), winner.data_ptr<uint8_t>(), f32(dx), dy.size(0) * dy.size(1),
                             h, w);
     return {dx};
   }

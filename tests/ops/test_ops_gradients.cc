@@ -266,9 +266,9 @@ TEST(OpsGradients, Conv2dMaxPoolEmbedding) {
   const Vec pr = randomInput(planes * (ph / 2) * (pw / 2), 45);
   const auto pxf = toFloat(px), prf = toFloat(pr);
   std::vector<float> py(pr.size()), pdx(px.size());
-  std::vector<int64_t> argmax(pr.size());
-  maxPool2x2(pxf.data(), py.data(), argmax.data(), planes, ph, pw);
-  maxPool2x2Backward(prf.data(), argmax.data(), pdx.data(), planes, ph, pw);
+  std::vector<uint8_t> winner(pr.size());
+  maxPool2x2(pxf.data(), py.data(), winner.data(), planes, ph, pw);
+  maxPool2x2Backward(prf.data(), winner.data(), pdx.data(), planes, ph, pw);
   expectGradient("maxPool2x2", pool, {px}, pr, 0, pdx);
 
   // Embedding: the table's gradient.

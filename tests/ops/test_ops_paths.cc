@@ -591,25 +591,37 @@ TEST(OpsConv2d, SameBitsOnEveryPath) {
 }
 
 TEST(OpsPooling, MaxPoolPicksTheFirstMaximumAndPropagatesNaN) {
-  // One plane 2x4: windows {1, 5, 5, 0} -> 5 at index 1; {NaN, 2, 3, 4} -> NaN.
-  const std::vector<float> x = {1, 5, NAN, 2, 5, 0, 3, 4};
+  // One plane 3x5 (the last row and column are ignored): windows {1, 5, 5, 0} -> 5 at
+  // position 1 (the first of the ties); {NaN, 2, 3, 4} -> NaN at 0; {-1, -2, 7, NaN} -> NaN at 3.
+  const std::vector<float> x = {1, 5, NAN, 2, 9,  //
+                                5, 0, 3,   4, 9,  //
+                                9, 9, 9,   9, 9};
   std::vector<float> y(2);
-  std::vector<int64_t> at(2);
-  maxPool2x2(x.data(), y.data(), at.data(), 1, 2, 4);
+  std::vector<uint8_t> at(2);
+  maxPool2x2(x.data(), y.data(), at.data(), 1, 3, 5);
   EXPECT_EQ(y[0], 5.0f);
   EXPECT_EQ(at[0], 1);
   EXPECT_TRUE(std::isnan(y[1]));
-  EXPECT_EQ(at[1], 2);
-  const std::vector<float> dy = {10, 20};
-  std::vector<float> dx(8, -1.0f);
-  maxPool2x2Backward(dy.data(), at.data(), dx.data(), 1, 2, 4);
-  EXPECT_EQ(dx, (std::vector<float>{0, 10, 20, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(at[1], 0);
+  const std::vector<float> z = {-1, -2, 7, NAN};
+  float zy = 0;
+  uint8_t zat = 0;
+  maxPool2x2(z.data(), &zy, &zat, 1, 2, 2);
+  EXPECT_TRUE(std::isnan(zy));
+  EXPECT_EQ(zat, 3);
+  // -0 arrives as +0 (0 + dy), and every element outside a winner is +0, whatever dx held.
+  const std::vector<float> dy = {10, -0.0f};
+  std::vector<float> dx(15, -1.0f);
+  maxPool2x2Backward(dy.data(), at.data(), dx.data(), 1, 3, 5);
+  EXPECT_EQ(dx, (std::vector<float>{0, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
+  for (float v : dx) EXPECT_FALSE(std::signbit(v));
   const auto big = randomFloats(2 * 3 * 7 * 9, 5, 1.0f, true);
   expectSameBitsOnEveryPath("maxPool2x2", [&] {
     std::vector<float> out(2 * 3 * 3 * 4 + big.size());
-    std::vector<int64_t> idx(2 * 3 * 3 * 4);
+    std::vector<uint8_t> idx(2 * 3 * 3 * 4);
     maxPool2x2(big.data(), out.data(), idx.data(), 6, 7, 9);
     maxPool2x2Backward(out.data(), idx.data(), out.data() + idx.size(), 6, 7, 9);
+    for (uint8_t i : idx) out.push_back(static_cast<float>(i));
     return out;
   });
 }
