@@ -16,6 +16,7 @@
 #include <set>
 
 #include "app/commands.h"
+#include "app/market_role.h"
 #include "app/task_dispute.h"
 #include "base/error.h"
 #include "bridge/market_client.h"
@@ -29,16 +30,12 @@
 namespace mlcp::app {
 namespace {
 
-struct RefereeOptions {
-  std::string rpc, key, market, exchange, work;
-  double poll_s = 0.5;
+struct RefereeOptions : MarketRoleOptions {
+  std::string work;
   int64_t verdicts = 0;  // stop after this many signed verdicts (0: never)
 };
 
-void say(const std::string& line) {
-  fmt::print("referee: {}\n", line);
-  std::fflush(stdout);
-}
+void say(const std::string& line) { sayAs("referee", line); }
 
 void watchAsReferee(const RefereeOptions& o) {
   collectives::MpiRuntime mpi;
@@ -143,16 +140,8 @@ void addRefereeCommands(CLI::App& app) {
       "watch",
       "Recompute the disputed operator of every dispute that needs this referee's "
       "verdict, and post the signed verdict");
-  cmd->add_option("--rpc", o->rpc, "Chain node JSON-RPC URL")->envname("MLCP_RPC_URL")->required();
-  cmd->add_option("--key", o->key, "The referee's chain key file (signs; sends nothing)")
-      ->envname("MLCP_CHAIN_KEY")
-      ->required();
-  cmd->add_option("--market", o->market, "MlcpMarket contract address")->required();
-  cmd->add_option("--exchange", o->exchange,
-                  "The folder the task's parties exchange states and signatures through")
-      ->required();
+  addMarketRoleOptions(*cmd, *o, "The referee's chain key file (signs; sends nothing)");
   cmd->add_option("--work", o->work, "Where re-executions go (default EXCHANGE/referee-work)");
-  cmd->add_option("--poll", o->poll_s, "Seconds between looks at the chain")->capture_default_str();
   cmd->add_option("--verdicts", o->verdicts, "Exit after signing this many verdicts (0: never)")
       ->capture_default_str();
   cmd->callback([o] { watchAsReferee(*o); });

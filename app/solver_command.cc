@@ -20,6 +20,7 @@
 #include <set>
 
 #include "app/commands.h"
+#include "app/market_role.h"
 #include "app/task_dispute.h"
 #include "base/error.h"
 #include "bridge/journaled_sender.h"
@@ -34,16 +35,12 @@
 namespace mlcp::app {
 namespace {
 
-struct ServeOptions {
-  std::string rpc, key, market, run_dir, exchange, journal;
+struct ServeOptions : MarketRoleOptions {
+  std::string run_dir, journal;
   uint64_t task = 0;
-  double poll_s = 0.5;
 };
 
-void say(const std::string& line) {
-  fmt::print("solver: {}\n", line);
-  std::fflush(stdout);
-}
+void say(const std::string& line) { sayAs("solver", line); }
 
 void serve(const ServeOptions& o) {
   if (!std::filesystem::is_directory(o.run_dir)) {
@@ -202,20 +199,12 @@ void addSolverCommands(CLI::App& app) {
       "serve",
       "Serve proven samples, reveal the seed, publish states, answer challenges, settle and "
       "withdraw, until the task ended");
-  cmd->add_option("--rpc", o->rpc, "Chain node JSON-RPC URL")->envname("MLCP_RPC_URL")->required();
-  cmd->add_option("--key", o->key, "The solver's chain key file (the one that accepted the task)")
-      ->envname("MLCP_CHAIN_KEY")
-      ->required();
-  cmd->add_option("--market", o->market, "MlcpMarket contract address")->required();
+  addMarketRoleOptions(*cmd, *o, "The solver's chain key file (the one that accepted the task)");
   cmd->add_option("--task", o->task, "Task id")->required();
   cmd->add_option("--run", o->run_dir, "The run folder that trained the task")->required();
-  cmd->add_option("--exchange", o->exchange,
-                  "The folder the task's parties exchange states and signatures through")
-      ->required();
   cmd->add_option(
       "--journal", o->journal,
       "Where this process journals its transactions (default RUN/bridge-journal.jsonl)");
-  cmd->add_option("--poll", o->poll_s, "Seconds between looks at the chain")->capture_default_str();
   cmd->callback([o] { serve(*o); });
 }
 

@@ -16,6 +16,7 @@
 
 #include "app/commands.h"
 #include "app/job_binding.h"
+#include "app/market_role.h"
 #include "app/task_dispute.h"
 #include "base/error.h"
 #include "bridge/checkers_client.h"
@@ -33,17 +34,13 @@
 namespace mlcp::app {
 namespace {
 
-struct WatchFlags {
-  std::string rpc, key, market, job, exchange, work;
-  double poll_s = 0.5;
+struct WatchFlags : MarketRoleOptions {
+  std::string job, work;
   bool until_done = false;
   bool lazy = false;  // hidden: approve without replaying (tests: a lazy checker)
 };
 
-void say(const std::string& line) {
-  fmt::print("verifier: {}\n", line);
-  std::fflush(stdout);
-}
+void say(const std::string& line) { sayAs("verifier", line); }
 
 // Where a task's interval sits in the job: its checkpoint 0 at `start`, S steps per checkpoint.
 struct TaskShape {
@@ -220,20 +217,12 @@ void addVerifierCommands(CLI::App& app) {
       "watch",
       "Watch a market for tasks of a job, replay a secret sample of their checkpoint intervals, "
       "commit and reveal verdicts, challenge wrong roots and play the dispute, withdraw");
-  cmd->add_option("--rpc", f->rpc, "Chain node JSON-RPC URL")->envname("MLCP_RPC_URL")->required();
-  cmd->add_option("--key", f->key, "The verifier's chain key file (posts deposits and bonds)")
-      ->envname("MLCP_CHAIN_KEY")
-      ->required();
-  cmd->add_option("--market", f->market, "MlcpMarket contract address")->required();
+  addMarketRoleOptions(*cmd, *f, "The verifier's chain key file (posts deposits and bonds)");
   cmd->add_option("--job", f->job, "The job file whose market jobs to verify (by spec hash)")
-      ->required();
-  cmd->add_option("--exchange", f->exchange,
-                  "The folder the task's parties exchange states and signatures through")
       ->required();
   cmd->add_option("--work", f->work,
                   "This verifier's folder: task state (its secrets), journal, replays")
       ->required();
-  cmd->add_option("--poll", f->poll_s, "Seconds between looks at the chain")->capture_default_str();
   cmd->add_flag("--until-done", f->until_done,
                 "Exit once every task of the watched jobs has ended and been withdrawn");
   cmd->add_flag("--approve-without-replay", f->lazy, "")->group("");  // tests: a lazy checker
