@@ -1,11 +1,12 @@
 // Fuzzes Solidity ABI decoding (bridge/abi.h). ChainError (malformed data from a node) and
 // InvalidArgument (a malformed type name) are the expected rejections.
 //
-// Byte 0 picks the types: one of kTypeLists (static, dynamic and nested types, and the return
-// types of the protocol contract's getters), or, past the table, a type list read from the
-// input up to the first newline (fuzzing Type::parse as well). The rest is the data.
-// Checks: a parsed type's canonical name parses to itself; decoded values format, re-encode
-// (the encoder accepts every value the decoder produced) and decode again to the same values.
+// Byte 0 picks the types: one of kAbiTypeLists (tests/fuzz/abi_type_lists.h) (static, dynamic and
+// nested types, and the return types of the protocol contract's getters), or, past the table, a
+// type list read from the input up to the first newline (fuzzing Type::parse as well). The rest is
+// the data. Checks: a parsed type's canonical name parses to itself; decoded values format,
+// re-encode (the encoder accepts every value the decoder produced) and decode again to the same
+// values.
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -13,55 +14,16 @@
 #include <vector>
 
 #include "bridge/abi.h"
+#include "tests/fuzz/abi_type_lists.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace abi = mlcp::bridge::abi;
 using mlcp::fuzz::expectOnlyMlcpErrors;
 using mlcp::fuzz::fuzzCheck;
+using mlcp::fuzz::kAbiTypeLists;
+using mlcp::fuzz::kLists;
 
 namespace {
-
-// Signatures "f(types)" whose parameter lists are decoded.
-const char* const kTypeLists[] = {
-    "f(uint256)",
-    "f(uint8)",
-    "f(uint128)",
-    "f(int256)",
-    "f(int8)",
-    "f(int64)",
-    "f(bool)",
-    "f(address)",
-    "f(bytes32)",
-    "f(bytes1)",
-    "f(bytes7)",
-    "f(bytes)",
-    "f(string)",
-    "f(uint256[])",
-    "f(bytes32[])",
-    "f(uint8[])",
-    "f(string[])",
-    "f(bytes[])",
-    "f(uint256[3])",
-    "f(bytes[2])",
-    "f(uint256[][])",
-    "f(string[][2])",
-    "f(int256[3][])",
-    "f(address[2][2])",
-    "f((uint64,bytes32))",
-    "f((uint64,bytes32)[2])",
-    "f((uint256,string)[])",
-    "f((bytes,(uint8,string[])[]))",
-    "f(uint256,uint256,bytes32,uint8,bytes32,bytes32)",
-    "f(uint256,uint256,bytes32[],uint8[],bytes32[],bytes32[])",
-    "f(uint256,bool,uint8[],bytes32[],bytes32[])",
-    // MlcpJobs.jobs(uint256) and disputes(uint256) return values.
-    "f(address,uint8,uint32,uint32,address,uint32,uint32,uint32,address,uint32,uint32,uint32,"
-    "uint128,uint128,uint128,bytes32,bytes32)",
-    "f(address,uint8,bool,uint32,uint32,uint32,uint32,uint32,uint32,uint32,bytes32,bytes32,"
-    "bytes32,bytes32)",
-    "f(string,uint256[],(bool,bytes)[],int16)",
-};
-constexpr size_t kLists = sizeof(kTypeLists) / sizeof(kTypeLists[0]);
 
 bool sameValue(const abi::Value& a, const abi::Value& b) {
   if (a.word != b.word || a.bytes != b.bytes || a.items.size() != b.items.size()) return false;
@@ -96,7 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ++data, --size;
   std::string signature;
   if (pick < kLists) {
-    signature = kTypeLists[pick];
+    signature = kAbiTypeLists[pick];
   } else {
     const std::string_view rest(reinterpret_cast<const char*>(data), size);
     const size_t nl = rest.find('\n');

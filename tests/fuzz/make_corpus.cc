@@ -21,12 +21,14 @@
 #include "bridge/outbox.h"
 #include "bridge/rlp.h"
 #include "bridge/transaction.h"
+#include "tests/fuzz/abi_type_lists.h"
 #include "verify/final_state.h"
 #include "verify/manifest.h"
 
 namespace fs = std::filesystem;
 namespace bridge = mlcp::bridge;
 namespace abi = mlcp::bridge::abi;
+namespace fuzz = mlcp::fuzz;
 namespace rlp = mlcp::bridge::rlp;
 namespace verify = mlcp::verify;
 
@@ -224,46 +226,9 @@ void rlps() {
 }
 
 void abis() {
-  // The indices match kTypeLists in fuzz_abi.cc: a seed per list.
-  const std::vector<std::string> lists = {
-      "f(uint256)",
-      "f(uint8)",
-      "f(uint128)",
-      "f(int256)",
-      "f(int8)",
-      "f(int64)",
-      "f(bool)",
-      "f(address)",
-      "f(bytes32)",
-      "f(bytes1)",
-      "f(bytes7)",
-      "f(bytes)",
-      "f(string)",
-      "f(uint256[])",
-      "f(bytes32[])",
-      "f(uint8[])",
-      "f(string[])",
-      "f(bytes[])",
-      "f(uint256[3])",
-      "f(bytes[2])",
-      "f(uint256[][])",
-      "f(string[][2])",
-      "f(int256[3][])",
-      "f(address[2][2])",
-      "f((uint64,bytes32))",
-      "f((uint64,bytes32)[2])",
-      "f((uint256,string)[])",
-      "f((bytes,(uint8,string[])[]))",
-      "f(uint256,uint256,bytes32,uint8,bytes32,bytes32)",
-      "f(uint256,uint256,bytes32[],uint8[],bytes32[],bytes32[])",
-      "f(uint256,bool,uint8[],bytes32[],bytes32[])",
-      "f(address,uint8,uint32,uint32,address,uint32,uint32,uint32,address,uint32,uint32,uint32,"
-      "uint128,uint128,uint128,bytes32,bytes32)",
-      "f(address,uint8,bool,uint32,uint32,uint32,uint32,uint32,uint32,uint32,bytes32,bytes32,"
-      "bytes32,bytes32)",
-      "f(string,uint256[],(bool,bytes)[],int16)"};
-  for (size_t i = 0; i < lists.size(); ++i) {
-    const bridge::Bytes enc = sampleEncoding(abi::parameterTypes(lists[i]));
+  // A seed per list of fuzz_abi's table, byte 0 its index.
+  for (size_t i = 0; i < fuzz::kLists; ++i) {
+    const bridge::Bytes enc = sampleEncoding(abi::parameterTypes(fuzz::kAbiTypeLists[i]));
     char name[32];
     std::snprintf(name, sizeof name, "list-%02zu.bin", i);
     put("abi", name, std::string(1, static_cast<char>(i)) + str(enc));
