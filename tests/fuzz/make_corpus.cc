@@ -24,6 +24,9 @@
 #include "tests/fuzz/abi_type_lists.h"
 #include "verify/final_state.h"
 #include "verify/manifest.h"
+#include "volunteer/handshake.h"
+#include "volunteer/secure_channel.h"
+#include "volunteer/wire.h"
 
 namespace fs = std::filesystem;
 namespace bridge = mlcp::bridge;
@@ -31,6 +34,7 @@ namespace abi = mlcp::bridge::abi;
 namespace fuzz = mlcp::fuzz;
 namespace rlp = mlcp::bridge::rlp;
 namespace verify = mlcp::verify;
+namespace volunteer = mlcp::volunteer;
 
 namespace {
 
@@ -382,6 +386,84 @@ void rpcResponses() {
       op(15) + "115792089237316195423570985008687907853269984665640564039457");
 }
 
+// The volunteer channel (volunteer/): one frame and one body per message type for
+// fuzz_volunteer_wire, sealed frames under its fixed session, and real handshake frames for
+// fuzz_volunteer_handshake, each behind the mode byte that harness reads. The handshake's
+// ephemeral keys are fresh on every run, so those seeds differ from run to run.
+void seed(const std::string& harness, const std::string& name, const volunteer::Buffer& bytes,
+          int prefix = -1) {
+  std::string s = prefix >= 0 ? std::string(1, static_cast<char>(prefix)) : std::string();
+  s.append(bytes.begin(), bytes.end());
+  put(harness, name, s);
+}
+
+void volunteerFrames() {
+  using namespace volunteer;
+  TensorPiece piece{"fc1.weight", 0, {2, 3}, 1, {1.f, 2.f, 3.f}};
+  State state;
+  state.step = 5;
+  state.tensors = {piece, TensorPiece{"b", 1, {}, 0, {4.f}}};
+  Contribution contribution;
+  contribution.step = 5;
+  contribution.micro_batch = 2;
+  contribution.tensors = {piece};
+  const std::vector<Message> messages = {
+      ClientHello{3, {}, "fuzz-job"},
+      ServerHello{},
+      ClientAuth{},
+      Welcome{1, {}, "fuzz-job", "[job]\n"},
+      state,
+      Assign{5, 2, 1000},
+      contribution,
+      Ack{MessageType::kState, 5, 0},
+      Reject{RejectReason::kLate, MessageType::kContribution, 5, 2, "late"},
+      Heartbeat{1, 2},
+      Bye{ByeReason::kDone, "bye"}};
+  int n = 0;
+  for (const Message& m : messages) {
+    seed("volunteer_wire", "frame_" + std::to_string(n), encode(m));
+    Buffer body;
+    encodeBody(m, body);
+    const int type_index = n < 3 ? n : n + 1;  // fuzz_volunteer_wire's kTypes order
+    seed("volunteer_wire", "body_" + std::to_string(n), body, type_index);
+    ++n;
+  }
+  // Sealed frames under fuzz_volunteer_wire's fixed session, as its volunteer side seals them.
+  for (CipherSuite cipher : {CipherSuite::kChaCha20Poly1305, CipherSuite::kAes256Gcm}) {
+    if ((availableCipherSuites() & static_cast<uint32_t>(cipher)) == 0) continue;
+    SessionKeys k;
+    k.job_id = "fuzz-job";
+    k.cipher = cipher;
+    k.job_side = false;
+    k.session_id.bytes.fill(0x11);
+    k.send_key.fill(0x33);
+    k.receive_key.fill(0x22);
+    for (size_t i = 3; i < messages.size(); ++i) {
+      SecureChannel volunteer_side(k);
+      seed("volunteer_wire",
+           "sealed_" + std::to_string(static_cast<int>(cipher)) + "_" + std::to_string(i),
+           volunteer_side.seal(messages[i]));
+    }
+  }
+  const auto job = verify::KeyPair::fromSeed(std::array<uint8_t, 32>{1});
+  const auto volunteer_key = verify::KeyPair::fromSeed(std::array<uint8_t, 32>{2});
+  HandshakeInitiator init(volunteer_key, "fuzz-job");
+  HandshakeResponder resp(job, "fuzz-job", [](const verify::PublicKey&) { return true; });
+  const Buffer hello = init.start();
+  const HandshakeReply answer = resp.onClientHello(hello.data(), hello.size());
+  const Buffer auth = init.onServerHello(answer.frame.data(), answer.frame.size());
+  const HandshakeReply verdict = resp.onClientAuth(auth.data(), auth.size());
+  Buffer mode0{static_cast<uint8_t>(hello.size() & 0xff), static_cast<uint8_t>(hello.size() >> 8)};
+  mode0.insert(mode0.end(), hello.begin(), hello.end());
+  mode0.insert(mode0.end(), auth.begin(), auth.end());
+  seed("volunteer_handshake", "responder_hello_auth", mode0, 0);
+  seed("volunteer_handshake", "responder_auth", auth, 1);
+  seed("volunteer_handshake", "initiator_server_hello", answer.frame, 2);
+  seed("volunteer_handshake", "initiator_reject",
+       encode(Reject{RejectReason::kWrongJob, MessageType::kClientHello, 0, 0, ""}), 2);
+  seed("volunteer_handshake", "initiator_verdict", verdict.frame, 3);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -396,5 +478,6 @@ int main(int argc, char** argv) {
   abis();
   contracts();
   rpcResponses();
+  volunteerFrames();
   return 0;
 }

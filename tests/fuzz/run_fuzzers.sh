@@ -38,7 +38,8 @@ fuzzer_dir=${fuzzer_dir:-$build/fuzz}
 what=${1:-}
 [[ $# -gt 0 ]] && shift
 
-harnesses=(job_spec manifest final_state outbox json_rpc rlp transaction abi contract)
+harnesses=(job_spec manifest final_state outbox json_rpc rlp transaction abi contract volunteer_wire
+  volunteer_handshake)
 
 need_clang() {
   local probe

@@ -22,7 +22,7 @@ constexpr MessageType kTypes[] = {
     MessageType::kAssign,      MessageType::kContribution, MessageType::kAck,
     MessageType::kReject,      MessageType::kHeartbeat,    MessageType::kBye};
 
-// The harness's fixed session (make_volunteer_corpus seals seeds under it, as the volunteer).
+// The harness's fixed session (fuzz_make_corpus seals seeds under it, as the volunteer).
 SessionKeys fixedKeys(CipherSuite cipher, bool job_side) {
   SessionKeys k;
   k.job_id = "fuzz-job";
