@@ -20,6 +20,8 @@ void addSubmitCommands(CLI::App& app);
 // `data prepare CORPUS --out DIR (--vocab-size N | --model M)`, `data verify DIR`: token data
 // for language models (docs/data-format.md).
 void addDataCommands(CLI::App& app);
+// `export CHECKPOINT --out FILE [--format pt]`: the parameters as a PyTorch state_dict.
+void addExportCommand(CLI::App& app);
 // `keys new|show`: this node's ed25519 signing key.
 void addKeyCommands(CLI::App& app);
 // `bridge key|deploy|job|commit|challenge|timeout|resolve|settle|withdraw|status|flush`: the

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   mlcp::app::addPlanCommand(app);       // plan
   mlcp::app::addDataCommands(app);      // data prepare|verify
   mlcp::app::addSubmitCommands(app);    // submit, status, logs (Slurm)
+  mlcp::app::addExportCommand(app);     // export
   mlcp::app::addKeyCommands(app);       // keys new|show
   mlcp::app::addBridgeCommands(app);    // bridge ...
   mlcp::app::addSolverCommands(app);    // solver serve

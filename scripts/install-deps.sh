@@ -6,8 +6,9 @@
 # core: compiler, CMake, LibTorch + OpenBLAS, Open MPI + UCX, HDF5, libsodium, SentencePiece,
 #       the parsers and the two real data sets (Fashion-MNIST, fortunes).
 # test: core + GoogleTest, Slurm + munge (local cluster tests), Node.js + npm (solc and anvil for
-#       the chain tests come from the npm registry, pinned in bridge/package.json), and
-#       SentencePiece's command-line tools (spm_encode: bench/bench_tokenizer's peer).
+#       the chain tests come from the npm registry, pinned in bridge/package.json),
+#       SentencePiece's command-line tools (spm_encode: bench/bench_tokenizer's peer), and
+#       PyTorch for Python (python3-torch: `mlcp export`'s file loaded by torch.load).
 #
 # Re-running is cheap: when every package is already installed it only asks dpkg and returns.
 # Needs root (or sudo) only when something is missing.
@@ -32,6 +33,7 @@ test=(
   clang libclang-rt-14-dev  # tests/fuzz: clang with libFuzzer and the sanitizer runtimes
   slurmctld slurmd slurm-client munge
   python3-h5py
+  python3-torch  # tests/app/test_export: torch.load of `mlcp export`'s file
   sentencepiece  # spm_encode, spm_train: the peer bench/bench_tokenizer measures against
 )
 # Node.js and npm: only where there is no npm yet (some machines carry a vendor nodejs that
