@@ -39,7 +39,8 @@ torch::Tensor toTorch(const verify::LoadedTensor& t) {
 
 void exportCheckpoint(const ExportOptions& o) {
   if (o.format != "pt") {
-    throw UsageError(fmt::format("--format {}: the formats are: pt (a PyTorch state_dict)", o.format));
+    throw UsageError(
+        fmt::format("--format {}: the formats are: pt (a PyTorch state_dict)", o.format));
   }
   verify::ReaderOptions options;
   if (!o.signer.empty()) options.expected_signer = o.signer;
@@ -53,8 +54,8 @@ void exportCheckpoint(const ExportOptions& o) {
     state.insert(name.substr(std::strlen(kParamsPrefix)), std::move(t));
   }
   if (state.empty()) {
-    throw VerificationError(fmt::format("checkpoint {} holds no parameters ({}*)", o.checkpoint,
-                                        kParamsPrefix));
+    throw VerificationError(
+        fmt::format("checkpoint {} holds no parameters ({}*)", o.checkpoint, kParamsPrefix));
   }
   const std::vector<char> bytes = torch::pickle_save(state);
   writeFileDurably(o.out, std::string_view(bytes.data(), bytes.size()));

@@ -50,7 +50,9 @@ struct TokenDataInfo {
 std::optional<TokenDataInfo> readTokenDataInfo(const std::string& dir, std::string* why) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
-    *why = fs::exists(dir, ec) ? "which is not a directory" : "which does not exist";
+    *why = fs::exists(dir, ec)
+               ? "which is not a directory"
+               : "which does not exist (make it with `mlcp data prepare CORPUS --out DIR`)";
     return std::nullopt;
   }
   const fs::path file = fs::path(dir) / "tokens.toml";

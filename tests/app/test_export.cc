@@ -45,8 +45,8 @@ class Export : public ::testing::Test {
   void check(const std::string& job, int64_t steps, const torch::Tensor& input, int heads = 0) {
     const std::string job_file = dir_.file("job.toml"), run = dir_.file("run");
     writeFile(job_file, job);
-    const auto trained = runCommand(mlcpBinary() + " run " + job_file + " --no-progress --output " +
-                                    run);
+    const auto trained =
+        runCommand(mlcpBinary() + " run " + job_file + " --no-progress --output " + run);
     ASSERT_EQ(trained.exit_code, 0) << trained.output;
     const std::string checkpoint = verify::checkpointDir(run, steps);
     const std::string exported = dir_.file("model.pt");
@@ -57,12 +57,11 @@ class Export : public ::testing::Test {
     // mlcp's model with the exported parameters (as LibTorch reads the file back).
     const jobs::JobSpec spec = jobs::parseJobSpec(job, job_file);
     const auto state = loadStateDict(exported);
-    const std::string out_name = spec.model.kind == "gpt" ? "layers.0.tok.weight"
-                                 : spec.model.kind == "cnn"
-                                     ? "layers." + std::to_string(spec.model.channels.size()) +
-                                           ".linear.weight"
-                                     : "layers." + std::to_string(spec.model.hidden.size()) +
-                                           ".linear.weight";
+    const std::string out_name =
+        spec.model.kind == "gpt" ? "layers.0.tok.weight"
+        : spec.model.kind == "cnn"
+            ? "layers." + std::to_string(spec.model.channels.size()) + ".linear.weight"
+            : "layers." + std::to_string(spec.model.hidden.size()) + ".linear.weight";
     const int64_t classes = state.at(out_name).size(0);
     auto model = models::buildModel(spec.model, classes, spec.seed);
     size_t loaded = 0;
@@ -84,10 +83,10 @@ class Export : public ::testing::Test {
     writeFile(dir_.file("sample.pt"), std::string(bytes.begin(), bytes.end()));
 
     const std::string roundtrip = dir_.file("roundtrip.pt");
-    const auto py = runCommand(std::string(kPython) + " " + sourceDir() +
-                               "/tests/app/check_export.py " + exported + " " +
-                               dir_.file("sample.pt") + " " + roundtrip +
-                               (heads > 0 ? " --heads " + std::to_string(heads) : ""));
+    const auto py =
+        runCommand(std::string(kPython) + " " + sourceDir() + "/tests/app/check_export.py " +
+                   exported + " " + dir_.file("sample.pt") + " " + roundtrip +
+                   (heads > 0 ? " --heads " + std::to_string(heads) : ""));
     ASSERT_EQ(py.exit_code, 0) << py.output;
     std::cout << py.output;  // the largest difference, for the log
 
@@ -131,10 +130,10 @@ TEST_F(Export, GptLoadsInPyTorchAndComputesTheSameLogits) {
 TEST_F(Export, BadCheckpointsAndFormatsAreOneSentence) {
   writeFile(dir_.file("job.toml"), mlpJob("export-bad", 2));
   const std::string run = dir_.file("run");
-  ASSERT_EQ(runCommand(mlcpBinary() + " run " + dir_.file("job.toml") + " --no-progress --output " +
-                       run)
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      runCommand(mlcpBinary() + " run " + dir_.file("job.toml") + " --no-progress --output " + run)
+          .exit_code,
+      0);
   const std::string checkpoint = verify::checkpointDir(run, 2);
   auto r = runCommand(mlcpBinary() + " export " + checkpoint + " --out " + dir_.file("x.pt") +
                       " --format onnx");
