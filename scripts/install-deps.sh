@@ -31,6 +31,7 @@ core=(
 test=(
   googletest libgtest-dev libgmock-dev clang-format strace
   clang libclang-rt-14-dev  # tests/fuzz: clang with libFuzzer and the sanitizer runtimes
+  libomp-14-dev  # ... and clang's OpenMP (ops/ needs OpenMP; GCC's libgomp does not serve clang)
   slurmctld slurmd slurm-client munge
   python3-h5py
   python3-torch  # tests/app/test_export: torch.load of `mlcp export`'s file

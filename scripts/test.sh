@@ -33,8 +33,11 @@ if [[ $rc -eq 0 && $# -eq 0 ]]; then
 fi
 total=$(sed -n 's/.* tests failed out of \([0-9]*\).*/\1/p' "$build/ctest.log" | tail -n 1)
 mapfile -t skipped < <(sed -n 's/^ *[0-9]* - \(.*\) (Skipped)$/\1/p' "$build/ctest.log")
-if ((${#skipped[@]})); then
-  echo "test.sh: ${#skipped[@]} of ${total:-?} tests were SKIPPED and did not run: ${skipped[*]}"
+# "Not Run": a test whose fixture (e.g. fuzz.build) failed; it did not run either.
+mapfile -t not_run < <(sed -n 's/^ *[0-9]* - \(.*\) (Not Run)$/\1/p' "$build/ctest.log")
+if ((${#skipped[@]} + ${#not_run[@]})); then
+  echo "test.sh: of ${total:-?} tests, ${#skipped[@]} were SKIPPED (${skipped[*]:-none}) and" \
+    "${#not_run[@]} NOT RUN (${not_run[*]:-none}); exit code $rc"
 else
   echo "test.sh: all ${total:-?} tests ran, none skipped; exit code $rc"
 fi

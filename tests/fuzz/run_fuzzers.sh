@@ -59,6 +59,12 @@ need_clang() {
       "libclang-rt-14-dev (scripts/install-deps.sh test); clang said: $(head -c 300 "$probe/log")" >&2
     exit 1
   fi
+  printf 'int main() { return 0; }\n' >"$probe/omp.cc"
+  if ! clang++ -fopenmp "$probe/omp.cc" -o "$probe/omp" >"$probe/log" 2>&1; then
+    echo "run_fuzzers.sh: clang cannot build with OpenMP (ops/ needs it): install the Debian" \
+      "package libomp-14-dev (scripts/install-deps.sh test); clang said: $(head -c 300 "$probe/log")" >&2
+    exit 1
+  fi
 }
 
 do_build() {
