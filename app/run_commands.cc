@@ -5,6 +5,7 @@
 #include <ucp/api/ucp.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -254,10 +255,12 @@ void runJob(const std::string& job_path, const RunFlags& f) {
           r.final_train_loss, r.final_eval.loss, 100.0 * r.final_eval.accuracy,
           r.final_eval.samples);
       if (r.unigram_entropy_nats > 0) {
+        const double below = r.unigram_entropy_nats - r.final_eval.loss;
         fmt::print(
-            "summary: unigram entropy of the training bytes {:.4f} nats; the model is "
-            "{:.4f} nats below it\n",
-            r.unigram_entropy_nats, r.unigram_entropy_nats - r.final_eval.loss);
+            "summary: unigram entropy of the training {} {:.4f} nats; the held-out loss is "
+            "{:.4f} nats {} it\n",
+            spec.data.kind == "tokens" ? "tokens" : "bytes", r.unigram_entropy_nats,
+            std::abs(below), below >= 0 ? "below" : "above");
       }
       if (r.skipped_steps > 0)
         fmt::print("summary: {} steps skipped (non-finite gradient)\n", r.skipped_steps);
