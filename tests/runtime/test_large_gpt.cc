@@ -14,9 +14,8 @@ namespace {
 
 TEST(LargeGpt, TheHundredMillionParameterExampleRunsTwoStepsOnTwoRanks) {
   TempDir dir;
-  const auto prepared =
-      runCommand(mlcpBinary() + " data prepare /usr/share/games/fortunes --out " +
-                 dir.file("tokens") + " --vocab-size 8000");
+  const auto prepared = runCommand(mlcpBinary() + " data prepare /usr/share/games/fortunes --out " +
+                                   dir.file("tokens") + " --vocab-size 8000");
   ASSERT_EQ(prepared.exit_code, 0) << prepared.output;
 
   std::string job = readFile(sourceDir() + "/jobs/gpt_100m_tokens.toml");
@@ -31,15 +30,15 @@ TEST(LargeGpt, TheHundredMillionParameterExampleRunsTwoStepsOnTwoRanks) {
   const auto plan =
       runCommand(mlcpBinary() + " plan " + dir.file("gpt_100m_tokens.toml") + " --ranks 2");
   ASSERT_EQ(plan.exit_code, 0) << plan.output;
-  for (const char* line : {"97540608 parameters", "memory per rank (estimate)",
-                           "shard_optimizer over dp", "recomputed per layer",
-                           "without shard_optimizer"}) {
+  for (const char* line :
+       {"97540608 parameters", "memory per rank (estimate)", "shard_optimizer over dp",
+        "recomputed per layer", "without shard_optimizer"}) {
     EXPECT_NE(plan.output.find(line), std::string::npos) << line << " in:\n" << plan.output;
   }
 
-  const auto run = runCommand(mpiexec(2) + " " + mlcpBinary() + " run " +
-                              dir.file("gpt_100m_tokens.toml") + " --no-progress --output " +
-                              dir.file("run"));
+  const auto run =
+      runCommand(mpiexec(2) + " " + mlcpBinary() + " run " + dir.file("gpt_100m_tokens.toml") +
+                 " --no-progress --output " + dir.file("run"));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find("summary: 2 steps"), std::string::npos) << run.output;
   const auto verified = runCommand(mlcpBinary() + " verify checkpoint " + dir.file("run") +
