@@ -30,4 +30,17 @@ if [[ $kind == thread ]]; then
   # UCX's memory hooks crash under TSan; Open MPI forwards these to the ranks.
   export UCX_MEM_EVENTS=no UCX_MEM_MALLOC_HOOKS=no UCX_MEM_MMAP_HOOK_MODE=none
 fi
+if [[ $kind == address ]]; then
+  # Leaks are checked in every test that does not start MPI ranks. In the multi-rank ones
+  # (label mpi) Open MPI's own allocations in MPI_Init (its op and PML components: not
+  # instrumented, some unloaded at exit) reach LeakSanitizer with stacks that no suppression names
+  # reliably; ASan's and UBSan's checks stay on there.
+  rc=0
+  ctest --test-dir "$dir" -L "$label" -LE mpi --output-on-failure --no-tests=error --timeout 600 \
+    || rc=$?
+  ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0 \
+    ctest --test-dir "$dir" -L "$label" -L mpi --output-on-failure --no-tests=error --timeout 600 \
+    || rc=$?
+  exit "$rc"
+fi
 ctest --test-dir "$dir" -L "$label" --output-on-failure --no-tests=error --timeout 600

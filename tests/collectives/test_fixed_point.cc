@@ -679,9 +679,11 @@ TEST(FixedPoint, ExactScanMeansFinerGridsScaleByPowersOfTwo) {
     const int top = (max > 0.0f ? largestGrid(max) : 0) - headroom - 3;
     const int finer = finest + static_cast<int>(gen() % 16);
     const int coarser = top - static_cast<int>(gen() % 40);
-    const int grids[] = {finest - 1, finest, finest + 1, finer, top, coarser};
-    for (int G : grids) {
-      if (G > top || G < -300 || G > 300) continue;
+    // In int64: an all-zero draw has no finest grid (INT_MIN), and INT_MIN - 1 overflows int.
+    const int64_t grids[] = {int64_t{finest} - 1, finest, int64_t{finest} + 1, finer, top, coarser};
+    for (const int64_t grid : grids) {
+      if (grid > top || grid < -300 || grid > 300) continue;
+      const int G = static_cast<int>(grid);
       bool want = true;
       for (const float* x : xs) {
         for (int64_t i = 0; i < n; ++i) want = want && onGrid(x[i], G);
@@ -704,8 +706,10 @@ TEST(FixedPoint, ExactScanMeansFinerGridsScaleByPowersOfTwo) {
         continue;
       }
       ++exact_cases;
-      int64_t total_g = 0;
-      for (int64_t v : on_g) total_g += v;
+      // The totals wrap as the exact sum's int64 words do: sum them as uint64 (defined
+      // wrap-around; int64 overflow is undefined behaviour, and UBSan stops on it).
+      uint64_t total_g = 0;
+      for (int64_t v : on_g) total_g += static_cast<uint64_t>(v);
       for (int d = 0; d <= 3; ++d) {
         const int64_t scale_d = int64_t{1} << d;
         for (const float* x : xs) {
@@ -716,13 +720,14 @@ TEST(FixedPoint, ExactScanMeansFinerGridsScaleByPowersOfTwo) {
         }
         std::vector<int64_t> on_finer(static_cast<size_t>(n));
         sumToFixedPoint(xs.data(), count, 0, n, G + d, on_finer.data());
-        int64_t total_finer = 0;
+        uint64_t total_finer = 0;
         for (size_t i = 0; i < on_finer.size(); ++i) {
           ASSERT_EQ(on_finer[i], on_g[i] * scale_d)
               << "trial=" << trial << " G=" << G << " d=" << d << " i=" << i;
-          total_finer += on_finer[i];
+          total_finer += static_cast<uint64_t>(on_finer[i]);
         }
-        ASSERT_EQ(total_finer, total_g * scale_d) << "trial=" << trial << " G=" << G;
+        ASSERT_EQ(total_finer, total_g * static_cast<uint64_t>(scale_d))
+            << "trial=" << trial << " G=" << G;
       }
     }
   }
