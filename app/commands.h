@@ -24,6 +24,8 @@ void addDataCommands(CLI::App& app);
 void addExportCommand(CLI::App& app);
 // `keys new|show`: this node's ed25519 signing key.
 void addKeyCommands(CLI::App& app);
+// volunteer: join a running job as an untrusted volunteer (docs/volunteers.md).
+void addVolunteerCommand(CLI::App& app);
 // `bridge key|deploy|job|commit|challenge|timeout|resolve|settle|withdraw|status|flush`: the
 // protocol chain. Every sending command takes --rpc URL (send now), --outbox FILE (queue
 // offline; needs --chain-id), or both (queue, then flush at once).

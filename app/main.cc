@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   mlcp::app::addSubmitCommands(app);    // submit, status, logs (Slurm)
   mlcp::app::addExportCommand(app);     // export
   mlcp::app::addKeyCommands(app);       // keys new|show
+  mlcp::app::addVolunteerCommand(app);  // volunteer
   mlcp::app::addBridgeCommands(app);    // bridge ...
   mlcp::app::addSolverCommands(app);    // solver serve
   mlcp::app::addVerifierCommands(app);  // verifier watch

@@ -175,6 +175,7 @@ void runJob(const std::string& job_path, const RunFlags& f) {
                           : f.progress == "lines" ? runtime::ProgressStyle::kLines
                                                   : runtime::ProgressStyle::kAuto;
     opts.fault = parseFault(f.fault);
+    opts.take_volunteers = true;
     partition::TraceRecorder recorder(rank);
     if (timeline) opts.timeline = &recorder;
     // Written however the run ends (finished, stopped on a signal, failed), for a post-mortem.

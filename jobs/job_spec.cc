@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -10,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "base/error.h"
@@ -283,6 +285,129 @@ void readSlurmSection(const SpecReader& r, JobSpec& s) {
   sl.requeue = t.getBool("requeue", sl.requeue);
 }
 
+// [volunteers]
+// The key lists are read and checked here rather than in job_validation, because what they
+// yield (volunteers.allowed_keys) is part of the returned spec: volunteers.allow entry by entry
+// (the message shows the entry as written), then the allow file line by line.
+
+// An allow file larger than this is refused (about 250 000 keys).
+constexpr std::uintmax_t kMaxAllowFileBytes = std::uintmax_t{16} << 20;
+constexpr size_t kPublicKeyHexDigits = 64;  // an ed25519 public key
+
+bool isPublicKeyHex(const std::string& s) {
+  return s.size() == kPublicKeyHexDigits && std::all_of(s.begin(), s.end(), [](char c) {
+           return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+         });
+}
+
+std::string lowerCase(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// volunteers.allow: an array of distinct keys, returned lower-cased. (Read from the document
+// directly: SectionReader has no string arrays. [volunteers] has no keys that may not apply,
+// so no rejectUnused relies on this key being marked as used.)
+std::vector<std::string> readAllowList(const SpecReader& r) {
+  const toml::node* n = r.root()["volunteers"]["allow"].node();
+  if (n == nullptr) return {};
+  const toml::array* arr = n->as_array();
+  if (arr == nullptr) {
+    r.fail(
+        "volunteers.allow",
+        "expected an array of ed25519 public keys (64 hex digits each), got " + describeNode(*n));
+  }
+  std::vector<std::string> keys;
+  std::map<std::string, size_t> first;  // lower-cased key -> its first index
+  for (size_t i = 0; i < arr->size(); ++i) {
+    const std::string at = fmt::format("volunteers.allow[{}]", i);
+    const toml::node& e = (*arr)[i];
+    if (!e.is_string()) {
+      r.fail({at, "volunteers.allow"}, at,
+             "expected an ed25519 public key (a string of 64 hex digits), got " + describeNode(e));
+    }
+    const std::string text(*e.value<std::string_view>());
+    if (!isPublicKeyHex(text)) {
+      r.fail({at, "volunteers.allow"}, at,
+             "expected an ed25519 public key (64 hex digits), got " + quoteText(text));
+    }
+    const std::string key = lowerCase(text);
+    if (auto it = first.find(key); it != first.end()) {
+      r.fail({at, "volunteers.allow"}, at,
+             fmt::format("expected each key once, got {} again (volunteers.allow[{}] is the same "
+                         "key)",
+                         quoteText(text), it->second));
+    }
+    first.emplace(key, i);
+    keys.push_back(key);
+  }
+  return keys;
+}
+
+// volunteers.allow_file (absolute): one key a line, '#' to the end of a line is a comment, blank
+// lines skipped; returns the keys lower-cased, in file order (repeats kept: the caller merges).
+std::vector<std::string> readAllowFile(const SpecReader& r, const std::string& path) {
+  const std::string key = "volunteers.allow_file";
+  const std::string expected = "expected a file of volunteer public keys, got " + quoteText(path);
+  std::error_code ec;
+  if (!fs::exists(path, ec)) r.fail(key, expected + ", which does not exist");
+  if (!fs::is_regular_file(path, ec)) r.fail(key, expected + ", which is not a regular file");
+  const std::uintmax_t size = fs::file_size(path, ec);
+  if (ec || size > kMaxAllowFileBytes) {
+    r.fail(key, expected + (ec ? ", whose size cannot be read (" + ec.message() + ")"
+                               : fmt::format(", which is larger than {} MiB ({} bytes)",
+                                             kMaxAllowFileBytes >> 20, size)));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) r.fail(key, expected + ", which cannot be read (" + std::strerror(errno) + ")");
+  std::vector<std::string> keys;
+  std::string line;
+  std::uintmax_t read = 0;  // procfs files report size 0: count what is read too
+  for (int64_t number = 1; std::getline(in, line); ++number) {
+    read += line.size() + 1;
+    if (read > kMaxAllowFileBytes + 1) {
+      r.fail(key,
+             expected + fmt::format(", which is larger than {} MiB", kMaxAllowFileBytes >> 20));
+    }
+    std::string text = line.substr(0, line.find('#'));
+    const auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+    while (!text.empty() && space(text.back())) text.pop_back();
+    text.erase(text.begin(), std::find_if_not(text.begin(), text.end(), space));
+    if (text.empty()) continue;
+    if (!isPublicKeyHex(text)) {
+      r.fail(key, fmt::format("expected one ed25519 public key (64 hex digits) a line ('#' starts "
+                              "a comment), got {} on line {} of {}",
+                              quoteText(text), number, quoteText(path)));
+    }
+    keys.push_back(lowerCase(text));
+  }
+  if (in.bad()) r.fail(key, expected + ", which cannot be read (" + std::strerror(errno) + ")");
+  return keys;
+}
+
+void readVolunteersSection(const SpecReader& r, const fs::path& base, JobSpec& s) {
+  SectionReader t(r, "volunteers");
+  VolunteersSpec& v = s.volunteers;
+  v.enabled = t.getBool("enabled", v.enabled);
+  v.listen = t.getString("listen", v.listen);
+  v.allow = readAllowList(r);
+  v.allow_file = resolvePath(base, t.getString("allow_file", ""));
+  v.key_file = resolvePath(base, t.getString("key_file", ""));
+  v.deadline_s = t.getDouble("deadline_s", v.deadline_s);
+  v.max_volunteers = t.getInt("max_volunteers", v.max_volunteers);
+  v.audit_rate = t.getDouble("audit_rate", v.audit_rate);
+  v.audit_trust_after = t.getInt("audit_trust_after", v.audit_trust_after);
+  v.min_units = t.getInt("min_units", v.min_units);
+  // The union: `allow` first, then the file's keys not seen yet.
+  v.allowed_keys = v.allow;
+  std::set<std::string> seen(v.allow.begin(), v.allow.end());
+  if (!v.allow_file.empty()) {
+    for (auto& k : readAllowFile(r, v.allow_file)) {
+      if (seen.insert(k).second) v.allowed_keys.push_back(std::move(k));
+    }
+  }
+}
+
 // Reads every section (types, enums, which keys apply); value checks are in job_validation.
 JobSpec readSpec(const SpecReader& r, const std::string& source_name) {
   const fs::path base = fs::absolute(fs::path(source_name)).parent_path();
@@ -298,6 +423,7 @@ JobSpec readSpec(const SpecReader& r, const std::string& source_name) {
   readRuntimeSection(r, base, s);
   readBridgeSection(r, base, s);
   readSlurmSection(r, s);
+  readVolunteersSection(r, base, s);
   return s;
 }
 

@@ -1,10 +1,11 @@
 // The job specification: one TOML file that defines a training job's logical program (model,
 // data, optimizer, schedule, batch split, parallel plan, seed) and its physical knobs (output
-// directory, timeouts, devices, chain bridge, Slurm). docs/job-spec.md documents every key.
+// directory, timeouts, devices, chain bridge, Slurm, volunteers). docs/job-spec.md documents
+// every key.
 //
 // Contract: loadJobSpec/parseJobSpec either return a JobSpec that passed every check that can
 // be made before work starts (types, ranges, enums, cross-field rules, data files present, key
-// files present), or throw mlcp::UsageError with one sentence
+// files present, the volunteers' allow file read), or throw mlcp::UsageError with one sentence
 //
 //   <file>:<line>:<col>: <key path>: <what was expected>, got <what was found>
 //
@@ -115,6 +116,36 @@ struct SlurmSpec {
   bool requeue = true;
 };
 
+// [volunteers]: untrusted volunteer nodes (`mlcp volunteer`) that compute logical micro-batches
+// of this job over an authenticated, encrypted UCX channel (docs/volunteers.md).
+struct VolunteersSpec {
+  bool enabled = false;
+  // HOST:PORT the coordinator (rank 0) listens on; port 0 picks a free port.
+  std::string listen = "0.0.0.0:0";
+  // Allowed volunteer public keys: 64 hex digits each (ed25519), lower-cased on read.
+  std::vector<std::string> allow;
+  // "" or a file of keys, one per line, '#' starts a comment; path relative to the job file's
+  // directory, stored absolute.
+  std::string allow_file;
+  // The keys the coordinator admits: `allow`, then the keys of `allow_file` (read when the job
+  // loads), lower-cased, each once, in that order. Admit volunteers by this, not by `allow`.
+  std::vector<std::string> allowed_keys;
+  // The job's ed25519 node key for the handshake; "" = checkpoint.key_file (or a fresh key per
+  // run); relative to the job file, stored absolute.
+  std::string key_file;
+  double deadline_s = 30;       // time a volunteer has for one work unit (> 0, <= 86400)
+  int64_t max_volunteers = 16;  // volunteers connected at once (1..1024)
+  // The share of a trusted volunteer's units recomputed on a rank, in (0, 1].
+  double audit_rate = 0.1;
+  // A new key's first units are all recomputed; after this many correct ones it is audited at
+  // audit_rate (>= 0).
+  int64_t audit_trust_after = 8;
+  // Units each connected volunteer gets per step at least (while rank 0 has that many), the rest
+  // shared by measured speed; 0 = by speed alone (a volunteer much slower than rank 0 then gets
+  // none) (>= 0).
+  int64_t min_units = 0;
+};
+
 struct JobSpec {
   std::string name;
   uint64_t seed = 0;
@@ -129,6 +160,7 @@ struct JobSpec {
   RuntimeSpec runtime;
   BridgeSpec bridge;
   SlurmSpec slurm;
+  VolunteersSpec volunteers;
 
   std::string source_path;  // the path (or name) the spec was read from, as given
   std::string source_text;  // exactly the bytes of the file
@@ -144,7 +176,9 @@ struct JobSpec {
   //   parallel.{pp,tp,schedule,virtual_stages}, checkpoint.every, runtime.intra_op_threads.
   // Excluded (placement or labels, not results): job.name, job.output_dir, data.path,
   //   train.log_every, parallel.dp, checkpoint.{key_file,keep},
-  //   runtime.{collective_timeout_s,devices_file}, bridge.*, slurm.*.
+  //   runtime.{collective_timeout_s,devices_file}, bridge.*, slurm.*, volunteers.* (who computes
+  //   a micro-batch is placement: a job run with or without volunteers is the same program and
+  //   gives the same bits).
   // docs/job-spec.md gives the reason for each.
   std::string canonicalText() const;
 };

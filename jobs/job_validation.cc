@@ -20,6 +20,9 @@ constexpr int64_t kImageSize = 28;             // Fashion-MNIST images are 28x28
 constexpr int64_t kFashionMnistTrain = 60000;  // training samples in Fashion-MNIST
 constexpr int64_t kMaxConvBlocks = 4;          // 28 -> 14 -> 7 -> 3 -> 1 under 2x2 maxpools
 constexpr int64_t kMaxIntraOpThreads = 1024;
+constexpr int kMaxPort = 65535;
+constexpr double kMaxDeadlineS = 86400;  // a volunteer's work unit: at most a day
+constexpr int64_t kMaxVolunteers = 1024;
 // Model sizes and rank counts enter products (layers + 2, ffn_mult x d_model, dp x pp x tp,
 // nodes x tasks): each at most 2^20 keeps every such product of up to three inside int64.
 constexpr int64_t kMaxCount = int64_t{1} << 20;
@@ -101,6 +104,7 @@ class Validator {
     runtime();
     bridge();
     slurm();
+    volunteers();
   }
 
  private:
@@ -626,6 +630,60 @@ class Validator {
         r_.fail({"slurm.tasks_per_node"}, "slurm.tasks_per_node",
                 fmt::format("{}, got slurm.nodes*tasks_per_node = {}*{} = {} ranks", *expected,
                             sl.nodes, sl.tasks_per_node, world));
+      }
+    }
+  }
+
+  // volunteers.allow and the allow file are checked while reading (job_spec.cc): their keys
+  // are part of the spec (volunteers.allowed_keys).
+  void volunteers() {
+    const VolunteersSpec& v = s_.volunteers;
+    // HOST:PORT as collectives/ucx/socket_address.h reads it (jobs/ does not link that library),
+    // without resolving the name: it must resolve on the coordinator's node only, at launch.
+    static const std::regex kListen(
+        "([A-Za-z0-9._-]+|\\[[0-9A-Fa-f:.]+(%[A-Za-z0-9._-]+)?\\]):([0-9]{1,5})");
+    std::smatch m;
+    if (!std::regex_match(v.listen, m, kListen) || std::stoi(m[3].str()) > kMaxPort) {
+      r_.fail("volunteers.listen",
+              "expected HOST:PORT with a port 0..65535 (e.g. 0.0.0.0:7700, "
+              "coordinator.example:7700 or [::1]:7700; port 0 picks a free port), got " +
+                  quoteText(v.listen));
+    }
+    existingFile("volunteers.key_file", v.key_file, "an existing ed25519 key file");
+    if (!(v.deadline_s > 0 && v.deadline_s <= kMaxDeadlineS)) {
+      r_.fail("volunteers.deadline_s",
+              fmt::format("must be in (0, {}] (the seconds a volunteer has for one work unit), "
+                          "got {}",
+                          formatDouble(kMaxDeadlineS), formatDouble(v.deadline_s)));
+    }
+    if (v.max_volunteers < 1 || v.max_volunteers > kMaxVolunteers) {
+      r_.fail("volunteers.max_volunteers",
+              fmt::format("must be in [1, {}], got {}", kMaxVolunteers, v.max_volunteers));
+    }
+    if (!(v.audit_rate > 0 && v.audit_rate <= 1)) {
+      r_.fail("volunteers.audit_rate",
+              "must be in (0, 1] (the share of a trusted volunteer's units recomputed on a "
+              "rank), got " +
+                  formatDouble(v.audit_rate));
+    }
+    nonNegative("volunteers.audit_trust_after", v.audit_trust_after);
+    nonNegative("volunteers.min_units", v.min_units);
+    if (!v.enabled) return;
+    if (v.allowed_keys.empty()) {
+      r_.fail({"volunteers.allow", "volunteers.allow_file", "volunteers.enabled", "volunteers"},
+              "volunteers.allow",
+              "is required when volunteers.enabled is true (a job that takes volunteers names "
+              "the keys it allows: volunteers.allow or volunteers.allow_file), got no keys");
+    }
+    // A volunteer computes a whole logical micro-batch through the whole model.
+    const ParallelSpec& p = s_.parallel;
+    for (const auto& [key, value] : {std::pair<std::string, int64_t>{"parallel.pp", p.pp},
+                                     std::pair<std::string, int64_t>{"parallel.tp", p.tp}}) {
+      if (value != 1) {
+        r_.fail({key, "volunteers.enabled"}, key,
+                fmt::format("must be 1 when volunteers.enabled is true (volunteers compute "
+                            "whole logical micro-batches of the whole model), got {}",
+                            value));
       }
     }
   }

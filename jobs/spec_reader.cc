@@ -29,6 +29,9 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& jobSchema()
       {"bridge", {"enabled", "rpc_url", "outbox", "contract", "key_file", "job_id", "chain_id"}},
       {"slurm",
        {"partition", "account", "time", "nodes", "tasks_per_node", "gpus_per_node", "requeue"}},
+      {"volunteers",
+       {"enabled", "listen", "allow", "allow_file", "key_file", "deadline_s", "max_volunteers",
+        "audit_rate", "audit_trust_after", "min_units"}},
   };
   return kSchema;
 }

@@ -1,5 +1,7 @@
 #include "runtime/mean_gradient.h"
 
+#include "base/error.h"
+
 namespace mlcp::runtime {
 
 MeanGradient::MeanGradient(ModelState& state, collectives::Communicator& dp, int64_t first,
@@ -17,6 +19,17 @@ void MeanGradient::keep(int64_t j, const std::vector<int64_t>& which) {
     const auto& g = p.grad();
     kept[static_cast<size_t>(k)] = g.defined() ? g.contiguous() : torch::zeros_like(p);
   }
+}
+
+void MeanGradient::keepTensors(int64_t j, std::vector<torch::Tensor> grads) {
+  require(grads.size() == state_.owned().size(),
+          "MeanGradient::keepTensors: one tensor per owned parameter");
+  for (size_t k = 0; k < grads.size(); ++k) {
+    require(grads[k].is_contiguous() && grads[k].scalar_type() == torch::kFloat32 &&
+                grads[k].numel() == state_.owned()[k].second.numel(),
+            "MeanGradient::keepTensors: a tensor of the wrong size or type");
+  }
+  kept_.at(static_cast<size_t>(j - first_)) = std::move(grads);
 }
 
 std::vector<const float*> MeanGradient::pointers(int64_t j) {

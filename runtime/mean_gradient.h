@@ -29,6 +29,10 @@ class MeanGradient {
   // Takes over the .grad of owned parameters `which` (indices into state.owned()) as micro-batch
   // j's contribution; a parameter without a gradient contributes zeros.
   void keep(int64_t j, const std::vector<int64_t>& which);
+  // Takes `grads` — one contiguous float32 tensor per owned parameter, in owned() order — as
+  // micro-batch j's contribution: a volunteer's (runtime/volunteer_coordinator.h). Replaces
+  // whatever j had (a banned volunteer's unit is replaced by the recomputation the same way).
+  void keepTensors(int64_t j, std::vector<torch::Tensor> grads);
   // Hands micro-batch j's (complete) contribution to the exact sum now.
   void stream(int64_t j);
   // Collective over the data-parallel group: the mean over all `total` micro-batches into the

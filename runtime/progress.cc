@@ -39,7 +39,8 @@ void ProgressReporter::step(int64_t step, double loss, double lr, double samples
   if (!reporter_ || !show_steps_) return;
   const std::string line =
       fmt::format("step {:>6}/{} | loss {:.4f} | lr {:.2e} | {:>8.1f} samples/s | eta {}", step + 1,
-                  total_steps_, loss, lr, samples_per_s, eta(step));
+                  total_steps_, loss, lr, samples_per_s, eta(step)) +
+      (suffix_.empty() ? "" : " | " + suffix_);
   if (tty_) {
     fmt::print(out_, "\r{}\033[K", line);
     live_line_open_ = true;

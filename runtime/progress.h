@@ -25,6 +25,8 @@ class ProgressReporter {
   void step(int64_t step, double loss, double lr, double samples_per_s);
   // A line that must stay on screen (evaluation results, checkpoints); ends the live line first.
   void message(const std::string& text);
+  // Appended to every later step line after " | " (the volunteers' counts); "" = nothing.
+  void setSuffix(std::string suffix) { suffix_ = std::move(suffix); }
   void finish();
 
  private:
@@ -35,6 +37,7 @@ class ProgressReporter {
   std::FILE* out_;
   bool live_line_open_ = false;
   std::chrono::steady_clock::time_point start_;
+  std::string suffix_;
 };
 
 }  // namespace mlcp::runtime

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 
 #include "base/error.h"
@@ -24,6 +25,7 @@
 #include "runtime/progress.h"
 #include "runtime/state_chain.h"
 #include "runtime/stop_signal.h"
+#include "runtime/volunteer_coordinator.h"
 #include "verify/checkpoint.h"
 
 namespace mlcp::runtime {
@@ -74,6 +76,14 @@ int64_t resolveFault(const PlantedFault& f, const Placement& placement, int64_t 
   if (f.micro_batch >= 0) return f.micro_batch;
   const int replica = partition::MeshLayout(placement.mesh()).coords(f.rank).dp;
   return placement.micro_batches.at(static_cast<size_t>(replica)).first;
+}
+
+// The job's public key for volunteers, as the coordinator recorded it.
+std::string readJobKey(const std::string& run_dir) {
+  std::ifstream in(run_dir + "/volunteers/job_key");
+  std::string key;
+  in >> key;
+  return key;
 }
 
 // Creates the run directory; returns its path.
@@ -191,6 +201,7 @@ class Run {
   void commitCheckpoint();                             // finishes the one in flight
   void finishStateHash();                              // completes the previous step's record
   bool runStep(int64_t step, const StopSignal& stop);  // true: stop after this step
+  std::vector<std::optional<double>> runWithVolunteers(int64_t step);
   void update(int64_t step, bool finite);
   void finish();
   ScopeTimer verificationTimer() { return ScopeTimer(result_.verification_seconds, timer_depth_); }
@@ -218,6 +229,8 @@ class Run {
   StateChain chain_;
   nlohmann::json pending_record_;  // the step whose state hash is being computed
   Checkpointer checkpointer_;
+  // Rank 0 of a job that takes volunteers; nullptr elsewhere.
+  std::unique_ptr<VolunteerCoordinator> volunteers_;
   Clock::time_point t0_;
 };
 
@@ -267,6 +280,15 @@ Run::Run(Trainer::State& s)
     observers_.add(&*timeline_);
   }
   if (o.on_checkpoint) checkpointer_.setPublisher(o.on_checkpoint);
+  if (o.take_volunteers && spec_.volunteers.enabled && rank_ == 0) {
+    const std::string& key_file = spec_.volunteers.key_file.empty()
+                                      ? spec_.checkpoint.key_file
+                                      : spec_.volunteers.key_file;
+    volunteers_ = std::make_unique<VolunteerCoordinator>(
+        spec_, s.state->params(), s.data.content_hash, s.run_dir,
+        loadOrCreateNodeKey(key_file, false),
+        [this](const std::string& line) { progress_.message(line); });
+  }
   checkpointer_.setOnCommitted([this](int64_t step, const verify::Hash256& root) {
     result_.checkpoint_root = root.hex();
     result_.checkpoint_dir = verify::checkpointDir(s_.run_dir, step);
@@ -285,6 +307,12 @@ void Run::announce() {
         s_.data.train->describe(), s_.total_steps, spec_.train.global_batch, m_));
     if (s_.world.size() > 1 || !spec_.runtime.devices_file.empty()) {
       progress_.message(s_.placement.describe());
+    }
+    if (volunteers_) {
+      progress_.message(fmt::format(
+          "mlcp: volunteers connect with: mlcp volunteer --connect {} --job {} --key KEYFILE "
+          "(job key {})",
+          volunteers_->address(), spec_.name, readJobKey(s_.run_dir)));
     }
   }
   metrics_.write("start", {{"ranks", s_.world.size()},
@@ -393,6 +421,37 @@ void Run::update(int64_t step, bool finite) {
   observers_.updated(step + 1);
 }
 
+// Rank 0 with volunteers: its micro-batches go through the coordinator, which hands some to
+// volunteers and computes the rest here — each one's gradient kept as its contribution, whoever
+// computed it (runtime/volunteer_coordinator.h).
+std::vector<std::optional<double>> Run::runWithVolunteers(int64_t step) {
+  UnitWork work;
+  work.step = step;
+  for (int64_t j = mine_.first; j < mine_.second; ++j) work.units.push_back(j);
+  // A planted fault or a trace observes micro-batches computed here.
+  work.offer = !fault_ && !trace_;
+  const double slowdown =
+      spec_.runtime.devices_file.empty()
+          ? 1.0
+          : s_.placement.plan.devices.at(static_cast<size_t>(rank_)).slowdown;
+  LossFunction loss = s_.lossFunction();
+  work.compute = [&, slowdown](int64_t j) {
+    const auto batch = s_.data.train->batch(plan_.microBatch(step, j));
+    const auto start = Clock::now();
+    const auto l = computeMicroBatch(s_.state->model(), batch, spec_.seed, step, j, loss,
+                                     observers_, spec_.runtime.recompute);
+    emulateSlowdown(slowdown, start);
+    return l.item<double>();
+  };
+  work.keepComputed = [&](int64_t j) { gradient_.keep(j, all_owned_); };
+  work.keepReceived = [&](int64_t j, std::vector<torch::Tensor> grads) {
+    gradient_.keepTensors(j, std::move(grads));
+  };
+  std::vector<std::optional<double>> losses;
+  for (double l : volunteers_->runStep(work)) losses.emplace_back(l);
+  return losses;
+}
+
 bool Run::runStep(int64_t step, const StopSignal& stop) {
   const auto ts = Clock::now();
   // Slots 0..m-1: each micro-batch's loss; slot m: ranks that were asked to stop; slot m+1:
@@ -413,14 +472,21 @@ bool Run::runStep(int64_t step, const StopSignal& stop) {
     gradient_.keep(j, streaming ? all_owned_ : chunk_owned_.at(static_cast<size_t>(chunk)));
     if (streaming && j + 1 < mine_.second) gradient_.stream(j);
   };
-  const auto losses = s_.executor->runStep(work, observers_, s_.coll);
+  std::vector<std::optional<double>> losses;
+  bool streamed = streaming;
+  if (volunteers_) {
+    losses = runWithVolunteers(step);
+    streamed = false;
+  } else {
+    losses = s_.executor->runStep(work, observers_, s_.coll);
+  }
   for (size_t k = 0; k < losses.size(); ++k) {
     if (losses[k] && s_.groups.coord.tp == 0)
       slots[static_cast<size_t>(mine_.first) + k] = *losses[k];
   }
   // 3. The exact mean gradient over all M micro-batches.
   const int reduce_span = observers_.beginSpan("reduce", "reduce", StepObserver::kStepLane);
-  bool finite = gradient_.reduce(m_, streaming, s_.coll);
+  bool finite = gradient_.reduce(m_, streamed, s_.coll);
   if (s_.groups.pp != nullptr || s_.groups.tp != nullptr) {  // every stage and shard agrees
     int32_t ok = finite ? 1 : 0;
     s_.world.allreduce(&ok, 1, DataType::kInt32, ReduceOp::kMin, s_.coll);
@@ -450,6 +516,13 @@ bool Run::runStep(int64_t step, const StopSignal& stop) {
   nlohmann::json record = {{"step", step + 1}, {"loss", step_loss},
                            {"lr", lr},         {"step_time_s", dt},
                            {"finite", finite}, {"samples_per_s", spec_.train.global_batch / dt}};
+  if (volunteers_) {
+    const auto c = volunteers_->counts();
+    record["volunteers"] = {{"connected", c.connected}, {"units", c.units},
+                            {"audited", c.audited},     {"late", c.late},
+                            {"banned", c.banned},       {"rejected", c.rejected}};
+    progress_.setSuffix(c.line());
+  }
   progress_.step(step, step_loss, lr, spec_.train.global_batch / dt);
   if (s_.options.state_hashes) {
     const auto timer = verificationTimer();
@@ -469,6 +542,7 @@ void Run::finish() {
     checkpoint(s_.total_steps);
     commitCheckpoint();
   }
+  if (volunteers_) volunteers_->finish();
   progress_.finish();
   result_.wall_seconds = secondsSince(t0_);
   result_.samples = result_.steps * spec_.train.global_batch;

@@ -107,6 +107,10 @@ struct TrainerOptions {
   // false: no per-step state hashes (bench_step --overhead measures what they cost; a run
   // without them cannot be replayed or disputed step by step).
   bool state_hashes = true;
+  // Rank 0 takes volunteers when the job's [volunteers] table is enabled
+  // (runtime/volunteer_coordinator.h). Only `mlcp run` sets it: replays, disputes and benches
+  // re-execute the program and take none (the bits are the same either way).
+  bool take_volunteers = false;
 };
 
 class Trainer {

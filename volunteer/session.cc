@@ -74,28 +74,90 @@ Session Session::accept(ucx::Listener& listener, const verify::KeyPair& key,
 
 Session Session::respond(ucx::Endpoint endpoint, const verify::KeyPair& key,
                          const ServerOptions& options, ucx::Deadline deadline) {
-  const std::string prefix = fmt::format("volunteer handshake from {}: ", endpoint.peer());
+  ServerOptions bounded = options;
+  bounded.handshake_timeout = std::min(
+      options.handshake_timeout,
+      std::chrono::duration_cast<std::chrono::milliseconds>(ucx::remaining(deadline)));
+  PendingSession pending(std::move(endpoint), key, bounded);
+  for (;;) {
+    if (auto session = pending.waitAndHandle()) return std::move(*session);
+  }
+}
+
+PendingSession::PendingSession(ucx::Endpoint endpoint, const verify::KeyPair& key,
+                               const ServerOptions& options)
+    : endpoint_(std::move(endpoint)),
+      options_(options),
+      handshake_(std::make_unique<HandshakeResponder>(key, options.job_id, options.allow,
+                                                      options.cipher_suites)),
+      deadline_(ucx::deadlineIn(options.handshake_timeout)) {}
+
+PendingSession::PendingSession(PendingSession&&) noexcept = default;
+PendingSession& PendingSession::operator=(PendingSession&&) noexcept = default;
+PendingSession::~PendingSession() = default;
+
+void PendingSession::failWith(const std::string& prefix) {
+  handshake_.reset();
   try {
-    HandshakeResponder handshake(key, options.job_id, options.allow, options.cipher_suites);
-    for (int step : {2, 4}) {
-      Buffer frame = endpoint.receive(deadline);
-      HandshakeReply reply = step == 2 ? handshake.onClientHello(frame.data(), frame.size())
-                                       : handshake.onClientAuth(frame.data(), frame.size());
-      if (!reply.frame.empty()) endpoint.send(std::move(reply.frame), deadline);
-      if (reply.refused) {
-        try {
-          endpoint.close(std::min(deadline, ucx::deadlineIn(kRefusalFlush)));
-        } catch (const Error&) {
-          // The refusal is what matters; a volunteer that does not take its Reject loses it.
-        }
-        if (reply.reason == RejectReason::kNotAllowed) throw VerificationError(reply.why);
-        throw CommError("refused: " + reply.why);
-      }
-    }
-    return Session(std::move(endpoint), handshake.takeChannel());
+    throw;
   } catch (const Error& e) {
-    if (options.log) options.log(prefix + e.what());
-    rethrowWith(prefix);
+    if (options_.log) options_.log(prefix + e.what());
+  }
+  rethrowWith(prefix);
+}
+
+std::optional<Session> PendingSession::poll() {
+  if (!handshake_) throw CommError("volunteer handshake from " + peer() + ": already finished");
+  std::optional<Buffer> frame;
+  try {
+    frame = endpoint_.tryReceive();
+    if (!frame && ucx::Clock::now() >= deadline_) {
+      throw TimeoutError(fmt::format("no handshake message within {} ms",
+                                     options_.handshake_timeout.count()));
+    }
+  } catch (const Error&) {
+    failWith(fmt::format("volunteer handshake from {}: ", peer()));
+  }
+  if (!frame) return std::nullopt;
+  return onFrame(std::move(*frame));
+}
+
+std::optional<Session> PendingSession::waitAndHandle() {
+  if (!handshake_) throw CommError("volunteer handshake from " + peer() + ": already finished");
+  Buffer frame;
+  try {
+    frame = endpoint_.receive(deadline_);
+  } catch (const Error&) {
+    failWith(fmt::format("volunteer handshake from {}: ", peer()));
+  }
+  return onFrame(std::move(frame));
+}
+
+std::optional<Session> PendingSession::onFrame(Buffer frame) {
+  const std::string prefix = fmt::format("volunteer handshake from {}: ", peer());
+  try {
+    if (!handshake_) throw CommError("already finished");
+    HandshakeReply reply = step_ == 2 ? handshake_->onClientHello(frame.data(), frame.size())
+                                      : handshake_->onClientAuth(frame.data(), frame.size());
+    if (!reply.frame.empty()) endpoint_.send(std::move(reply.frame), deadline_);
+    if (reply.refused) {
+      try {
+        endpoint_.close(std::min(deadline_, ucx::deadlineIn(kRefusalFlush)));
+      } catch (const Error&) {
+        // The refusal is what matters; a volunteer that does not take its Reject loses it.
+      }
+      if (reply.reason == RejectReason::kNotAllowed) throw VerificationError(reply.why);
+      throw CommError("refused: " + reply.why);
+    }
+    if (step_ == 2) {
+      step_ = 4;
+      return std::nullopt;
+    }
+    Session session(std::move(endpoint_), handshake_->takeChannel());
+    handshake_.reset();
+    return session;
+  } catch (const Error&) {
+    failWith(prefix);
   }
 }
 

@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -99,11 +100,45 @@ class Session {
   SecureChannel& channel() { return channel_; }
 
  private:
+  friend class PendingSession;
   Session(ucx::Endpoint endpoint, SecureChannel channel)
       : endpoint_(std::move(endpoint)), channel_(std::move(channel)) {}
   Message open(Buffer frame);
   ucx::Endpoint endpoint_;
   SecureChannel channel_;
+};
+
+// The job side of one handshake, driven without blocking: a coordinator that serves a training
+// loop keeps several of these and polls them between its own work, so a slow or silent client
+// never holds the job (Session::respond is the blocking form of the same steps).
+class PendingSession {
+ public:
+  // `endpoint` is a connection the listener accepted; the handshake must finish within
+  // options.handshake_timeout from now. `key` and `options` are copied.
+  PendingSession(ucx::Endpoint endpoint, const verify::KeyPair& key, const ServerOptions& options);
+  PendingSession(PendingSession&&) noexcept;
+  PendingSession& operator=(PendingSession&&) noexcept;
+  ~PendingSession();
+
+  // Handles what arrived (never blocks): the established session once the volunteer proved an
+  // allowed key, nothing while the handshake goes on. A refused or failed handshake — or one past
+  // its time — throws as Session::respond does, after options.log had its line; the pending
+  // session is then finished.
+  std::optional<Session> poll();
+  // The blocking form: waits for the next frame (up to the handshake's deadline), handles it.
+  std::optional<Session> waitAndHandle();
+  const std::string& peer() const { return endpoint_.peer(); }
+  ucx::Deadline deadline() const { return deadline_; }
+
+ private:
+  std::optional<Session> onFrame(Buffer frame);
+  [[noreturn]] void failWith(const std::string& prefix);
+
+  ucx::Endpoint endpoint_;
+  ServerOptions options_;
+  std::unique_ptr<HandshakeResponder> handshake_;
+  int step_ = 2;  // the handshake step the next frame is for (2, then 4)
+  ucx::Deadline deadline_;
 };
 
 }  // namespace mlcp::volunteer

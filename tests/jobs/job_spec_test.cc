@@ -54,6 +54,14 @@ const std::string kGptHead =
     "micro_batches = 4\n"                     // 8
     "steps = 10\n";                           // 9
 
+// Volunteer public keys (ed25519, 64 hex digits); kVolunteerKeyUpper is kVolunteerKey1 in capitals.
+const std::string kVolunteerKey1 =
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const std::string kVolunteerKeyUpper =
+    "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF";
+const std::string kVolunteerKey2(64, 'b');
+const std::string kVolunteerKey3(64, 'c');
+
 // Makes a directory that looks like Fashion-MNIST (empty IDX files; only names are checked).
 void makeFashionDir(const std::string& dir, bool with_t10k_labels = true) {
   fs::create_directories(dir);
@@ -237,8 +245,8 @@ const std::vector<ErrorCase> kErrorCases = {
     // Unknown sections and keys, with suggestions.
     {"unknown_section", kMlpHead + "[trian]\nsteps = 1\n",
      "jobs/x.toml:9:2: trian: expected one of the sections [job], [model], [data], [optimizer], "
-     "[lr_schedule], [train], [parallel], [checkpoint], [runtime], [bridge], [slurm], got unknown "
-     "section [trian] (did you mean [train]?)"},
+     "[lr_schedule], [train], [parallel], [checkpoint], [runtime], [bridge], [slurm], "
+     "[volunteers], got unknown section [trian] (did you mean [train]?)"},
     {"unknown_key_typo",
      "[model]\nkind = \"mlp\"\n[data]\nkind = \"fashion-mnist\"\n[train]\nglobal_bach = 64\n"
      "steps = 1\n",
@@ -533,6 +541,219 @@ TEST(JobSpecFiles, BridgeNeedsACheckpointIntervalAndOfflineAChainId) {
   EXPECT_EQ(errorOf(kMlpHead + "[checkpoint]\nevery = 5\n" + bridge + "chain_id = 31337\n"), "");
 }
 
+// ---- volunteers -----------------------------------------------------------------------------
+
+TEST(JobSpecVolunteers, DefaultsWhenTheTableIsAbsent) {
+  const JobSpec s = parseJobSpec(kMlpHead, "jobs/x.toml");
+  const VolunteersSpec& v = s.volunteers;
+  EXPECT_FALSE(v.enabled);
+  EXPECT_EQ(v.listen, "0.0.0.0:0");
+  EXPECT_TRUE(v.allow.empty());
+  EXPECT_EQ(v.allow_file, "");
+  EXPECT_TRUE(v.allowed_keys.empty());
+  EXPECT_EQ(v.key_file, "");
+  EXPECT_DOUBLE_EQ(v.deadline_s, 30);
+  EXPECT_EQ(v.max_volunteers, 16);
+  EXPECT_DOUBLE_EQ(v.audit_rate, 0.1);
+  EXPECT_EQ(v.audit_trust_after, 8);
+  EXPECT_EQ(v.min_units, 0);
+  // An empty table is the same as none.
+  EXPECT_EQ(parseJobSpec(kMlpHead + "[volunteers]\n", "jobs/x.toml").volunteers.listen,
+            "0.0.0.0:0");
+}
+
+TEST(JobSpecVolunteers, FullTableIsReadWithKeysLowerCasedAndTheAllowFileMerged) {
+  TempDir tmp("mlcp-jobs");
+  makeFashionDir(tmp.file("sub/fm"));
+  fs::create_directories(tmp.file("elsewhere"));
+  fs::create_directories(tmp.file("sub/keys"));
+  writeFile(tmp.file("sub/keys/node.key"), "");
+  // Comments, blank lines, surrounding blanks, CRLF, upper case; key 1 repeats `allow`.
+  writeFile(tmp.file("sub/keys/allow.keys"), "# volunteers of the lab\n\n  " + kVolunteerKeyUpper +
+                                                 "  # also in allow\r\n" + kVolunteerKey3 +
+                                                 "\n\t\n# the end\n");
+  const std::string job = tmp.file("sub/job.toml");
+  writeFile(job,
+            "[model]\nkind = \"mlp\"\n"
+            "[data]\nkind = \"fashion-mnist\"\npath = \"fm\"\n"
+            "[train]\nglobal_batch = 64\nmicro_batches = 4\nsteps = 1\n"
+            "[volunteers]\nenabled = true\nlisten = \"10.0.0.1:7700\"\n"
+            "allow = [\"" +
+                kVolunteerKey2 + "\", \"" + kVolunteerKeyUpper +
+                "\"]\n"
+                "allow_file = \"keys/allow.keys\"\nkey_file = \"keys/node.key\"\n"
+                "deadline_s = 12.5\nmax_volunteers = 1024\naudit_rate = 1\n"
+                "audit_trust_after = 0\nmin_units = 2\n");
+  // Load from another working directory: resolution must not depend on it.
+  const fs::path old = fs::current_path();
+  fs::current_path(tmp.file("elsewhere"));
+  JobSpec s;
+  EXPECT_NO_THROW(s = loadJobSpec("../sub/job.toml"));
+  fs::current_path(old);
+  const VolunteersSpec& v = s.volunteers;
+  EXPECT_TRUE(v.enabled);
+  EXPECT_EQ(v.listen, "10.0.0.1:7700");
+  EXPECT_EQ(v.allow, (std::vector<std::string>{kVolunteerKey2, kVolunteerKey1}))
+      << "as written, lower-cased";
+  EXPECT_EQ(v.allow_file, tmp.file("sub/keys/allow.keys"));
+  EXPECT_EQ(v.allowed_keys,
+            (std::vector<std::string>{kVolunteerKey2, kVolunteerKey1, kVolunteerKey3}))
+      << "allow first, then the file's new keys, each once";
+  EXPECT_EQ(v.key_file, tmp.file("sub/keys/node.key"));
+  EXPECT_DOUBLE_EQ(v.deadline_s, 12.5);
+  EXPECT_EQ(v.max_volunteers, 1024);
+  EXPECT_DOUBLE_EQ(v.audit_rate, 1.0);
+  EXPECT_EQ(v.audit_trust_after, 0);
+  EXPECT_EQ(v.min_units, 2);
+}
+
+TEST(JobSpecVolunteers, ListenTakesHostsNamesAndBracketedIpv6) {
+  for (const std::string listen : {"0.0.0.0:0", "127.0.0.1:65535", "coordinator.example:7700",
+                                   "[::1]:7700", "[fe80::1%eth0]:7700"}) {
+    EXPECT_EQ(errorOf(kMlpHead + "[volunteers]\nlisten = \"" + listen + "\"\n"), "") << listen;
+  }
+  for (const std::string listen :
+       {"localhost", "localhost:", ":7700", "host:65536", "host:-1", "host:http", "::1:7700",
+        "[::1]7700", "[]:7700", "two words:7700", ""}) {
+    EXPECT_EQ(errorOf(kMlpHead + "[volunteers]\nlisten = \"" + listen + "\"\n"),
+              "jobs/x.toml:10:10: volunteers.listen: expected HOST:PORT with a port 0..65535 "
+              "(e.g. 0.0.0.0:7700, coordinator.example:7700 or [::1]:7700; port 0 picks a free "
+              "port), got \"" +
+                  listen + "\"")
+        << listen;
+  }
+}
+
+// A key in `allow` is 64 hex digits, once; the message names the entry by index and text.
+TEST(JobSpecVolunteers, AllowListErrorsNameTheEntry) {
+  const std::string head = kMlpHead + "[volunteers]\nallow = [\"" + kVolunteerKey1 + "\", ";
+  EXPECT_EQ(errorOf(head + "\"3F2A\"]\n"),
+            "jobs/x.toml:10:78: volunteers.allow[1]: expected an ed25519 public key (64 hex "
+            "digits), got \"3F2A\"");
+  const std::string not_hex = "g" + kVolunteerKey1.substr(1);
+  EXPECT_EQ(errorOf(head + "\"" + not_hex + "\"]\n"),
+            "jobs/x.toml:10:78: volunteers.allow[1]: expected an ed25519 public key (64 hex "
+            "digits), got \"" +
+                not_hex + "\"");
+  EXPECT_EQ(errorOf(head + "\"" + kVolunteerKey1 + "0\"]\n"),
+            "jobs/x.toml:10:78: volunteers.allow[1]: expected an ed25519 public key (64 hex "
+            "digits), got \"" +
+                kVolunteerKey1 + "0\"");
+  EXPECT_EQ(errorOf(head + "\"" + kVolunteerKeyUpper + "\"]\n"),
+            "jobs/x.toml:10:78: volunteers.allow[1]: expected each key once, got \"" +
+                kVolunteerKeyUpper + "\" again (volunteers.allow[0] is the same key)")
+      << "keys compare case-insensitively";
+  EXPECT_EQ(errorOf(head + "5]\n"),
+            "jobs/x.toml:10:78: volunteers.allow[1]: expected an ed25519 public key (a string of "
+            "64 hex digits), got an integer (5)");
+  EXPECT_EQ(errorOf(kMlpHead + "[volunteers]\nallow = \"" + kVolunteerKey1 + "\"\n"),
+            "jobs/x.toml:10:9: volunteers.allow: expected an array of ed25519 public keys (64 hex "
+            "digits each), got a string (\"" +
+                kVolunteerKey1 + "\")");
+}
+
+TEST(JobSpecVolunteers, AllowFileMustExistAndHoldOnlyKeys) {
+  TempDir tmp("mlcp-jobs");
+  const std::string file = tmp.file("allow.keys");
+  const std::string job = kMlpHead + "[volunteers]\nallow_file = \"" + file + "\"\n";
+  EXPECT_EQ(errorOf(job),
+            "jobs/x.toml:10:14: volunteers.allow_file: expected a file of volunteer public keys, "
+            "got \"" +
+                file + "\", which does not exist")
+      << "checked when the job loads, enabled or not";
+  fs::create_directories(file);
+  EXPECT_EQ(errorOf(job),
+            "jobs/x.toml:10:14: volunteers.allow_file: expected a file of volunteer public keys, "
+            "got \"" +
+                file + "\", which is not a regular file");
+  fs::remove(file);
+  writeFile(file, "# keys\n" + kVolunteerKey1 + "\n\n" + kVolunteerKey2 + " " + kVolunteerKey3 +
+                      "\n3f2a\n");
+  EXPECT_EQ(errorOf(job),
+            "jobs/x.toml:10:14: volunteers.allow_file: expected one ed25519 public key (64 hex "
+            "digits) a line ('#' starts a comment), got \"" +
+                kVolunteerKey2 + " " + kVolunteerKey3 + "\" on line 4 of \"" + file + "\"");
+  writeFile(file, "# keys\n" + kVolunteerKey1 + "\n\n" + kVolunteerKey2 + "\n3f2a # short\n");
+  EXPECT_EQ(errorOf(job),
+            "jobs/x.toml:10:14: volunteers.allow_file: expected one ed25519 public key (64 hex "
+            "digits) a line ('#' starts a comment), got \"3f2a\" on line 5 of \"" +
+                file + "\"");
+  writeFile(file, "# keys\n" + kVolunteerKey1 + "\n" + kVolunteerKey1 + "\n");
+  JobSpec s;
+  ASSERT_NO_THROW(s = parseJobSpec(job + "enabled = true\n", "jobs/x.toml"));
+  EXPECT_TRUE(s.volunteers.allow.empty());
+  EXPECT_EQ(s.volunteers.allowed_keys, std::vector<std::string>{kVolunteerKey1})
+      << "a key repeated in the file is admitted once";
+}
+
+TEST(JobSpecVolunteers, EnabledNeedsKeysAndOneModelReplicaPerRank) {
+  const std::string allow = "allow = [\"" + kVolunteerKey1 + "\"]\n";
+  EXPECT_EQ(errorOf(kMlpHead + "[volunteers]\nenabled = true\n"),
+            "jobs/x.toml:10:11: volunteers.allow: is required when volunteers.enabled is true (a "
+            "job that takes volunteers names the keys it allows: volunteers.allow or "
+            "volunteers.allow_file), got no keys");
+  EXPECT_EQ(errorOf(kMlpHead + "[volunteers]\nenabled = true\nallow = []\n"),
+            "jobs/x.toml:11:9: volunteers.allow: is required when volunteers.enabled is true (a "
+            "job that takes volunteers names the keys it allows: volunteers.allow or "
+            "volunteers.allow_file), got no keys");
+  EXPECT_EQ(errorOf(kMlpHead + "[volunteers]\n" + allow), "") << "disabled: no keys needed";
+  EXPECT_EQ(errorOf(kMlpHead + "[volunteers]\nenabled = true\n" + allow), "");
+  EXPECT_EQ(errorOf(kMlpHead + "[parallel]\npp = 2\n[volunteers]\nenabled = true\n" + allow),
+            "jobs/x.toml:10:6: parallel.pp: must be 1 when volunteers.enabled is true (volunteers "
+            "compute whole logical micro-batches of the whole model), got 2");
+  EXPECT_EQ(errorOf(kGptHead + "[parallel]\ntp = 2\n[volunteers]\nenabled = true\n" + allow),
+            "jobs/x.toml:11:6: parallel.tp: must be 1 when volunteers.enabled is true (volunteers "
+            "compute whole logical micro-batches of the whole model), got 2");
+  EXPECT_EQ(errorOf(kMlpHead + "[parallel]\npp = 2\n[volunteers]\n" + allow), "")
+      << "disabled: any plan";
+}
+
+TEST(JobSpecVolunteers, RangesAndUnknownKeys) {
+  const std::string head = kMlpHead + "[volunteers]\n";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"deadline_s = 0\n",
+       "jobs/x.toml:10:14: volunteers.deadline_s: must be in (0, 86400] (the seconds a volunteer "
+       "has for one work unit), got 0"},
+      {"deadline_s = -1.5\n",
+       "jobs/x.toml:10:14: volunteers.deadline_s: must be in (0, 86400] (the seconds a volunteer "
+       "has for one work unit), got -1.5"},
+      {"deadline_s = 86401\n",
+       "jobs/x.toml:10:14: volunteers.deadline_s: must be in (0, 86400] (the seconds a volunteer "
+       "has for one work unit), got 86401"},
+      {"min_units = -1\n",
+       "jobs/x.toml:10:13: volunteers.min_units: must be >= 0, got -1"},
+      {"max_volunteers = 0\n",
+       "jobs/x.toml:10:18: volunteers.max_volunteers: must be in [1, 1024], got 0"},
+      {"max_volunteers = 1025\n",
+       "jobs/x.toml:10:18: volunteers.max_volunteers: must be in [1, 1024], got 1025"},
+      {"audit_rate = 0\n",
+       "jobs/x.toml:10:14: volunteers.audit_rate: must be in (0, 1] (the share of a trusted "
+       "volunteer's units recomputed on a rank), got 0"},
+      {"audit_rate = 1.5\n",
+       "jobs/x.toml:10:14: volunteers.audit_rate: must be in (0, 1] (the share of a trusted "
+       "volunteer's units recomputed on a rank), got 1.5"},
+      {"audit_trust_after = -1\n",
+       "jobs/x.toml:10:21: volunteers.audit_trust_after: must be >= 0, got -1"},
+      {"key_file = \"/nonexistent/node.key\"\n",
+       "jobs/x.toml:10:12: volunteers.key_file: expected an existing ed25519 key file, got "
+       "\"/nonexistent/node.key\", which does not exist"},
+      {"enabled = \"yes\"\n",
+       "jobs/x.toml:10:11: volunteers.enabled: expected a boolean (true or false), got a string "
+       "(\"yes\")"},
+      {"deadline = 10\n",
+       "jobs/x.toml:10:1: volunteers.deadline: expected a key of [volunteers], got unknown key "
+       "'deadline' (did you mean 'deadline_s'?)"},
+      {"wibble = 1\n",
+       "jobs/x.toml:10:1: volunteers.wibble: expected a key of [volunteers], got unknown key "
+       "'wibble' (known keys: enabled, listen, allow, allow_file, key_file, deadline_s, "
+       "max_volunteers, audit_rate, audit_trust_after, min_units)"},
+  };
+  for (const auto& [line, expected] : cases) {
+    EXPECT_EQ(errorOf(head + line), expected) << line;
+  }
+  EXPECT_EQ(errorOf(head + "deadline_s = 86400\nmax_volunteers = 1\naudit_rate = 1\n"), "");
+}
+
 // ---- canonical text -------------------------------------------------------------------------
 
 TEST(JobSpecCanonical, GoldenTextOfASmallJob) {
@@ -587,6 +808,18 @@ TEST(JobSpecCanonical, IgnoresPhysicalKnobsAndLayout) {
                                "[slurm]\npartition = \"gpu\"\ntime = \"2:00:00\"\nnodes = 3\n"
                                "[bridge]\nrpc_url = \"http://127.0.0.1:8545\"\njob_id = 4\n";
   EXPECT_EQ(parseJobSpec(physical, "jobs/z.toml").canonicalText(), base);
+}
+
+// Who computes a micro-batch is placement: a job with volunteers is the same program.
+TEST(JobSpecCanonical, IgnoresVolunteers) {
+  const std::string base = parseJobSpec(kMlpHead, "jobs/x.toml").canonicalText();
+  const std::string with = kMlpHead +
+                           "[volunteers]\nenabled = true\nlisten = \"0.0.0.0:7700\"\n"
+                           "allow = [\"" +
+                           kVolunteerKey1 +
+                           "\"]\ndeadline_s = 5\nmax_volunteers = 2\naudit_rate = 0.5\n"
+                           "audit_trust_after = 3\n";
+  EXPECT_EQ(parseJobSpec(with, "jobs/x.toml").canonicalText(), base);
 }
 
 TEST(JobSpecCanonical, ChangesWithTheLogicalProgram) {

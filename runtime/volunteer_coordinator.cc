@@ -1,0 +1,673 @@
+#include "runtime/volunteer_coordinator.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <utility>
+
+#include "base/durable_file.h"
+#include "base/error.h"
+#include "base/hex.h"
+#include "collectives/ucx/ucx_worker.h"
+#include "jobs/volunteer_job_text.h"
+#include "runtime/state_chain.h"
+#include "verify/hash.h"
+#include "volunteer/audit_policy.h"
+#include "volunteer/contribution.h"
+#include "volunteer/session.h"
+#include "volunteer/tensor_transfer.h"
+
+namespace mlcp::runtime {
+
+namespace ucx = collectives::ucx;
+namespace vol = volunteer;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+std::string VolunteerCounts::line() const {
+  return fmt::format("volunteers {} | units {} | audited {} | late {} | banned {}", connected,
+                     units, audited, late, banned);
+}
+
+std::vector<int64_t> shareUnits(int64_t units, double local_speed,
+                                const std::vector<double>& volunteer_speeds, int64_t min_units) {
+  std::vector<int64_t> share(volunteer_speeds.size(), 0);
+  if (units <= 0 || volunteer_speeds.empty()) return share;
+  // The floor first, volunteer by volunteer while units last; the rest by speed.
+  int64_t floor_given = 0;
+  for (auto& s : share) {
+    s = std::min(min_units, units - floor_given);
+    floor_given += s;
+  }
+  units -= floor_given;
+  if (units <= 0) return share;
+  const double local = local_speed > 0 ? local_speed : 1.0;
+  double total = local;
+  std::vector<double> speed;
+  for (double s : volunteer_speeds) speed.push_back(s > 0 ? s : local);
+  for (double s : speed) total += s;
+  // Largest remainder over rank 0 (index 0) and the volunteers; ties to the lower index.
+  std::vector<double> exact;
+  exact.push_back(static_cast<double>(units) * local / total);
+  for (double s : speed) exact.push_back(static_cast<double>(units) * s / total);
+  std::vector<int64_t> whole;
+  int64_t given = 0;
+  for (double e : exact) {
+    whole.push_back(static_cast<int64_t>(std::floor(e)));
+    given += whole.back();
+  }
+  std::vector<size_t> order(exact.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return exact[a] - std::floor(exact[a]) > exact[b] - std::floor(exact[b]);
+  });
+  for (size_t k = 0; given < units; ++k, ++given) ++whole[order[k % order.size()]];
+  for (size_t i = 0; i < share.size(); ++i) share[i] += whole[i + 1];
+  return share;
+}
+
+namespace {
+
+std::string keyHex(const verify::PublicKey& key) { return hexEncode(key.data(), key.size()); }
+
+struct Outstanding {
+  Clock::time_point deadline;
+};
+
+// A contribution whose chunks are still arriving.
+struct Partial {
+  vol::TensorAssembler tensors;
+  Hash256 hash;
+  verify::Signature signature{};
+};
+
+struct Volunteer {
+  uint64_t id = 0;
+  std::optional<vol::Session> session;
+  std::string key_hex;
+  std::string name;  // "volunteer 3 (key 0123abcd, 127.0.0.1:50312)"
+  std::ofstream records;
+  int64_t state_step = -1;  // the step whose State it has
+  double speed = 0;         // units per second; 0 = not measured yet
+  int64_t correct = 0;      // audited units found equal, over the run
+  std::map<int64_t, Outstanding> outstanding;
+  std::map<int64_t, Partial> partial;
+  std::vector<int64_t> unaudited;  // this step's accepted units that were not recomputed
+  Clock::time_point assigned_at;
+  int64_t assigned = 0;
+  Clock::time_point joined;
+
+  void record(nlohmann::json event) {
+    event["unix_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+    records << event.dump() << '\n';
+    records.flush();
+  }
+};
+
+}  // namespace
+
+struct VolunteerCoordinator::Impl {
+  const jobs::VolunteersSpec cfg;
+  std::string job_id;
+  std::vector<std::pair<std::string, torch::Tensor>> params;
+  std::vector<std::vector<uint64_t>> contribution_shapes;  // gradients, then the loss (scalar)
+  vol::Welcome welcome;
+  std::string dir;  // RUN_DIR/volunteers
+  verify::KeyPair key;
+  std::function<void(const std::string&)> log;
+  std::set<std::string> allowed, banned;
+  vol::AuditPolicy audit;
+  ucx::Context context;
+  ucx::Worker worker;
+  ucx::Listener listener;
+  vol::ServerOptions server;
+  std::vector<vol::PendingSession> pending;
+  std::vector<std::unique_ptr<Volunteer>> volunteers;
+  uint64_t next_id = 1;
+  VolunteerCounts counts;
+  double local_seconds = 0;  // rank 0's time per unit (moving average); 0 = not measured
+
+  // One step's bookkeeping.
+  const UnitWork* work = nullptr;
+  std::map<int64_t, double> losses;
+  std::vector<int64_t> local_queue;  // units rank 0 must compute (kept, late, lost, refused)
+
+  Impl(const jobs::JobSpec& spec, std::vector<std::pair<std::string, torch::Tensor>> p,
+       const std::string& data_hash, const std::string& run_dir, const verify::KeyPair& k,
+       std::function<void(const std::string&)> l)
+      : cfg(spec.volunteers),
+        job_id(spec.name),
+        params(std::move(p)),
+        dir(run_dir + "/volunteers"),
+        key(k),
+        log(std::move(l)),
+        audit(spec.volunteers.audit_rate, spec.volunteers.audit_trust_after),
+        worker(context) {
+    for (const auto& [name, t] : params) {
+      std::vector<uint64_t> shape;
+      for (int64_t d : t.sizes()) shape.push_back(static_cast<uint64_t>(d));
+      contribution_shapes.push_back(std::move(shape));
+    }
+    contribution_shapes.emplace_back();  // the loss
+    for (const auto& k_hex : cfg.allowed_keys) allowed.insert(k_hex);
+    welcome.job_id = job_id;
+    welcome.data_hash = Hash256::fromHex(data_hash);
+    welcome.job_file = jobs::volunteerJobText(spec);
+    std::error_code ec;
+    fs::create_directories(dir + "/evidence", ec);
+    if (ec) throw IoError("cannot create " + dir + ": " + ec.message());
+    readBanned();
+    server.job_id = job_id;
+    server.allow = [this](const verify::PublicKey& v) {
+      const std::string hex = keyHex(v);
+      return allowed.count(hex) > 0 && banned.count(hex) == 0;
+    };
+    server.log = [this](const std::string& line) {
+      ++counts.rejected;
+      log("mlcp: " + line);
+    };
+    listener = worker.listen(cfg.listen);
+    writeFileDurably(dir + "/address", address() + "\n");
+    writeFileDurably(dir + "/job_key", key.publicKeyHex() + "\n");
+  }
+
+  std::string address() const { return listener.address(); }
+
+  void readBanned() {
+    std::ifstream in(dir + "/banned");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.size() >= 64) banned.insert(line.substr(0, 64));
+    }
+  }
+
+  // ---- step 1: admission ---------------------------------------------------------------------
+  void admit() {
+    while (auto ep = listener.tryAccept(vol::volunteerEndpointOptions())) {
+      const size_t connected = volunteers.size() + pending.size();
+      if (connected >= static_cast<size_t>(cfg.max_volunteers)) {
+        ++counts.rejected;
+        log(fmt::format("mlcp: volunteer connection from {} refused: the job takes at most {} "
+                        "volunteers (volunteers.max_volunteers)",
+                        ep->peer(), cfg.max_volunteers));
+        try {
+          ep->close(ucx::deadlineIn(std::chrono::milliseconds(200)));
+        } catch (const Error&) {
+        }
+        continue;
+      }
+      pending.emplace_back(std::move(*ep), key, server);
+    }
+    for (size_t i = 0; i < pending.size();) {
+      std::optional<vol::Session> session;
+      bool finished = false;
+      try {
+        session = pending[i].poll();
+        finished = session.has_value();
+      } catch (const Error&) {
+        finished = true;  // logged through server.log
+      }
+      if (finished) {
+        if (session) welcomeVolunteer(std::move(*session));
+        pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(i));
+      } else {
+        ++i;
+      }
+    }
+  }
+
+  void welcomeVolunteer(vol::Session session) {
+    auto v = std::make_unique<Volunteer>();
+    v->id = next_id++;
+    v->key_hex = keyHex(session.peerKey());
+    v->name = fmt::format("volunteer {} (key {}, {})", v->id, v->key_hex.substr(0, 16),
+                          session.peer());
+    v->joined = Clock::now();
+    v->records.open(dir + "/" + v->key_hex.substr(0, 16) + ".jsonl", std::ios::app);
+    vol::Welcome w = welcome;
+    w.node_id = v->id;
+    try {
+      session.send(w, ucx::deadlineIn(std::chrono::seconds(10)));
+    } catch (const Error& e) {
+      log(fmt::format("mlcp: {} left before its welcome: {}", v->name, e.what()));
+      return;
+    }
+    v->session.emplace(std::move(session));
+    v->record({{"event", "joined"}, {"id", v->id}, {"key", v->key_hex}, {"peer", v->session->peer()}});
+    log(fmt::format("mlcp: {} joined", v->name));
+    volunteers.push_back(std::move(v));
+    counts.connected = static_cast<int>(volunteers.size());
+  }
+
+  // ---- leaving, bans ---------------------------------------------------------------------------
+  // Its outstanding units go back to rank 0; `bye` says why, when the session still works.
+  void drop(Volunteer& v, const std::string& why, std::optional<vol::ByeReason> bye) {
+    for (const auto& [unit, o] : v.outstanding) {
+      local_queue.push_back(unit);
+      ++counts.late;
+    }
+    v.outstanding.clear();
+    v.partial.clear();
+    if (v.session && bye) {
+      try {
+        v.session->send(vol::Bye{*bye, why.substr(0, vol::kMaxTextBytes)},
+                        ucx::deadlineIn(std::chrono::milliseconds(500)));
+        v.session->close(ucx::deadlineIn(std::chrono::milliseconds(500)));
+      } catch (const Error&) {
+      }
+    }
+    v.session.reset();
+    v.record({{"event", "left"}, {"why", why}});
+    log(fmt::format("mlcp: {} left: {}", v.name, why));
+  }
+
+  void removeGone() {
+    volunteers.erase(std::remove_if(volunteers.begin(), volunteers.end(),
+                                    [](const auto& v) { return !v->session; }),
+                     volunteers.end());
+    counts.connected = static_cast<int>(volunteers.size());
+  }
+
+  void keepEvidence(Volunteer& v, int64_t unit, const Hash256& claimed,
+                    const verify::Signature& signature, const std::vector<std::vector<float>>& got,
+                    const std::optional<Hash256>& recomputed, const std::string& why) {
+    const std::string d = fmt::format("{}/evidence/step-{}-unit-{}-{}", dir, work->step + 1, unit,
+                                      v.key_hex.substr(0, 16));
+    std::error_code ec;
+    fs::create_directories(d, ec);
+    std::string bytes;
+    for (const auto& t : got) {
+      bytes.append(reinterpret_cast<const char*>(t.data()), t.size() * sizeof(float));
+    }
+    try {
+      writeFileDurably(d + "/contribution.f32", bytes);
+      if (recomputed) {
+        std::string mine;
+        for (const auto& t : currentContribution()) {
+          mine.append(reinterpret_cast<const char*>(t.data()), t.size() * sizeof(float));
+        }
+        writeFileDurably(d + "/recomputed.f32", mine);
+      }
+      nlohmann::json claim = {
+          {"why", why},
+          {"job", job_id},
+          {"step", work->step},
+          {"micro_batch", unit},
+          {"volunteer_key", v.key_hex},
+          {"gradient_hash", claimed.hex()},
+          {"signature", hexEncode(signature.data(), signature.size())},
+          {"signed_statement_hex",
+           hexEncode(vol::contributionStatement(job_id, static_cast<uint64_t>(work->step),
+                                                static_cast<uint64_t>(unit), claimed))},
+          {"recomputed_hash", recomputed ? recomputed->hex() : ""},
+          {"tensors", "contribution.f32 / recomputed.f32: float32 LE, parameter order, the loss "
+                      "last"}};
+      writeFileDurably(d + "/claim.json", claim.dump(2) + "\n");
+    } catch (const Error& e) {
+      log(fmt::format("mlcp: could not keep the evidence against {}: {}", v.name, e.what()));
+    }
+  }
+
+  void ban(Volunteer& v, int64_t unit, const std::string& why) {
+    banned.insert(v.key_hex);
+    ++counts.banned;
+    {
+      std::ofstream out(dir + "/banned", std::ios::app);
+      out << v.key_hex << " step " << work->step + 1 << " unit " << unit << ": " << why << '\n';
+    }
+    // Its unaudited units of this step are discarded and recomputed here.
+    for (int64_t j : v.unaudited) {
+      local_queue.push_back(j);
+      --counts.units;
+      ++counts.late;
+    }
+    v.record({{"event", "banned"}, {"step", work->step + 1}, {"micro_batch", unit},
+              {"why", why}, {"discarded", v.unaudited}});
+    log(fmt::format("mlcp: {} BANNED at step {} (micro-batch {}): {}; its {} unaudited unit(s) "
+                    "of the step are recomputed, evidence in {}/evidence",
+                    v.name, work->step + 1, unit, why, v.unaudited.size(), dir));
+    v.unaudited.clear();
+    drop(v, "banned: " + why, vol::ByeReason::kEvicted);
+  }
+
+  // ---- step 3/4: what arrives ---------------------------------------------------------------
+  std::vector<std::vector<float>> currentContribution() {
+    std::vector<std::vector<float>> out;
+    for (const auto& [name, p] : params) {
+      const auto& g = p.grad();
+      if (!g.defined()) {
+        out.emplace_back(static_cast<size_t>(p.numel()), 0.0f);
+      } else {
+        const auto c = g.contiguous();
+        out.emplace_back(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+      }
+    }
+    return out;
+  }
+
+  double computeHere(int64_t unit) {
+    const auto t0 = Clock::now();
+    const double loss = work->compute(unit);
+    const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+    local_seconds = local_seconds > 0 ? 0.7 * local_seconds + 0.3 * dt : dt;
+    return loss;
+  }
+
+  void onContribution(Volunteer& v, vol::Contribution&& c) {
+    const int64_t unit = static_cast<int64_t>(c.micro_batch);
+    if (static_cast<int64_t>(c.step) != work->step || v.outstanding.count(unit) == 0) {
+      // Late (already recomputed here) or never assigned: the first valid copy has won.
+      v.partial.erase(unit);
+      v.record({{"event", "ignored"}, {"step", c.step + 1}, {"micro_batch", unit},
+                {"why", "not outstanding (late or not assigned)"}});
+      return;
+    }
+    auto it = v.partial.find(unit);
+    if (it == v.partial.end()) {
+      it = v.partial
+               .emplace(unit, Partial{vol::TensorAssembler(contribution_shapes,
+                                                           "Contribution tensors"),
+                                      c.gradient_hash, c.signature})
+               .first;
+    } else if (it->second.hash != c.gradient_hash || it->second.signature != c.signature) {
+      throw CommError("a Contribution chunk changed the hash or signature of its unit");
+    }
+    it->second.tensors.add(c.chunk_index, c.chunk_count, std::move(c.tensors));
+    if (!it->second.tensors.complete()) return;
+    Partial part = std::move(it->second);
+    v.partial.erase(it);
+    v.outstanding.erase(unit);
+    std::vector<std::vector<float>> got = part.tensors.take();
+    const uint64_t step = static_cast<uint64_t>(work->step);
+    // The hash over what arrived, then the signature over the hash.
+    if (vol::gradientHash(got) != part.hash) {
+      keepEvidence(v, unit, part.hash, part.signature, got, std::nullopt,
+                   "the gradient hash does not match the tensors sent");
+      local_queue.push_back(unit);
+      ban(v, unit, "its gradient hash does not match the tensors it sent");
+      return;
+    }
+    verify::PublicKey pk{};
+    hexDecodeInto(v.key_hex, pk.data(), pk.size(), "volunteer key");
+    if (!vol::verifyContribution(pk, job_id, step, static_cast<uint64_t>(unit), part.hash,
+                                 part.signature)) {
+      keepEvidence(v, unit, part.hash, part.signature, got, std::nullopt,
+                   "the signature does not verify");
+      local_queue.push_back(unit);
+      ban(v, unit, "its contribution's signature does not verify");
+      return;
+    }
+    if (v.assigned > 0 && v.outstanding.empty()) {
+      const double dt = std::chrono::duration<double>(Clock::now() - v.assigned_at).count();
+      const double s = static_cast<double>(v.assigned) / std::max(dt, 1e-6);
+      v.speed = v.speed > 0 ? 0.5 * v.speed + 0.5 * s : s;
+    }
+    if (audit.audit(pk, v.correct, step, static_cast<uint64_t>(unit))) {
+      const double loss = computeHere(unit);
+      auto mine = currentContribution();
+      mine.push_back({static_cast<float>(loss)});
+      const Hash256 recomputed = vol::gradientHash(mine);
+      work->keepComputed(unit);  // the copy computed here either way
+      losses[unit] = loss;
+      if (recomputed != part.hash) {
+        keepEvidence(v, unit, part.hash, part.signature, got, recomputed,
+                     "the recomputation differs");
+        ban(v, unit, "its contribution differs from the recomputation");
+        return;
+      }
+      ++v.correct;
+      ++counts.audited;
+      ++counts.units;
+      v.record({{"event", "unit"}, {"step", step + 1}, {"micro_batch", unit}, {"audited", true},
+                {"outcome", "equal"}});
+      return;
+    }
+    std::vector<torch::Tensor> grads;
+    for (size_t k = 0; k < params.size(); ++k) {
+      grads.push_back(torch::from_blob(got[k].data(), params[k].second.sizes(), torch::kFloat32)
+                          .clone());
+    }
+    losses[unit] = static_cast<double>(got.back().at(0));
+    work->keepReceived(unit, std::move(grads));
+    v.unaudited.push_back(unit);
+    ++counts.units;
+    v.record({{"event", "unit"}, {"step", step + 1}, {"micro_batch", unit}, {"audited", false},
+              {"outcome", "accepted"}});
+  }
+
+  void onMessage(Volunteer& v, vol::Message&& m) {
+    switch (vol::typeOf(m)) {
+      case vol::MessageType::kContribution:
+        onContribution(v, std::get<vol::Contribution>(std::move(m)));
+        return;
+      case vol::MessageType::kHeartbeat:
+      case vol::MessageType::kAck:
+        return;
+      case vol::MessageType::kBye: {
+        const auto& bye = std::get<vol::Bye>(m);
+        drop(v, bye.detail.empty() ? "it said goodbye" : "it said goodbye: " + bye.detail,
+             std::nullopt);
+        return;
+      }
+      case vol::MessageType::kReject: {
+        const auto& r = std::get<vol::Reject>(m);
+        drop(v,
+             fmt::format("it refused a {}: {} {}", vol::messageTypeName(r.rejected),
+                         vol::rejectReasonText(r.reason), r.detail),
+             vol::ByeReason::kShutdown);
+        return;
+      }
+      default:
+        throw CommError(fmt::format("a {} message, which volunteers do not send",
+                                    vol::messageTypeName(vol::typeOf(m))));
+    }
+  }
+
+  // Handles everything that has arrived; true when something did.
+  bool drain() {
+    admit();
+    bool any = false;
+    for (auto& vp : volunteers) {
+      Volunteer& v = *vp;
+      while (v.session) {
+        std::optional<vol::Message> m;
+        try {
+          m = v.session->tryReceive();
+          if (!m) break;
+          any = true;
+          onMessage(v, std::move(*m));
+        } catch (const Error& e) {
+          if (v.session) drop(v, std::string("the connection failed: ") + e.what(), std::nullopt);
+          any = true;
+        }
+      }
+    }
+    removeGone();
+    return any;
+  }
+
+  // ---- step 2: assignment ------------------------------------------------------------------
+  void sendState(Volunteer& v) {
+    std::vector<Hash256> hashes;
+    std::vector<vol::TensorRef> refs;
+    for (const auto& [name, p] : params) {
+      const auto& t = p;  // contiguous parameters (the models register them so)
+      hashes.push_back(verify::hashTensor(verify::DType::kFloat32, t.sizes().vec(),
+                                          t.data_ptr<float>(),
+                                          static_cast<size_t>(t.numel()) * sizeof(float)));
+      std::vector<uint64_t> shape;
+      for (int64_t d : t.sizes()) shape.push_back(static_cast<uint64_t>(d));
+      refs.push_back({name, shape, t.data_ptr<float>(), static_cast<uint64_t>(t.numel())});
+    }
+    const Hash256 digest = stateDigest(hashes);
+    const auto chunks = vol::splitTensors(refs, vol::floatsPerMessage(refs.size()));
+    for (size_t c = 0; c < chunks.size(); ++c) {
+      vol::State s;
+      s.step = static_cast<uint64_t>(work->step);
+      s.state_hash = digest;
+      s.chunk_index = static_cast<uint32_t>(c);
+      s.chunk_count = static_cast<uint32_t>(chunks.size());
+      s.tensors = chunks[c];
+      v.session->send(s, ucx::deadlineIn(std::chrono::seconds(30)));
+    }
+    v.state_step = work->step;
+  }
+
+  std::vector<int64_t> assign() {
+    std::vector<Volunteer*> ready;
+    for (auto& v : volunteers) {
+      if (v->session) ready.push_back(v.get());
+    }
+    std::vector<int64_t> mine = work->units;
+    if (!work->offer || ready.empty() || mine.empty()) return mine;
+    std::vector<double> speeds;
+    for (auto* v : ready) speeds.push_back(v->speed);
+    const double local_speed = local_seconds > 0 ? 1.0 / local_seconds : 0.0;
+    const auto share =
+        shareUnits(static_cast<int64_t>(mine.size()), local_speed, speeds, cfg.min_units);
+    // Volunteers take units from the end; rank 0 keeps the first ones.
+    const auto deadline = std::chrono::duration<double>(cfg.deadline_s);
+    for (size_t i = 0; i < ready.size(); ++i) {
+      Volunteer& v = *ready[i];
+      if (share[i] == 0) continue;
+      std::vector<int64_t> units(mine.end() - share[i], mine.end());
+      mine.resize(mine.size() - units.size());
+      try {
+        if (v.state_step != work->step) sendState(v);
+        v.assigned_at = Clock::now();
+        v.assigned = static_cast<int64_t>(units.size());
+        for (size_t k = 0; k < units.size(); ++k) {
+          // The k-th unit can start once the ones before it are done.
+          const auto allowed = deadline * static_cast<double>(k + 1);
+          vol::Assign a;
+          a.step = static_cast<uint64_t>(work->step);
+          a.micro_batch = static_cast<uint64_t>(units[k]);
+          a.deadline_ms = static_cast<uint64_t>(
+              std::chrono::duration_cast<std::chrono::milliseconds>(allowed).count());
+          v.outstanding[units[k]] = {
+              Clock::now() + std::chrono::duration_cast<Clock::duration>(allowed)};
+          v.session->send(a, ucx::deadlineIn(std::chrono::seconds(10)));
+        }
+        v.record({{"event", "assigned"}, {"step", work->step + 1}, {"units", units}});
+      } catch (const Error& e) {
+        drop(v, std::string("the connection failed: ") + e.what(), std::nullopt);
+      }
+    }
+    removeGone();
+    return mine;
+  }
+
+  void expire() {
+    const auto now = Clock::now();
+    for (auto& vp : volunteers) {
+      Volunteer& v = *vp;
+      for (auto it = v.outstanding.begin(); it != v.outstanding.end();) {
+        if (it->second.deadline <= now) {
+          local_queue.push_back(it->first);
+          ++counts.late;
+          v.partial.erase(it->first);
+          v.record({{"event", "late"}, {"step", work->step + 1}, {"micro_batch", it->first}});
+          log(fmt::format("mlcp: {}: micro-batch {} of step {} missed its deadline; computed here",
+                          v.name, it->first, work->step + 1));
+          it = v.outstanding.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+  }
+
+  std::optional<Clock::time_point> earliestDeadline() const {
+    std::optional<Clock::time_point> t;
+    for (const auto& v : volunteers) {
+      for (const auto& [unit, o] : v->outstanding) {
+        if (!t || o.deadline < *t) t = o.deadline;
+      }
+    }
+    return t;
+  }
+
+  void runLocalQueue() {
+    while (!local_queue.empty()) {
+      const int64_t j = local_queue.front();
+      local_queue.erase(local_queue.begin());
+      losses[j] = computeHere(j);
+      work->keepComputed(j);
+      drain();
+    }
+  }
+
+  std::vector<double> runStep(const UnitWork& w) {
+    work = &w;
+    losses.clear();
+    local_queue.clear();
+    drain();
+    local_queue = assign();
+    runLocalQueue();
+    for (;;) {
+      expire();
+      runLocalQueue();
+      const auto deadline = earliestDeadline();
+      if (!deadline) break;
+      worker.progressUntil([&] { return drain(); }, *deadline);
+      runLocalQueue();
+    }
+    for (auto& v : volunteers) v->unaudited.clear();
+    std::vector<double> out;
+    for (int64_t j : w.units) out.push_back(losses.at(j));
+    work = nullptr;
+    return out;
+  }
+
+  void goodbye(vol::ByeReason reason, const std::string& why) {
+    for (auto& v : volunteers) {
+      if (!v->session) continue;
+      try {
+        v->session->send(vol::Bye{reason, why}, ucx::deadlineIn(std::chrono::milliseconds(500)));
+        v->session->close(ucx::deadlineIn(std::chrono::milliseconds(500)));
+      } catch (const Error&) {
+      }
+      v->session.reset();
+      v->record({{"event", "left"}, {"why", why}});
+    }
+    volunteers.clear();
+    pending.clear();
+    counts.connected = 0;
+  }
+};
+
+VolunteerCoordinator::VolunteerCoordinator(
+    const jobs::JobSpec& spec, std::vector<std::pair<std::string, torch::Tensor>> parameters,
+    const std::string& data_hash, const std::string& run_dir, const verify::KeyPair& job_key,
+    std::function<void(const std::string&)> log)
+    : impl_(std::make_unique<Impl>(spec, std::move(parameters), data_hash, run_dir, job_key,
+                                   std::move(log))) {}
+
+VolunteerCoordinator::~VolunteerCoordinator() {
+  try {
+    impl_->goodbye(vol::ByeReason::kShutdown, "the job stopped");
+  } catch (...) {
+  }
+}
+
+std::string VolunteerCoordinator::address() const { return impl_->address(); }
+
+std::vector<double> VolunteerCoordinator::runStep(const UnitWork& work) {
+  return impl_->runStep(work);
+}
+
+void VolunteerCoordinator::finish() { impl_->goodbye(vol::ByeReason::kDone, "the job finished"); }
+
+VolunteerCounts VolunteerCoordinator::counts() const { return impl_->counts; }
+
+}  // namespace mlcp::runtime
