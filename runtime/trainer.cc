@@ -281,9 +281,8 @@ Run::Run(Trainer::State& s)
   }
   if (o.on_checkpoint) checkpointer_.setPublisher(o.on_checkpoint);
   if (o.take_volunteers && spec_.volunteers.enabled && rank_ == 0) {
-    const std::string& key_file = spec_.volunteers.key_file.empty()
-                                      ? spec_.checkpoint.key_file
-                                      : spec_.volunteers.key_file;
+    const std::string& key_file =
+        spec_.volunteers.key_file.empty() ? spec_.checkpoint.key_file : spec_.volunteers.key_file;
     volunteers_ = std::make_unique<VolunteerCoordinator>(
         spec_, s.state->params(), s.data.content_hash, s.run_dir,
         loadOrCreateNodeKey(key_file, false),
@@ -430,10 +429,9 @@ std::vector<std::optional<double>> Run::runWithVolunteers(int64_t step) {
   for (int64_t j = mine_.first; j < mine_.second; ++j) work.units.push_back(j);
   // A planted fault or a trace observes micro-batches computed here.
   work.offer = !fault_ && !trace_;
-  const double slowdown =
-      spec_.runtime.devices_file.empty()
-          ? 1.0
-          : s_.placement.plan.devices.at(static_cast<size_t>(rank_)).slowdown;
+  const double slowdown = spec_.runtime.devices_file.empty()
+                              ? 1.0
+                              : s_.placement.plan.devices.at(static_cast<size_t>(rank_)).slowdown;
   LossFunction loss = s_.lossFunction();
   work.compute = [&, slowdown](int64_t j) {
     const auto batch = s_.data.train->batch(plan_.microBatch(step, j));

@@ -197,7 +197,8 @@ struct VolunteerCoordinator::Impl {
       const size_t connected = volunteers.size() + pending.size();
       if (connected >= static_cast<size_t>(cfg.max_volunteers)) {
         ++counts.rejected;
-        log(fmt::format("mlcp: volunteer connection from {} refused: the job takes at most {} "
+        log(
+            fmt::format("mlcp: volunteer connection from {} refused: the job takes at most {} "
                         "volunteers (volunteers.max_volunteers)",
                         ep->peer(), cfg.max_volunteers));
         try {
@@ -230,8 +231,8 @@ struct VolunteerCoordinator::Impl {
     auto v = std::make_unique<Volunteer>();
     v->id = next_id++;
     v->key_hex = keyHex(session.peerKey());
-    v->name = fmt::format("volunteer {} (key {}, {})", v->id, v->key_hex.substr(0, 16),
-                          session.peer());
+    v->name =
+        fmt::format("volunteer {} (key {}, {})", v->id, v->key_hex.substr(0, 16), session.peer());
     v->joined = Clock::now();
     v->records.open(dir + "/" + v->key_hex.substr(0, 16) + ".jsonl", std::ios::app);
     vol::Welcome w = welcome;
@@ -243,7 +244,8 @@ struct VolunteerCoordinator::Impl {
       return;
     }
     v->session.emplace(std::move(session));
-    v->record({{"event", "joined"}, {"id", v->id}, {"key", v->key_hex}, {"peer", v->session->peer()}});
+    v->record(
+        {{"event", "joined"}, {"id", v->id}, {"key", v->key_hex}, {"peer", v->session->peer()}});
     log(fmt::format("mlcp: {} joined", v->name));
     volunteers.push_back(std::move(v));
     counts.connected = static_cast<int>(volunteers.size());
@@ -310,8 +312,9 @@ struct VolunteerCoordinator::Impl {
            hexEncode(vol::contributionStatement(job_id, static_cast<uint64_t>(work->step),
                                                 static_cast<uint64_t>(unit), claimed))},
           {"recomputed_hash", recomputed ? recomputed->hex() : ""},
-          {"tensors", "contribution.f32 / recomputed.f32: float32 LE, parameter order, the loss "
-                      "last"}};
+          {"tensors",
+           "contribution.f32 / recomputed.f32: float32 LE, parameter order, the loss "
+           "last"}};
       writeFileDurably(d + "/claim.json", claim.dump(2) + "\n");
     } catch (const Error& e) {
       log(fmt::format("mlcp: could not keep the evidence against {}: {}", v.name, e.what()));
@@ -331,9 +334,13 @@ struct VolunteerCoordinator::Impl {
       --counts.units;
       ++counts.late;
     }
-    v.record({{"event", "banned"}, {"step", work->step + 1}, {"micro_batch", unit},
-              {"why", why}, {"discarded", v.unaudited}});
-    log(fmt::format("mlcp: {} BANNED at step {} (micro-batch {}): {}; its {} unaudited unit(s) "
+    v.record({{"event", "banned"},
+              {"step", work->step + 1},
+              {"micro_batch", unit},
+              {"why", why},
+              {"discarded", v.unaudited}});
+    log(
+        fmt::format("mlcp: {} BANNED at step {} (micro-batch {}): {}; its {} unaudited unit(s) "
                     "of the step are recomputed, evidence in {}/evidence",
                     v.name, work->step + 1, unit, why, v.unaudited.size(), dir));
     v.unaudited.clear();
@@ -368,16 +375,18 @@ struct VolunteerCoordinator::Impl {
     if (static_cast<int64_t>(c.step) != work->step || v.outstanding.count(unit) == 0) {
       // Late (already recomputed here) or never assigned: the first valid copy has won.
       v.partial.erase(unit);
-      v.record({{"event", "ignored"}, {"step", c.step + 1}, {"micro_batch", unit},
+      v.record({{"event", "ignored"},
+                {"step", c.step + 1},
+                {"micro_batch", unit},
                 {"why", "not outstanding (late or not assigned)"}});
       return;
     }
     auto it = v.partial.find(unit);
     if (it == v.partial.end()) {
       it = v.partial
-               .emplace(unit, Partial{vol::TensorAssembler(contribution_shapes,
-                                                           "Contribution tensors"),
-                                      c.gradient_hash, c.signature})
+               .emplace(unit,
+                        Partial{vol::TensorAssembler(contribution_shapes, "Contribution tensors"),
+                                c.gradient_hash, c.signature})
                .first;
     } else if (it->second.hash != c.gradient_hash || it->second.signature != c.signature) {
       throw CommError("a Contribution chunk changed the hash or signature of its unit");
@@ -428,20 +437,26 @@ struct VolunteerCoordinator::Impl {
       ++v.correct;
       ++counts.audited;
       ++counts.units;
-      v.record({{"event", "unit"}, {"step", step + 1}, {"micro_batch", unit}, {"audited", true},
+      v.record({{"event", "unit"},
+                {"step", step + 1},
+                {"micro_batch", unit},
+                {"audited", true},
                 {"outcome", "equal"}});
       return;
     }
     std::vector<torch::Tensor> grads;
     for (size_t k = 0; k < params.size(); ++k) {
-      grads.push_back(torch::from_blob(got[k].data(), params[k].second.sizes(), torch::kFloat32)
-                          .clone());
+      grads.push_back(
+          torch::from_blob(got[k].data(), params[k].second.sizes(), torch::kFloat32).clone());
     }
     losses[unit] = static_cast<double>(got.back().at(0));
     work->keepReceived(unit, std::move(grads));
     v.unaudited.push_back(unit);
     ++counts.units;
-    v.record({{"event", "unit"}, {"step", step + 1}, {"micro_batch", unit}, {"audited", false},
+    v.record({{"event", "unit"},
+              {"step", step + 1},
+              {"micro_batch", unit},
+              {"audited", false},
               {"outcome", "accepted"}});
   }
 
@@ -554,8 +569,8 @@ struct VolunteerCoordinator::Impl {
           a.micro_batch = static_cast<uint64_t>(units[k]);
           a.deadline_ms = static_cast<uint64_t>(
               std::chrono::duration_cast<std::chrono::milliseconds>(allowed).count());
-          v.outstanding[units[k]] = {
-              Clock::now() + std::chrono::duration_cast<Clock::duration>(allowed)};
+          v.outstanding[units[k]] = {Clock::now() +
+                                     std::chrono::duration_cast<Clock::duration>(allowed)};
           v.session->send(a, ucx::deadlineIn(std::chrono::seconds(10)));
         }
         v.record({{"event", "assigned"}, {"step", work->step + 1}, {"units", units}});

@@ -77,8 +77,8 @@ class Volunteer {
     }
     say(fmt::format("connecting to {} for job '{}' as key {}", o_.connect, o_.job,
                     key.publicKeyHex()));
-    const auto deadline = ucx::deadlineIn(std::chrono::milliseconds(
-        static_cast<int64_t>(o_.connect_timeout_s * 1000)));
+    const auto deadline = ucx::deadlineIn(
+        std::chrono::milliseconds(static_cast<int64_t>(o_.connect_timeout_s * 1000)));
     // A job that is not listening yet (volunteers may start first) is dialled again until the
     // connect timeout; a refusal is final.
     for (int attempt = 1;; ++attempt) {
@@ -91,27 +91,26 @@ class Volunteer {
         throw Stop{kVolunteerRefused, e.what()};
       } catch (const Error& e) {
         if (ucx::Clock::now() + std::chrono::milliseconds(250) >= deadline) {
-          throw Stop{kVolunteerLost, fmt::format("could not join the job at {} within {} s ({} "
-                                                 "attempts): {}",
-                                                 o_.connect, o_.connect_timeout_s, attempt,
-                                                 e.what())};
+          throw Stop{kVolunteerLost,
+                     fmt::format("could not join the job at {} within {} s ({} "
+                                 "attempts): {}",
+                                 o_.connect, o_.connect_timeout_s, attempt, e.what())};
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(250));
       }
     }
     const vol::Message first = receive(ucx::deadlineIn(std::chrono::seconds(60)));
     if (vol::typeOf(first) != vol::MessageType::kWelcome) {
-      throw Stop{kVolunteerLost,
-                 fmt::format("the job sent a {} where a Welcome was due",
-                             vol::messageTypeName(vol::typeOf(first)))};
+      throw Stop{kVolunteerLost, fmt::format("the job sent a {} where a Welcome was due",
+                                             vol::messageTypeName(vol::typeOf(first)))};
     }
     welcome(std::get<vol::Welcome>(first));
   }
 
   void welcome(const vol::Welcome& w) {
     try {
-      spec_ = jobs::parseJobSpec(w.job_file, fmt::format("the job file of '{}' from {}", o_.job,
-                                                         o_.connect));
+      spec_ = jobs::parseJobSpec(w.job_file,
+                                 fmt::format("the job file of '{}' from {}", o_.job, o_.connect));
       if (!o_.data.empty()) {
         if (spec_.data.sources.size() > 1) {
           throw UsageError("--data names one data set; this job mixes " +
@@ -156,9 +155,21 @@ class Volunteer {
     } catch (const TimeoutError&) {
       throw;
     } catch (const Error& e) {
-      throw Stop{kVolunteerLost, fmt::format("the connection to the job at {} failed: {}",
-                                             o_.connect, e.what())};
+      throw Stop{kVolunteerLost,
+                 fmt::format("the connection to the job at {} failed: {}", o_.connect, e.what())};
     }
+  }
+
+  // A send failed: a Bye that arrived before the job closed the connection says why (an
+  // eviction, the job's end); without one the job is gone.
+  [[noreturn]] void connectionFailed(const Error& e) {
+    try {
+      while (auto m = session_->tryReceive()) handle(std::move(*m));
+    } catch (const Error&) {
+      // The connection is gone; what it had delivered was handled above.
+    }
+    throw Stop{kVolunteerLost,
+               fmt::format("the connection to the job at {} failed: {}", o_.connect, e.what())};
   }
 
   void leave(const char* signal) {
@@ -251,7 +262,8 @@ class Volunteer {
         auto& p = params_[i];
         std::memcpy(p.data_ptr<float>(), tensors[i].data(), tensors[i].size() * sizeof(float));
         hashes.push_back(verify::hashTensor(verify::DType::kFloat32, p.sizes().vec(),
-                                            p.data_ptr<float>(), tensors[i].size() * sizeof(float)));
+                                            p.data_ptr<float>(),
+                                            tensors[i].size() * sizeof(float)));
       }
     }
     const Hash256 digest = stateDigest(hashes);
@@ -270,8 +282,8 @@ class Volunteer {
     const auto step = static_cast<int64_t>(a.step);
     const auto j = static_cast<int64_t>(a.micro_batch);
     if (step != state_step_ || j < 0 || j >= spec_.train.micro_batches) {
-      session_->send(vol::Reject{vol::RejectReason::kUnexpected, vol::MessageType::kAssign,
-                                 a.step, a.micro_batch, "no state for that step or no such unit"},
+      session_->send(vol::Reject{vol::RejectReason::kUnexpected, vol::MessageType::kAssign, a.step,
+                                 a.micro_batch, "no state for that step or no such unit"},
                      ucx::deadlineIn(std::chrono::seconds(2)));
       return;
     }
@@ -287,8 +299,8 @@ class Volunteer {
     if (o_.slow_ms > 0) {
       // A slow machine: the unit is "in hand" until this passes (a signal ends the wait early
       // only after the unit is sent).
-      std::this_thread::sleep_until(t0 + std::chrono::microseconds(
-                                             static_cast<int64_t>(o_.slow_ms * 1000)));
+      std::this_thread::sleep_until(
+          t0 + std::chrono::microseconds(static_cast<int64_t>(o_.slow_ms * 1000)));
     }
     std::vector<std::vector<float>> tensors;
     for (auto& p : params_) {
@@ -327,8 +339,7 @@ class Volunteer {
         session_->send(msg, ucx::deadlineIn(std::chrono::seconds(60)));
       }
     } catch (const Error& e) {
-      throw Stop{kVolunteerLost, fmt::format("the connection to the job at {} failed: {}",
-                                             o_.connect, e.what())};
+      connectionFailed(e);
     }
     ++units_;
   }

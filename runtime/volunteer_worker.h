@@ -44,10 +44,10 @@ struct VolunteerOptions {
 };
 
 // Exit statuses of `mlcp volunteer`.
-constexpr int kVolunteerDone = 0;      // the job finished, or the volunteer left on a signal
-constexpr int kVolunteerUsage = 2;     // bad options, key, data that is not the job's
-constexpr int kVolunteerLost = 1;      // the job vanished, went silent or broke the protocol
-constexpr int kVolunteerRefused = 4;   // the job refused or evicted this volunteer
+constexpr int kVolunteerDone = 0;     // the job finished, or the volunteer left on a signal
+constexpr int kVolunteerUsage = 2;    // bad options, key, data that is not the job's
+constexpr int kVolunteerLost = 1;     // the job vanished, went silent or broke the protocol
+constexpr int kVolunteerRefused = 4;  // the job refused or evicted this volunteer
 
 struct VolunteerResult {
   int exit_code = kVolunteerDone;

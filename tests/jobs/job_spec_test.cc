@@ -720,8 +720,7 @@ TEST(JobSpecVolunteers, RangesAndUnknownKeys) {
       {"deadline_s = 86401\n",
        "jobs/x.toml:10:14: volunteers.deadline_s: must be in (0, 86400] (the seconds a volunteer "
        "has for one work unit), got 86401"},
-      {"min_units = -1\n",
-       "jobs/x.toml:10:13: volunteers.min_units: must be >= 0, got -1"},
+      {"min_units = -1\n", "jobs/x.toml:10:13: volunteers.min_units: must be >= 0, got -1"},
       {"max_volunteers = 0\n",
        "jobs/x.toml:10:18: volunteers.max_volunteers: must be in [1, 1024], got 0"},
       {"max_volunteers = 1025\n",
