@@ -1,7 +1,8 @@
 #include "jobs/volunteer_job_text.h"
 
-#include <sstream>
 #include <toml++/toml.h>
+
+#include <sstream>
 
 #include "base/error.h"
 
@@ -19,10 +20,12 @@ std::string volunteerJobText(const JobSpec& spec) {
   if (auto* t = root["runtime"].as_table()) t->erase("devices_file");
   if (auto* t = root["job"].as_table()) t->erase("output_dir");
   if (auto* data = root["data"].as_table()) {
-    if (!spec.data.path.empty() && data->contains("path")) data->insert_or_assign("path", spec.data.path);
+    if (!spec.data.path.empty() && data->contains("path"))
+      data->insert_or_assign("path", spec.data.path);
     if (auto* sources = (*data)["sources"].as_array()) {
       for (size_t i = 0; i < sources->size() && i < spec.data.sources.size(); ++i) {
-        if (auto* s = (*sources)[i].as_table()) s->insert_or_assign("path", spec.data.sources[i].path);
+        if (auto* s = (*sources)[i].as_table())
+          s->insert_or_assign("path", spec.data.sources[i].path);
       }
     }
   }

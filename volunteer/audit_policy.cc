@@ -9,7 +9,8 @@
 
 namespace mlcp::volunteer {
 
-AuditPolicy::AuditPolicy(double rate, int64_t trust_after) : rate_(rate), trust_after_(trust_after) {
+AuditPolicy::AuditPolicy(double rate, int64_t trust_after)
+    : rate_(rate), trust_after_(trust_after) {
   if (sodium_init() < 0) throw Error("libsodium could not be initialised");
   randombytes_buf(secret_.data(), secret_.size());
   if (!(rate > 0 && rate <= 1) || trust_after < 0) {

@@ -75,9 +75,9 @@ Session Session::accept(ucx::Listener& listener, const verify::KeyPair& key,
 Session Session::respond(ucx::Endpoint endpoint, const verify::KeyPair& key,
                          const ServerOptions& options, ucx::Deadline deadline) {
   ServerOptions bounded = options;
-  bounded.handshake_timeout = std::min(
-      options.handshake_timeout,
-      std::chrono::duration_cast<std::chrono::milliseconds>(ucx::remaining(deadline)));
+  bounded.handshake_timeout =
+      std::min(options.handshake_timeout,
+               std::chrono::duration_cast<std::chrono::milliseconds>(ucx::remaining(deadline)));
   PendingSession pending(std::move(endpoint), key, bounded);
   for (;;) {
     if (auto session = pending.waitAndHandle()) return std::move(*session);
@@ -112,8 +112,8 @@ std::optional<Session> PendingSession::poll() {
   try {
     frame = endpoint_.tryReceive();
     if (!frame && ucx::Clock::now() >= deadline_) {
-      throw TimeoutError(fmt::format("no handshake message within {} ms",
-                                     options_.handshake_timeout.count()));
+      throw TimeoutError(
+          fmt::format("no handshake message within {} ms", options_.handshake_timeout.count()));
     }
   } catch (const Error&) {
     failWith(fmt::format("volunteer handshake from {}: ", peer()));

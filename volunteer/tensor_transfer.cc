@@ -1,7 +1,6 @@
 #include "volunteer/tensor_transfer.h"
 
 #include <fmt/format.h>
-
 #include <fmt/ranges.h>
 
 #include <algorithm>

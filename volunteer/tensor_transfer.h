@@ -57,8 +57,8 @@ class TensorAssembler {
   std::vector<std::vector<uint64_t>> shapes_;
   std::string what_;
   std::vector<std::vector<float>> tensors_;
-  size_t tensor_ = 0;       // the tensor being filled
-  uint64_t filled_ = 0;     // its elements so far
+  size_t tensor_ = 0;    // the tensor being filled
+  uint64_t filled_ = 0;  // its elements so far
   uint32_t next_chunk_ = 0;
   uint32_t chunk_count_ = 0;
 };
