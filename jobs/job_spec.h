@@ -130,13 +130,13 @@ struct VolunteersSpec {
   // The keys the coordinator admits: `allow`, then the keys of `allow_file` (read when the job
   // loads), lower-cased, each once, in that order. Admit volunteers by this, not by `allow`.
   std::vector<std::string> allowed_keys;
-  // The job's ed25519 node key for the handshake; "" = checkpoint.key_file (or a fresh key per
-  // run); relative to the job file, stored absolute.
+  // The job's ed25519 node key for the handshake; "" = checkpoint.key_file, else the node key
+  // (verify/node_key.h defaultKeyPath, created once); relative to the job file, stored absolute.
   std::string key_file;
   double deadline_s = 30;       // time a volunteer has for one work unit (> 0, <= 86400)
   int64_t max_volunteers = 16;  // volunteers connected at once (1..1024)
   // The share of a trusted volunteer's units recomputed on a rank, in (0, 1].
-  double audit_rate = 0.1;
+  double audit_rate = 0.05;
   // A new key's first units are all recomputed; after this many correct ones it is audited at
   // audit_rate (>= 0).
   int64_t audit_trust_after = 8;

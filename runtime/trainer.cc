@@ -201,7 +201,8 @@ class Run {
   void commitCheckpoint();                             // finishes the one in flight
   void finishStateHash();                              // completes the previous step's record
   bool runStep(int64_t step, const StopSignal& stop);  // true: stop after this step
-  std::vector<std::optional<double>> runWithVolunteers(int64_t step);
+  // The step's losses when volunteers took units of it; nullopt when none did (nothing computed).
+  std::optional<std::vector<std::optional<double>>> runWithVolunteers(int64_t step);
   void update(int64_t step, bool finite);
   void finish();
   ScopeTimer verificationTimer() { return ScopeTimer(result_.verification_seconds, timer_depth_); }
@@ -423,12 +424,13 @@ void Run::update(int64_t step, bool finite) {
 // Rank 0 with volunteers: its micro-batches go through the coordinator, which hands some to
 // volunteers and computes the rest here — each one's gradient kept as its contribution, whoever
 // computed it (runtime/volunteer_coordinator.h).
-std::vector<std::optional<double>> Run::runWithVolunteers(int64_t step) {
+std::optional<std::vector<std::optional<double>>> Run::runWithVolunteers(int64_t step) {
   UnitWork work;
   work.step = step;
   for (int64_t j = mine_.first; j < mine_.second; ++j) work.units.push_back(j);
   // A planted fault or a trace observes micro-batches computed here.
   work.offer = !fault_ && !trace_;
+  work.chain = chain_.head();
   const double slowdown = spec_.runtime.devices_file.empty()
                               ? 1.0
                               : s_.placement.plan.devices.at(static_cast<size_t>(rank_)).slowdown;
@@ -445,8 +447,9 @@ std::vector<std::optional<double>> Run::runWithVolunteers(int64_t step) {
   work.keepReceived = [&](int64_t j, std::vector<torch::Tensor> grads) {
     gradient_.keepTensors(j, std::move(grads));
   };
+  if (!volunteers_->beginStep(work)) return std::nullopt;  // none has a unit: as without them
   std::vector<std::optional<double>> losses;
-  for (double l : volunteers_->runStep(work)) losses.emplace_back(l);
+  for (double l : volunteers_->runStep()) losses.emplace_back(l);
   return losses;
 }
 
@@ -472,9 +475,10 @@ bool Run::runStep(int64_t step, const StopSignal& stop) {
   };
   std::vector<std::optional<double>> losses;
   bool streamed = streaming;
-  if (volunteers_) {
-    losses = runWithVolunteers(step);
-    streamed = false;
+  auto with_volunteers = volunteers_ ? runWithVolunteers(step) : std::nullopt;
+  if (with_volunteers) {
+    losses = std::move(*with_volunteers);
+    streamed = false;  // units finish out of order
   } else {
     losses = s_.executor->runStep(work, observers_, s_.coll);
   }

@@ -76,6 +76,8 @@ std::vector<int64_t> shareUnits(int64_t units, double local_speed,
 
 namespace {
 
+constexpr int kLateInRowEvicts = 2;
+
 std::string keyHex(const verify::PublicKey& key) { return hexEncode(key.data(), key.size()); }
 
 struct Outstanding {
@@ -98,6 +100,7 @@ struct Volunteer {
   int64_t state_step = -1;  // the step whose State it has
   double speed = 0;         // units per second; 0 = not measured yet
   int64_t correct = 0;      // audited units found equal, over the run
+  int late_in_row = 0;      // units in a row that missed their deadline
   std::map<int64_t, Outstanding> outstanding;
   std::map<int64_t, Partial> partial;
   std::vector<int64_t> unaudited;  // this step's accepted units that were not recomputed
@@ -138,7 +141,10 @@ struct VolunteerCoordinator::Impl {
   double local_seconds = 0;  // rank 0's time per unit (moving average); 0 = not measured
 
   // One step's bookkeeping.
+  UnitWork step_work;
   const UnitWork* work = nullptr;
+  Hash256 digest;  // the state digest of this step's parameters (once a volunteer needs it)
+  int64_t digest_step = -1;
   std::map<int64_t, double> losses;
   std::vector<int64_t> local_queue;  // units rank 0 must compute (kept, late, lost, refused)
 
@@ -280,9 +286,12 @@ struct VolunteerCoordinator::Impl {
     counts.connected = static_cast<int>(volunteers.size());
   }
 
+  // `mine`: the recomputation (gradients, then the loss), when there is one.
   void keepEvidence(Volunteer& v, int64_t unit, const Hash256& claimed,
                     const verify::Signature& signature, const std::vector<std::vector<float>>& got,
-                    const std::optional<Hash256>& recomputed, const std::string& why) {
+                    const std::vector<std::vector<float>>* mine, const std::string& why) {
+    std::optional<Hash256> recomputed;
+    if (mine != nullptr) recomputed = vol::gradientHash(*mine);
     const std::string d = fmt::format("{}/evidence/step-{}-unit-{}-{}", dir, work->step + 1, unit,
                                       v.key_hex.substr(0, 16));
     std::error_code ec;
@@ -293,24 +302,26 @@ struct VolunteerCoordinator::Impl {
     }
     try {
       writeFileDurably(d + "/contribution.f32", bytes);
-      if (recomputed) {
-        std::string mine;
-        for (const auto& t : currentContribution()) {
-          mine.append(reinterpret_cast<const char*>(t.data()), t.size() * sizeof(float));
+      if (mine != nullptr) {
+        std::string again;
+        for (const auto& t : *mine) {
+          again.append(reinterpret_cast<const char*>(t.data()), t.size() * sizeof(float));
         }
-        writeFileDurably(d + "/recomputed.f32", mine);
+        writeFileDurably(d + "/recomputed.f32", again);
       }
       nlohmann::json claim = {
           {"why", why},
           {"job", job_id},
-          {"step", work->step},
+          {"step", work->step + 1},
+          {"step_index", work->step},
           {"micro_batch", unit},
+          {"state_digest", digest.hex()},
           {"volunteer_key", v.key_hex},
           {"gradient_hash", claimed.hex()},
           {"signature", hexEncode(signature.data(), signature.size())},
           {"signed_statement_hex",
            hexEncode(vol::contributionStatement(job_id, static_cast<uint64_t>(work->step),
-                                                static_cast<uint64_t>(unit), claimed))},
+                                                static_cast<uint64_t>(unit), digest, claimed))},
           {"recomputed_hash", recomputed ? recomputed->hex() : ""},
           {"tensors",
            "contribution.f32 / recomputed.f32: float32 LE, parameter order, the loss "
@@ -400,7 +411,7 @@ struct VolunteerCoordinator::Impl {
     const uint64_t step = static_cast<uint64_t>(work->step);
     // The hash over what arrived, then the signature over the hash.
     if (vol::gradientHash(got) != part.hash) {
-      keepEvidence(v, unit, part.hash, part.signature, got, std::nullopt,
+      keepEvidence(v, unit, part.hash, part.signature, got, nullptr,
                    "the gradient hash does not match the tensors sent");
       local_queue.push_back(unit);
       ban(v, unit, "its gradient hash does not match the tensors it sent");
@@ -408,9 +419,9 @@ struct VolunteerCoordinator::Impl {
     }
     verify::PublicKey pk{};
     hexDecodeInto(v.key_hex, pk.data(), pk.size(), "volunteer key");
-    if (!vol::verifyContribution(pk, job_id, step, static_cast<uint64_t>(unit), part.hash,
+    if (!vol::verifyContribution(pk, job_id, step, static_cast<uint64_t>(unit), digest, part.hash,
                                  part.signature)) {
-      keepEvidence(v, unit, part.hash, part.signature, got, std::nullopt,
+      keepEvidence(v, unit, part.hash, part.signature, got, nullptr,
                    "the signature does not verify");
       local_queue.push_back(unit);
       ban(v, unit, "its contribution's signature does not verify");
@@ -429,12 +440,12 @@ struct VolunteerCoordinator::Impl {
       work->keepComputed(unit);  // the copy computed here either way
       losses[unit] = loss;
       if (recomputed != part.hash) {
-        keepEvidence(v, unit, part.hash, part.signature, got, recomputed,
-                     "the recomputation differs");
+        keepEvidence(v, unit, part.hash, part.signature, got, &mine, "the recomputation differs");
         ban(v, unit, "its contribution differs from the recomputation");
         return;
       }
       ++v.correct;
+      v.late_in_row = 0;
       ++counts.audited;
       ++counts.units;
       v.record({{"event", "unit"},
@@ -452,6 +463,7 @@ struct VolunteerCoordinator::Impl {
     losses[unit] = static_cast<double>(got.back().at(0));
     work->keepReceived(unit, std::move(grads));
     v.unaudited.push_back(unit);
+    v.late_in_row = 0;
     ++counts.units;
     v.record({{"event", "unit"},
               {"step", step + 1},
@@ -513,23 +525,29 @@ struct VolunteerCoordinator::Impl {
 
   // ---- step 2: assignment ------------------------------------------------------------------
   void sendState(Volunteer& v) {
-    std::vector<Hash256> hashes;
+    if (digest_step != work->step) {
+      std::vector<Hash256> hashes;
+      for (const auto& [name, t] : params) {
+        hashes.push_back(verify::hashTensor(verify::DType::kFloat32, t.sizes().vec(),
+                                            t.data_ptr<float>(),
+                                            static_cast<size_t>(t.numel()) * sizeof(float)));
+      }
+      digest = stateDigest(hashes);
+      digest_step = work->step;
+    }
     std::vector<vol::TensorRef> refs;
     for (const auto& [name, p] : params) {
       const auto& t = p;  // contiguous parameters (the models register them so)
-      hashes.push_back(verify::hashTensor(verify::DType::kFloat32, t.sizes().vec(),
-                                          t.data_ptr<float>(),
-                                          static_cast<size_t>(t.numel()) * sizeof(float)));
       std::vector<uint64_t> shape;
       for (int64_t d : t.sizes()) shape.push_back(static_cast<uint64_t>(d));
       refs.push_back({name, shape, t.data_ptr<float>(), static_cast<uint64_t>(t.numel())});
     }
-    const Hash256 digest = stateDigest(hashes);
     const auto chunks = vol::splitTensors(refs, vol::floatsPerMessage(refs.size()));
     for (size_t c = 0; c < chunks.size(); ++c) {
       vol::State s;
       s.step = static_cast<uint64_t>(work->step);
       s.state_hash = digest;
+      s.chain_hash = work->chain;
       s.chunk_index = static_cast<uint32_t>(c);
       s.chunk_count = static_cast<uint32_t>(chunks.size());
       s.tensors = chunks[c];
@@ -586,6 +604,7 @@ struct VolunteerCoordinator::Impl {
     const auto now = Clock::now();
     for (auto& vp : volunteers) {
       Volunteer& v = *vp;
+      if (!v.session) continue;
       for (auto it = v.outstanding.begin(); it != v.outstanding.end();) {
         if (it->second.deadline <= now) {
           local_queue.push_back(it->first);
@@ -595,11 +614,19 @@ struct VolunteerCoordinator::Impl {
           log(fmt::format("mlcp: {}: micro-batch {} of step {} missed its deadline; computed here",
                           v.name, it->first, work->step + 1));
           it = v.outstanding.erase(it);
+          ++v.late_in_row;
         } else {
           ++it;
         }
       }
+      // A volunteer that keeps missing deadlines holds every step up: it is sent away (not
+      // banned; it may come back).
+      if (v.late_in_row >= kLateInRowEvicts) {
+        drop(v, fmt::format("missed {} deadlines in a row", v.late_in_row),
+             vol::ByeReason::kEvicted);
+      }
     }
+    removeGone();
   }
 
   std::optional<Clock::time_point> earliestDeadline() const {
@@ -622,12 +649,23 @@ struct VolunteerCoordinator::Impl {
     }
   }
 
-  std::vector<double> runStep(const UnitWork& w) {
-    work = &w;
+  bool beginStep(const UnitWork& w) {
+    step_work = w;
+    work = &step_work;
     losses.clear();
     local_queue.clear();
     drain();
     local_queue = assign();
+    if (local_queue.size() == w.units.size()) {  // no volunteer has a unit of this step
+      work = nullptr;
+      return false;
+    }
+    return true;
+  }
+
+  std::vector<double> runStep() {
+    require(work != nullptr, "VolunteerCoordinator::runStep without a step begun");
+    const UnitWork& w = *work;
     runLocalQueue();
     for (;;) {
       expire();
@@ -677,9 +715,9 @@ VolunteerCoordinator::~VolunteerCoordinator() {
 
 std::string VolunteerCoordinator::address() const { return impl_->address(); }
 
-std::vector<double> VolunteerCoordinator::runStep(const UnitWork& work) {
-  return impl_->runStep(work);
-}
+bool VolunteerCoordinator::beginStep(const UnitWork& work) { return impl_->beginStep(work); }
+
+std::vector<double> VolunteerCoordinator::runStep() { return impl_->runStep(); }
 
 void VolunteerCoordinator::finish() { impl_->goodbye(vol::ByeReason::kDone, "the job finished"); }
 

@@ -38,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "base/digest.h"
 #include "jobs/job_spec.h"
 #include "verify/node_key.h"
 
@@ -59,6 +60,7 @@ struct UnitWork {
   int64_t step = 0;
   std::vector<int64_t> units;  // the logical micro-batches rank 0 owns, in order
   bool offer = true;           // false: compute them all here (a planted fault, a trace)
+  Hash256 chain;               // the newest finished state chain link (State.chain_hash)
   // Computes unit j here: its gradient is left in the parameters' .grad; returns its loss.
   std::function<double(int64_t j)> compute;
   // Takes the parameters' .grad as unit j's contribution (after compute(j)).
@@ -81,8 +83,11 @@ class VolunteerCoordinator {
 
   // HOST:PORT as bound (the port the kernel chose for port 0).
   std::string address() const;
-  // Steps 1-4 above; returns the loss of each unit of work.units, in that order.
-  std::vector<double> runStep(const UnitWork& work);
+  // Steps 1-2 above. True when volunteers were given units of this step: then runStep() does
+  // the rest; false: no volunteer has any, and the trainer runs the step as without them.
+  bool beginStep(const UnitWork& work);
+  // Steps 3-4; returns the loss of each unit of work.units, in that order.
+  std::vector<double> runStep();
   // The job finished: Bye(done) to every volunteer.
   void finish();
   VolunteerCounts counts() const;

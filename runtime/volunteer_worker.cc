@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "base/error.h"
+#include "collectives/ucx/socket_address.h"
 #include "collectives/ucx/ucx_worker.h"
 #include "data/sample_order.h"
 #include "jobs/job_spec.h"
@@ -74,6 +75,11 @@ class Volunteer {
       } catch (const Error& e) {
         throw Stop{kVolunteerUsage, e.what()};
       }
+    }
+    try {
+      ucx::SocketAddress::parse(o_.connect);
+    } catch (const Error& e) {
+      throw Stop{kVolunteerUsage, std::string("--connect: ") + e.what()};
     }
     say(fmt::format("connecting to {} for job '{}' as key {}", o_.connect, o_.job,
                     key.publicKeyHex()));
@@ -276,6 +282,7 @@ class Volunteer {
                              s.step + 1, s.state_hash.hex())};
     }
     state_step_ = static_cast<int64_t>(s.step);
+    state_digest_ = digest;
   }
 
   void compute(const vol::Assign& a) {
@@ -319,7 +326,8 @@ class Volunteer {
       say(fmt::format("LYING about step {} micro-batch {} (--lie)", step + 1, j));
     }
     const Hash256 hash = vol::gradientHash(tensors);
-    const auto signature = vol::signContribution(*key_, o_.job, a.step, a.micro_batch, hash);
+    const auto signature =
+        vol::signContribution(*key_, o_.job, a.step, a.micro_batch, state_digest_, hash);
     std::vector<vol::TensorRef> refs;
     for (size_t k = 0; k < tensors.size(); ++k) {
       refs.push_back({"", k < shapes_.size() ? shapes_[k] : std::vector<uint64_t>{},
@@ -358,6 +366,7 @@ class Volunteer {
   std::optional<vol::TensorAssembler> assembler_;
   std::deque<vol::Assign> queue_;
   int64_t state_step_ = -1;
+  Hash256 state_digest_;  // of the state of state_step_, signed into each contribution
   uint64_t node_ = 0;
   int64_t units_ = 0;
   bool lied_ = false;

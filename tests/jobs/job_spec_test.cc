@@ -554,7 +554,7 @@ TEST(JobSpecVolunteers, DefaultsWhenTheTableIsAbsent) {
   EXPECT_EQ(v.key_file, "");
   EXPECT_DOUBLE_EQ(v.deadline_s, 30);
   EXPECT_EQ(v.max_volunteers, 16);
-  EXPECT_DOUBLE_EQ(v.audit_rate, 0.1);
+  EXPECT_DOUBLE_EQ(v.audit_rate, 0.05);
   EXPECT_EQ(v.audit_trust_after, 8);
   EXPECT_EQ(v.min_units, 0);
   // An empty table is the same as none.

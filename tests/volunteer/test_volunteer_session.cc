@@ -160,8 +160,8 @@ TEST(VolunteerSession, HandshakeAndAStepBothWays) {
       std::vector<std::vector<float>> grads;
       for (auto& t : c.tensors) grads.push_back(t.data);
       EXPECT_EQ(gradientHash(grads), c.gradient_hash);
-      EXPECT_TRUE(verifyContribution(s.peerKey(), kJob, c.step, c.micro_batch, c.gradient_hash,
-                                     c.signature));
+      EXPECT_TRUE(verifyContribution(s.peerKey(), kJob, c.step, c.micro_batch, mlcp::Hash256{},
+                                     c.gradient_hash, c.signature));
       s.send(Ack{MessageType::kContribution, 3, 11}, ucx::deadlineIn(kLong));
       auto bye = std::get<Bye>(s.receive(ucx::deadlineIn(kLong)));
       EXPECT_EQ(bye.reason, ByeReason::kShutdown);
@@ -186,7 +186,8 @@ TEST(VolunteerSession, HandshakeAndAStepBothWays) {
     c.micro_batch = a.micro_batch;
     c.tensors.push_back(TensorPiece{"", 0, {3}, 0, {1.f, -2.f, 0.5f}});
     c.gradient_hash = gradientHash({c.tensors[0].data});
-    c.signature = signContribution(kVolunteer, kJob, c.step, c.micro_batch, c.gradient_hash);
+    c.signature =
+        signContribution(kVolunteer, kJob, c.step, c.micro_batch, mlcp::Hash256{}, c.gradient_hash);
     s.send(c, ucx::deadlineIn(kLong));
     auto ack = std::get<Ack>(s.receive(ucx::deadlineIn(kLong)));
     EXPECT_EQ(ack.acked, MessageType::kContribution);

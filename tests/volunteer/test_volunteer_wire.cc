@@ -399,14 +399,16 @@ TEST(VolunteerContribution, HashAndSignature) {
   const Hash256 h = gradientHash(grads);
   EXPECT_NE(h, gradientHash({{1.f, 2.f}, {3.f}})) << "tensor boundaries are part of the hash";
   EXPECT_NE(h, gradientHash({{1.f}, {2.f}, {3.f}}));
-  const auto sig = signContribution(key, "job", 3, 4, h);
-  EXPECT_TRUE(verifyContribution(key.publicKey(), "job", 3, 4, h, sig));
-  EXPECT_FALSE(verifyContribution(key.publicKey(), "job2", 3, 4, h, sig));
-  EXPECT_FALSE(verifyContribution(key.publicKey(), "job", 4, 4, h, sig));
-  EXPECT_FALSE(verifyContribution(key.publicKey(), "job", 3, 5, h, sig));
-  EXPECT_FALSE(verifyContribution(key.publicKey(), "job", 3, 4, gradientHash({}), sig));
+  const auto sig = signContribution(key, "job", 3, 4, Hash256{}, h);
+  EXPECT_TRUE(verifyContribution(key.publicKey(), "job", 3, 4, Hash256{}, h, sig));
+  EXPECT_FALSE(verifyContribution(key.publicKey(), "job2", 3, 4, Hash256{}, h, sig));
+  EXPECT_FALSE(verifyContribution(key.publicKey(), "job", 4, 4, Hash256{}, h, sig));
+  EXPECT_FALSE(verifyContribution(key.publicKey(), "job", 3, 5, Hash256{}, h, sig));
+  EXPECT_FALSE(verifyContribution(key.publicKey(), "job", 3, 4, Hash256{}, gradientHash({}), sig));
+  EXPECT_FALSE(verifyContribution(key.publicKey(), "job", 3, 4, h, h, sig))
+      << "another state digest";
   const auto other = mlcp::verify::KeyPair::fromSeed({1});
-  EXPECT_FALSE(verifyContribution(other.publicKey(), "job", 3, 4, h, sig));
+  EXPECT_FALSE(verifyContribution(other.publicKey(), "job", 3, 4, Hash256{}, h, sig));
 }
 
 }  // namespace

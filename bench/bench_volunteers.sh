@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# bench_volunteers.sh — volunteers on the real `mlcp run` + `mlcp volunteer`, on loopback (issue 16):
+#   (a) utilisation: the share of the units assigned to volunteers that were accepted into the
+#       result, under a churn schedule (one volunteer killed with SIGKILL and restarted, one
+#       leaving on SIGTERM and rejoining) (target >= 90%);
+#   (c) the audit's cost at the default settings (audit_rate 0.05 after 8 fully audited units):
+#       units recomputed on rank 0 / volunteer units, and the probability of catching a volunteer
+#       that corrupts k of its units once trusted;
+#   (d) the step time with 2 volunteers connected but idle (too slow to be given units) against
+#       none, from paired, alternated runs (median of the paired ratios of median step times)
+#       (target <= 1.02x).
+#   bench/bench_volunteers.sh [STEPS] [REPEATS]   (default 400, 3)
+# (b), the transport's throughput, is bench_volunteer_transport (docs/performance.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+steps=${1:-400}
+repeats=${2:-3}
+source scripts/mpi-env.sh
+work=$(mktemp -d /tmp/mlcp-bench-volunteers.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+mlcp=build/mlcp
+for k in a b c; do $mlcp keys new --out "$work/$k.key" >/dev/null; done
+hex() { $mlcp keys show "$work/$1.key" | awk '/public key/{print $3}'; }
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# job NAME PORT EXTRA: writes $work/NAME.toml (MLP on Fashion-MNIST, 8 micro-batches).
+job() {
+  cat >"$work/$1.toml" <<TOML
+[job]
+name = "vbench"
+seed = 7
+[model]
+kind = "mlp"
+hidden = [256, 128]
+[data]
+kind = "fashion-mnist"
+path = "/usr/share/datasets/fashion-mnist"
+train_limit = 8192
+eval_limit = 200
+[optimizer]
+kind = "adamw"
+lr = 0.002
+[train]
+global_batch = 256
+micro_batches = 8
+steps = $steps
+log_every = 100
+[volunteers]
+enabled = true
+listen = "127.0.0.1:$2"
+allow = ["$(hex a)", "$(hex b)", "$(hex c)"]
+deadline_s = 10
+$3
+TOML
+}
+
+volunteer() {  # volunteer KEY PORT LOG FLAGS...: starts one in the background, prints its pid
+  local key=$1 p=$2 log=$3
+  shift 3
+  $mlcp volunteer --connect "127.0.0.1:$p" --job vbench --key "$work/$key.key" \
+    --connect-timeout 60 "$@" >"$log" 2>&1 &
+  echo $!
+}
+
+runjob() {  # runjob NAME: 2 ranks, waits
+  mpirun --allow-run-as-root --oversubscribe --bind-to none -np 2 $mlcp run "$work/$1.toml" \
+    --output "$work/$1" --progress lines >"$work/$1.log" 2>&1 || { tail -20 "$work/$1.log" >&2; exit 1; }
+}
+
+wait_for() {  # wait_for FILE TEXT COUNT: until FILE holds TEXT COUNT times (120 s at most)
+  for _ in $(seq 1 1200); do
+    [[ -f $1 ]] && (($(grep -c "$2" "$1" || true) >= $3)) && return 0
+    sleep 0.1
+  done
+  echo "bench_volunteers: timed out waiting for '$2' in $1" >&2
+  exit 1
+}
+
+echo "== (a) utilisation under churn, (c) audit cost: $steps steps, 3 volunteers =="
+p=$(port)
+job churn "$p" "min_units = 1"
+pids+=("$(volunteer a "$p" "$work/a.log")")
+pids+=("$(volunteer b "$p" "$work/b.log")")
+runjob churn &
+jobpid=$!
+wait_for "$work/a.log" "computing step" 20
+vc=$(volunteer c "$p" "$work/c.log" --slow-ms 200)
+pids+=("$vc")
+wait_for "$work/c.log" "computing step" 2
+kill -9 "$vc"
+pids+=("$(volunteer c "$p" "$work/c2.log")")
+wait_for "$work/b.log" "computing step" 40
+kill -TERM "${pids[1]}"
+wait_for "$work/b.log" "left the job" 1
+pids+=("$(volunteer b "$p" "$work/b2.log")")
+wait "$jobpid"
+python3 - "$work/churn/volunteers" <<'PY'
+import json, sys, glob
+from math import pow
+assigned = accepted = audited = late = ignored = 0
+for path in glob.glob(sys.argv[1] + "/*.jsonl"):
+    for line in open(path):
+        e = json.loads(line)
+        ev = e["event"]
+        if ev == "assigned": assigned += len(e["units"])
+        elif ev == "unit":
+            accepted += 1
+            audited += 1 if e.get("audited") else 0
+        elif ev == "late": late += 1
+        elif ev == "ignored": ignored += 1
+print(f"(a) units assigned to volunteers {assigned}, accepted {accepted} ({100*accepted/assigned:.1f}%), "
+      f"late or lost {assigned-accepted} (target >= 90% accepted)")
+print(f"(c) audited {audited} of {accepted} volunteer units = {100*audited/accepted:.1f}% of volunteer "
+      f"compute recomputed on rank 0 (default audit_rate 0.05 after 8 fully audited units per key; "
+      f"target <= 10%, stretch 5%)")
+for k in (1, 5, 10, 20, 50, 100):
+    print(f"    P(catch | a trusted volunteer corrupts {k:3d} units) = {1 - pow(0.95, k):.3f}")
+PY
+
+echo "== (d) step time: 2 idle volunteers connected vs none, $repeats paired runs =="
+median_step() {
+  python3 - "$work/$1/metrics/rank-00000.jsonl" <<'PY'
+import json, sys, statistics
+t = [json.loads(l)["step_time_s"] for l in open(sys.argv[1]) if '"kind":"step"' in l]
+print(statistics.median(t[20:]))
+PY
+}
+ratios=()
+for r in $(seq 1 "$repeats"); do
+  p=$(port)
+  job "idle$r" "$p" ""
+  job "none$r" "$(port)" ""
+  sed -i '/^\[volunteers\]/,$d' "$work/none$r.toml"
+  # Volunteers 1000x slower than rank 0: after their first units they get none, but stay.
+  v1=$(volunteer a "$p" "$work/ia$r.log" --slow-ms 400)
+  v2=$(volunteer b "$p" "$work/ib$r.log" --slow-ms 400)
+  pids+=("$v1" "$v2")
+  if ((r % 2)); then runjob "none$r"; runjob "idle$r"; else runjob "idle$r"; runjob "none$r"; fi
+  grep -q "volunteers 2" "$work/idle$r.log" || { echo "bench_volunteers: the volunteers were not connected" >&2; exit 1; }
+  a=$(median_step "idle$r")
+  b=$(median_step "none$r")
+  ratios+=("$(python3 -c "print($a / $b)")")
+  echo "  run $r: median step $(python3 -c "print(f'{1000*$a:.2f}')") ms with idle volunteers, $(python3 -c "print(f'{1000*$b:.2f}')") ms without: $(python3 -c "print(f'{$a/$b:.3f}')")x"
+done
+python3 -c 'import sys,statistics; print(f"(d) step time with idle volunteers / without: {statistics.median(float(x) for x in sys.argv[1:]):.3f}x (median of paired ratios; target <= 1.02x)")' "${ratios[@]}"
