@@ -144,6 +144,7 @@ struct RunFlags {
   std::string trust_signer;
   std::string fault;
   bool timeline = false;
+  std::string init_from;
 };
 
 void runJob(const std::string& job_path, const RunFlags& f) {
@@ -176,6 +177,7 @@ void runJob(const std::string& job_path, const RunFlags& f) {
                                                   : runtime::ProgressStyle::kAuto;
     opts.fault = parseFault(f.fault);
     opts.take_volunteers = true;
+    opts.init_from = f.init_from;
     partition::TraceRecorder recorder(rank);
     if (timeline) opts.timeline = &recorder;
     // Written however the run ends (finished, stopped on a signal, failed), for a post-mortem.
@@ -209,6 +211,11 @@ void runJob(const std::string& job_path, const RunFlags& f) {
         opts.start_checkpoint = latest.checkpoint->dir;
         opts.start_signer = *read.expected_signer;
       }
+    }
+    if (!f.init_from.empty() && spec.bridge.enabled) {  // every rank alike
+      throw UsageError(
+          "--init-from: a job published on chain starts from its seed's state (the "
+          "initial root it committed); run it without [bridge] enabled");
     }
     // [bridge] (issue #17): the job on chain must be this one — spec hash, steps per checkpoint,
     // initial root — before any step is computed; rank 0 asks, every rank agrees to refuse.
@@ -373,6 +380,9 @@ void addRunCommands(CLI::App& app) {
   run->add_option("--fault", f->fault,
                   "Faulty solver for tests and demos: STEP:LAYER:RANK corrupts that layer's "
                   "forward output at that step on that rank");
+  run->add_option("--init-from", f->init_from,
+                  "Start from a PyTorch state_dict's parameters (torch.save / mlcp export; "
+                  "docs/export.md) instead of the seed's; a run that starts at step 0 only");
   run->add_flag("--timeline", f->timeline,
                 "Write each rank's timeline (Chrome trace / Perfetto JSON) to "
                 "RUN_DIR/timeline/rank-NNNNN.json");

@@ -5,13 +5,15 @@
 #       (target <= 0.3x),
 #   (c) the step-time cost of sharding on 2 ranks (target <= 1.05x) and of [runtime] recompute on
 #       1 rank (target <= 1.4x), from paired, alternated runs (median of the paired ratios).
-#   bench/bench_memory.sh [JOB] [STEPS] [REPEATS]   (default bench/jobs/memory_gpt.toml, 6, 3)
+#   bench/bench_memory.sh [JOB] [STEPS] [REPEATS] [PARTS]
+#   (default bench/jobs/memory_gpt.toml, 6, 3, "abc"; PARTS "c" runs only the step-time costs)
 # Each run's figures come from its metrics (the "memory" and "summary" records of every rank).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 job=${1:-bench/jobs/memory_gpt.toml}
 steps=${2:-6}
 repeats=${3:-3}
+parts=${4:-abc}
 source scripts/mpi-env.sh
 work=$(mktemp -d /tmp/mlcp-bench-memory.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -41,6 +43,7 @@ median() { python3 -c 'import sys,statistics; print(statistics.median(float(x) f
 ratio() { python3 -c "print($1 / $2)"; }
 
 echo "bench_memory: $job, $steps steps per run, $repeats paired repeats"
+if [[ $parts == *a* || $parts == *b* ]]; then
 echo
 echo "(a)+(b) 4 ranks (dp = 4), without and with shard_optimizer"
 run plain4 4 ""
@@ -58,6 +61,8 @@ worst = max(p / e for p, e in rows)
 print("  %-7s peak RSS / estimate per rank: %s (worst %.3fx, target <= 1.3x)" % (
     sys.argv[1], " ".join("%.2f" % (p / e) for p, e in rows), worst))' "$name"
 done
+fi
+if [[ $parts == *c* ]]; then
 echo
 echo "(c) step time: shard_optimizer on 2 ranks, recompute on 1 rank (paired, alternated)"
 shard=() recompute=()
@@ -71,3 +76,4 @@ for ((r = 0; r < repeats; ++r)); do
 done
 printf '  shard_optimizer step time: %.3fx (paired: %s; target <= 1.05x)\n' "$(median "${shard[@]}")" "${shard[*]}"
 printf '  recompute step time:       %.3fx (paired: %s; target <= 1.4x)\n' "$(median "${recompute[@]}")" "${recompute[*]}"
+fi

@@ -20,6 +20,7 @@
 #include "runtime/metrics.h"
 #include "runtime/model_state.h"
 #include "runtime/operator_trace_observer.h"
+#include "runtime/parameter_import.h"
 #include "runtime/pipeline_executor.h"
 #include "runtime/program_check.h"
 #include "runtime/progress.h"
@@ -197,6 +198,7 @@ class Run {
  private:
   void announce();
   int64_t startState();                                // restore or seed; returns the first step
+  void importInitialParameters();                      // --init-from
   void checkpoint(int64_t step);                       // hands the state to the checkpointer
   void commitCheckpoint();                             // finishes the one in flight
   void finishStateHash();                              // completes the previous step's record
@@ -348,6 +350,7 @@ int64_t Run::startState() {
         checkSameProgram(newest->manifest(), existing.back().dir, spec_, s_.data.content_hash);
       }
     }
+    if (!s_.options.init_from.empty()) importInitialParameters();
     chain_.startFromCurrentState();
     return 0;
   }
@@ -367,6 +370,30 @@ int64_t Run::startState() {
   progress_.message(fmt::format("mlcp: resumed from {} (step {}, root {})",
                                 s_.options.start_checkpoint, start, reader.root().hex()));
   return start;
+}
+
+// --init-from: every rank reads the file; all agree it worked before any of them goes on.
+void Run::importInitialParameters() {
+  const std::string& path = s_.options.init_from;
+  std::string error;
+  int64_t tensors = 0;
+  if (s_.groups.tp != nullptr) {
+    error = fmt::format("--init-from {}: not supported with tensor parallelism (parallel.tp = {})",
+                        path, spec_.parallel.tp);
+  } else {
+    try {
+      tensors = importParameters(path, s_.state->params());
+    } catch (const Error& e) {
+      error = e.what();
+    }
+  }
+  int32_t ok = error.empty() ? 1 : 0;
+  s_.world.allreduce(&ok, 1, DataType::kInt32, ReduceOp::kMin, s_.coll);
+  if (!error.empty()) throw UsageError(error);
+  if (ok == 0)
+    throw UsageError(fmt::format("--init-from {}: another rank could not import it", path));
+  progress_.message(
+      fmt::format("mlcp: {} parameters from {} replace the seed's (step 0)", tensors, path));
 }
 
 void Run::finishStateHash() {

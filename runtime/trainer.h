@@ -85,6 +85,10 @@ struct TrainerOptions {
   // set (64 hex digits), signed by that key.
   std::string start_checkpoint;
   std::string start_signer;
+  // A PyTorch state_dict file whose parameters replace the seed's before step 0
+  // (runtime/parameter_import.h); "" = none. Only for a run that starts at step 0 (not a resume
+  // from a checkpoint, which already holds them), and not under tensor parallelism.
+  std::string init_from;
   PlantedFault fault;
   // Records every operator of step `operator_trace_step` (1-based) into *operator_trace, for
   // the dispute protocol (runtime/operator_trace.h); one process only. nullptr: no trace.

@@ -227,7 +227,7 @@ class Volunteer {
       case vol::MessageType::kBye: {
         const auto& bye = std::get<vol::Bye>(m);
         if (bye.reason == vol::ByeReason::kDone) {
-          throw Stop{kVolunteerDone,
+          throw Stop{kVolunteerJobEnded,
                      fmt::format("the job finished; this volunteer computed {} unit(s)", units_)};
         }
         if (bye.reason == vol::ByeReason::kEvicted) {

@@ -14,8 +14,9 @@
 //  4. Assign: per unit, computeMicroBatch with the job's seed, step and micro-batch; the gradient
 //     tensors and the loss are hashed, the hash signed (volunteer/contribution.h), and sent back
 //     in Contribution chunks.
-//  5. Bye from the job ends the process: 0 when the job finished; otherwise non-zero with the
-//     reason. A job that vanishes or stays silent past --idle-timeout ends it non-zero too.
+//  5. Bye from the job ends the process with the reason: 3 when the job finished, 4 when it
+//     evicted this volunteer, 1 when it stopped. A job that vanishes or stays silent past
+//     --idle-timeout ends it with 1.
 // SIGTERM or SIGINT: the volunteer says Bye and leaves after the unit in hand (exit 0); the job
 // computes what it had not returned.
 #pragma once
@@ -44,10 +45,13 @@ struct VolunteerOptions {
 };
 
 // Exit statuses of `mlcp volunteer`.
-constexpr int kVolunteerDone = 0;     // the job finished, or the volunteer left on a signal
-constexpr int kVolunteerUsage = 2;    // bad options, key, data that is not the job's
-constexpr int kVolunteerLost = 1;     // the job vanished, went silent or broke the protocol
-constexpr int kVolunteerRefused = 4;  // the job refused or evicted this volunteer
+// A volunteer serves a job: when the job ends — finished or vanished — it exits non-zero with
+// one sentence (a supervisor restarts it for the next job); 0 only when it was asked to leave.
+constexpr int kVolunteerDone = 0;      // the volunteer left on a signal
+constexpr int kVolunteerJobEnded = 3;  // the job finished (Bye done)
+constexpr int kVolunteerUsage = 2;     // bad options, key, data that is not the job's
+constexpr int kVolunteerLost = 1;      // the job vanished, went silent or broke the protocol
+constexpr int kVolunteerRefused = 4;   // the job refused or evicted this volunteer
 
 struct VolunteerResult {
   int exit_code = kVolunteerDone;

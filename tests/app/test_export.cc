@@ -160,5 +160,71 @@ TEST_F(Export, BadCheckpointsAndFormatsAreOneSentence) {
   EXPECT_FALSE(std::filesystem::exists(dir_.file("y.pt")));
 }
 
+// The reverse: `mlcp run JOB --init-from FILE` starts from a state_dict's parameters — what
+// `mlcp export` wrote, and what Python's torch.save wrote of it (from a DistributedDataParallel
+// wrapper, "module." names, in float64) — bit for bit into checkpoint 0; a file that is not the
+// job's model's is one sentence and exit 2.
+TEST_F(Export, InitFromAPyTorchStateDictStartsTheJobThere) {
+  const std::string job_file = dir_.file("job.toml");
+  writeFile(job_file, mlpJob("import-mlp", 4) + "[checkpoint]\nevery = 2\n");
+  const std::string trained = dir_.file("trained");
+  ASSERT_EQ(runCommand(mlcpBinary() + " run " + job_file + " --no-progress --output " + trained)
+                .exit_code,
+            0);
+  const std::string exported = dir_.file("model.pt");
+  ASSERT_EQ(runCommand(mlcpBinary() + " export " + verify::checkpointDir(trained, 4) + " --out " +
+                       exported)
+                .exit_code,
+            0);
+  // Python rewrites it as a DDP module would save it, in float64; and two broken variants.
+  const auto py =
+      runCommand(std::string(kPython) +
+                 " -c \"import torch, sys; s = torch.load(sys.argv[1]); "
+                 "torch.save({'module.' + k: v.double() for k, v in s.items()}, sys.argv[2]); "
+                 "t = dict(s); t.pop('layers.0.linear.bias'); torch.save(t, sys.argv[3]); "
+                 "u = dict(s); u['layers.0.linear.weight'] = u['layers.0.linear.weight'][:3]; "
+                 "torch.save(u, sys.argv[4])\" " +
+                 exported + " " + dir_.file("ddp.pt") + " " + dir_.file("missing.pt") + " " +
+                 dir_.file("shape.pt"));
+  ASSERT_EQ(py.exit_code, 0) << py.output;
+
+  const std::string started = dir_.file("started");
+  auto r = runCommand(mlcpBinary() + " run " + job_file + " --no-progress --max-steps 2 --output " +
+                      started + " --init-from " + dir_.file("ddp.pt"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("replace the seed's"), std::string::npos) << r.output;
+  // Checkpoint 0 of the new run holds exactly the exported parameters.
+  const std::string again = dir_.file("again.pt");
+  ASSERT_EQ(
+      runCommand(mlcpBinary() + " export " + verify::checkpointDir(started, 0) + " --out " + again)
+          .exit_code,
+      0);
+  const auto want = loadStateDict(exported), got = loadStateDict(again);
+  ASSERT_EQ(want.size(), got.size());
+  for (const auto& item : want) {
+    ASSERT_TRUE(got.contains(item.key())) << item.key();
+    EXPECT_TRUE(torch::equal(item.value(), got.at(item.key()))) << item.key();
+  }
+  // And a run from the seed starts elsewhere (the import is not vacuous).
+  const auto seed = verify::CheckpointReader::open(verify::checkpointDir(trained, 0))
+                        .read("params/layers.0.linear.weight");
+  const torch::Tensor w0 = want.at("layers.0.linear.weight").contiguous();
+  EXPECT_NE(std::memcmp(w0.data_ptr<float>(), seed.bytes.data(), seed.bytes.size()), 0);
+
+  r = runCommand(mlcpBinary() + " run " + job_file + " --no-progress --output " + dir_.file("m") +
+                 " --init-from " + dir_.file("missing.pt"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("missing: layers.0.linear.bias"), std::string::npos) << r.output;
+  r = runCommand(mlcpBinary() + " run " + job_file + " --no-progress --output " + dir_.file("s") +
+                 " --init-from " + dir_.file("shape.pt"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("layers.0.linear.weight has shape [3, 784]"), std::string::npos)
+      << r.output;
+  r = runCommand(mlcpBinary() + " run " + job_file + " --no-progress --output " + dir_.file("t") +
+                 " --init-from " + job_file);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("not a file torch.save wrote"), std::string::npos) << r.output;
+}
+
 }  // namespace
 }  // namespace mlcp::test
