@@ -69,10 +69,10 @@ shard=() recompute=()
 for ((r = 0; r < repeats; ++r)); do
   run p2 2 ""
   run s2 2 "\n[parallel]\nshard_optimizer = true\n"
-  shard+=("$(ratio "$(field p2 summary samples_per_s | head -1)" "$(field s2 summary samples_per_s | head -1)")")
+  shard+=("$(ratio "$(field p2 summary samples_per_s | sed -n 1p)" "$(field s2 summary samples_per_s | sed -n 1p)")")
   run p1 1 ""
   run r1 1 "\n[runtime]\nrecompute = true\n"
-  recompute+=("$(ratio "$(field p1 summary samples_per_s | head -1)" "$(field r1 summary samples_per_s | head -1)")")
+  recompute+=("$(ratio "$(field p1 summary samples_per_s | sed -n 1p)" "$(field r1 summary samples_per_s | sed -n 1p)")")
 done
 printf '  shard_optimizer step time: %.3fx (paired: %s; target <= 1.05x)\n' "$(median "${shard[@]}")" "${shard[*]}"
 printf '  recompute step time:       %.3fx (paired: %s; target <= 1.4x)\n' "$(median "${recompute[@]}")" "${recompute[*]}"

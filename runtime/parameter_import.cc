@@ -39,9 +39,9 @@ int64_t importParameters(const std::string& path, const ModelState::Named& param
                                  e.what_without_backtrace()));
   }
   if (!value.isGenericDict()) {
-    throw UsageError(fmt::format(
-        "--init-from {}: expected a state_dict (a dictionary of tensors), got a {}", path,
-        value.tagKind()));
+    throw UsageError(
+        fmt::format("--init-from {}: expected a state_dict (a dictionary of tensors), got a {}",
+                    path, value.tagKind()));
   }
   std::map<std::string, at::Tensor> file;
   bool all_module = true;
@@ -65,8 +65,8 @@ int64_t importParameters(const std::string& path, const ModelState::Named& param
     if (file.count(name) == 0) missing.push_back(name);
   }
   for (const auto& [name, t] : file) {
-    const bool known = std::any_of(params.begin(), params.end(),
-                                   [&](const auto& p) { return p.first == name; });
+    const bool known =
+        std::any_of(params.begin(), params.end(), [&](const auto& p) { return p.first == name; });
     if (!known) unexpected.push_back(name);
   }
   if (!missing.empty() || !unexpected.empty()) {

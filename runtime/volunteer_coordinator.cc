@@ -18,6 +18,7 @@
 #include "base/hex.h"
 #include "collectives/ucx/ucx_worker.h"
 #include "jobs/volunteer_job_text.h"
+#include "runtime/contribution_tensors.h"
 #include "runtime/state_chain.h"
 #include "verify/hash.h"
 #include "volunteer/audit_policy.h"
@@ -123,6 +124,7 @@ struct VolunteerCoordinator::Impl {
   const jobs::VolunteersSpec cfg;
   std::string job_id;
   std::vector<std::pair<std::string, torch::Tensor>> params;
+  std::vector<torch::Tensor> param_tensors;                // the same handles, without names
   std::vector<std::vector<uint64_t>> contribution_shapes;  // gradients, then the loss (scalar)
   vol::Welcome welcome;
   std::string dir;  // RUN_DIR/volunteers
@@ -160,6 +162,7 @@ struct VolunteerCoordinator::Impl {
         audit(spec.volunteers.audit_rate, spec.volunteers.audit_trust_after),
         worker(context) {
     for (const auto& [name, t] : params) {
+      param_tensors.push_back(t);
       std::vector<uint64_t> shape;
       for (int64_t d : t.sizes()) shape.push_back(static_cast<uint64_t>(d));
       contribution_shapes.push_back(std::move(shape));
@@ -359,20 +362,6 @@ struct VolunteerCoordinator::Impl {
   }
 
   // ---- step 3/4: what arrives ---------------------------------------------------------------
-  std::vector<std::vector<float>> currentContribution() {
-    std::vector<std::vector<float>> out;
-    for (const auto& [name, p] : params) {
-      const auto& g = p.grad();
-      if (!g.defined()) {
-        out.emplace_back(static_cast<size_t>(p.numel()), 0.0f);
-      } else {
-        const auto c = g.contiguous();
-        out.emplace_back(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-      }
-    }
-    return out;
-  }
-
   double computeHere(int64_t unit) {
     const auto t0 = Clock::now();
     const double loss = work->compute(unit);
@@ -434,8 +423,7 @@ struct VolunteerCoordinator::Impl {
     }
     if (audit.audit(pk, v.correct, step, static_cast<uint64_t>(unit))) {
       const double loss = computeHere(unit);
-      auto mine = currentContribution();
-      mine.push_back({static_cast<float>(loss)});
+      const auto mine = contributionTensors(param_tensors, static_cast<float>(loss));
       const Hash256 recomputed = vol::gradientHash(mine);
       work->keepComputed(unit);  // the copy computed here either way
       losses[unit] = loss;

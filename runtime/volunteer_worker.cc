@@ -14,6 +14,7 @@
 #include "data/sample_order.h"
 #include "jobs/job_spec.h"
 #include "models/layer_model.h"
+#include "runtime/contribution_tensors.h"
 #include "runtime/job_setup.h"
 #include "runtime/local_executor.h"
 #include "runtime/state_chain.h"
@@ -309,17 +310,7 @@ class Volunteer {
       std::this_thread::sleep_until(
           t0 + std::chrono::microseconds(static_cast<int64_t>(o_.slow_ms * 1000)));
     }
-    std::vector<std::vector<float>> tensors;
-    for (auto& p : params_) {
-      const auto& g = p.grad();
-      if (!g.defined()) {
-        tensors.emplace_back(static_cast<size_t>(p.numel()), 0.0f);
-      } else {
-        const auto c = g.contiguous();
-        tensors.emplace_back(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-      }
-    }
-    tensors.push_back({loss.item<float>()});
+    std::vector<std::vector<float>> tensors = contributionTensors(params_, loss.item<float>());
     if (o_.lie_step > 0 && step + 1 >= o_.lie_step && !lied_ && !tensors[0].empty()) {
       tensors[0][0] += 1e-3f;  // a lie, hashed and signed like the truth
       lied_ = true;
