@@ -581,6 +581,10 @@ struct VolunteerCoordinator::Impl {
         }
         v.record({{"event", "assigned"}, {"step", work->step + 1}, {"units", units}});
       } catch (const Error& e) {
+        // Units it was never told of stay rank 0's; drop() gives back the ones it was.
+        for (int64_t u : units) {
+          if (v.outstanding.count(u) == 0) mine.push_back(u);
+        }
         drop(v, std::string("the connection failed: ") + e.what(), std::nullopt);
       }
     }
@@ -617,6 +621,11 @@ struct VolunteerCoordinator::Impl {
     removeGone();
   }
 
+  bool anyOutstanding() const {
+    return std::any_of(volunteers.begin(), volunteers.end(),
+                       [](const auto& v) { return !v->outstanding.empty(); });
+  }
+
   std::optional<Clock::time_point> earliestDeadline() const {
     std::optional<Clock::time_point> t;
     for (const auto& v : volunteers) {
@@ -643,8 +652,10 @@ struct VolunteerCoordinator::Impl {
     losses.clear();
     local_queue.clear();
     drain();
-    local_queue = assign();
-    if (local_queue.size() == w.units.size()) {  // no volunteer has a unit of this step
+    // Appended: a volunteer that failed while being assigned gave its units back already.
+    const auto mine = assign();
+    local_queue.insert(local_queue.end(), mine.begin(), mine.end());
+    if (local_queue.size() == w.units.size() && !anyOutstanding()) {  // no volunteer has a unit
       work = nullptr;
       return false;
     }
@@ -664,6 +675,15 @@ struct VolunteerCoordinator::Impl {
       runLocalQueue();
     }
     for (auto& v : volunteers) v->unaudited.clear();
+    // Every unit has exactly one copy by now; should one not, it is computed here rather than
+    // the job failing (and said, since it means a bookkeeping error).
+    for (int64_t j : w.units) {
+      if (losses.count(j) != 0) continue;
+      log(fmt::format("mlcp: internal: micro-batch {} of step {} had no copy; computed here", j,
+                      w.step + 1));
+      losses[j] = computeHere(j);
+      w.keepComputed(j);
+    }
     std::vector<double> out;
     for (int64_t j : w.units) out.push_back(losses.at(j));
     work = nullptr;
