@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -68,10 +69,110 @@ void readJobSection(const SpecReader& r, const fs::path& base, const std::string
 }
 
 // [model]
+const std::vector<std::string> kBuiltInModelKinds = {"mlp", "cnn", "gpt", "stack"};
+
+// [[model.stack]]: {type = "conv", channels = C} or {type = "dense", width = W,
+// activation = "relu" | "none"}.
+void readModelStack(const SpecReader& r, SectionReader& t, ModelSpec& m) {
+  const auto tables = t.getTableArray("stack");
+  for (size_t i = 0; i < tables.size(); ++i) {
+    const std::string at = fmt::format("model.stack[{}]", i);
+    StackLayerSpec layer;
+    const toml::node* type = tables[i]->get("type");
+    if (type == nullptr || !type->is_string() ||
+        (*type->value<std::string>() != "conv" && *type->value<std::string>() != "dense")) {
+      r.fail({at, "model.stack"}, at + ".type",
+             "expected \"conv\" or \"dense\", got " +
+                 (type == nullptr ? std::string("a layer without a type") : describeNode(*type)));
+    }
+    layer.type = *type->value<std::string>();
+    const bool conv = layer.type == "conv";
+    const std::string size_key = conv ? "channels" : "width";
+    for (auto&& [k, v] : *tables[i]) {
+      const std::string key(k.str());
+      if (key == "type") continue;
+      if (key == size_key) {
+        if (!v.is_integer() || *v.value<int64_t>() <= 0) {
+          r.fail({at, "model.stack"}, at + "." + key,
+                 "expected a positive " + std::string(conv ? "channel count" : "width") + ", got " +
+                     describeNode(v));
+        }
+        layer.width = *v.value<int64_t>();
+      } else if (key == "activation" && !conv) {
+        const auto a = v.value<std::string>();
+        if (!a || (*a != "relu" && *a != "none")) {
+          r.fail({at, "model.stack"}, at + ".activation",
+                 "expected \"relu\" or \"none\", got " + describeNode(v));
+        }
+        layer.relu = *a == "relu";
+      } else {
+        r.fail({at, "model.stack"}, at + "." + key,
+               "expected a key of a " + layer.type + " layer (type, " +
+                   (conv ? std::string("channels") : std::string("width, activation")) +
+                   "), got unknown key '" + key + "'");
+      }
+    }
+    if (layer.width == 0) {
+      r.fail({at, "model.stack"}, at + "." + size_key,
+             "is required (the layer's " + std::string(conv ? "output channels" : "output width") +
+                 "), got a layer without it");
+    }
+    m.stack.push_back(layer);
+  }
+}
+
+// [model.options] of a registered kind: each value an integer, float, boolean, string or array
+// of integers.
+void readModelOptions(const SpecReader& r, SectionReader& t, ModelSpec& m) {
+  const toml::table* options = t.getTable("options");
+  if (options == nullptr) return;
+  for (auto&& [k, v] : *options) {
+    const std::string key(k.str());
+    const std::string at = "model.options." + key;
+    if (v.is_integer()) {
+      m.options.set(key, *v.value<int64_t>());
+    } else if (v.is_floating_point() && std::isfinite(*v.value<double>())) {
+      m.options.set(key, *v.value<double>());
+    } else if (v.is_boolean()) {
+      m.options.set(key, *v.value<bool>());
+    } else if (v.is_string()) {
+      m.options.set(key, std::string(*v.value<std::string_view>()));
+    } else {
+      const toml::array* arr = v.as_array();
+      std::vector<int64_t> ints;
+      bool all_ints = arr != nullptr;
+      for (size_t i = 0; all_ints && i < arr->size(); ++i) {
+        all_ints = (*arr)[i].is_integer();
+        if (all_ints) ints.push_back(*(*arr)[i].value<int64_t>());
+      }
+      if (!all_ints) {
+        r.fail({at, "model.options"}, at,
+               "expected an integer, a finite float, a boolean, a string or an array of "
+               "integers, got " +
+                   describeNode(v));
+      }
+      m.options.set(key, ints);
+    }
+  }
+}
+
 void readModelSection(const SpecReader& r, JobSpec& s) {
   SectionReader t(r, "model");
   ModelSpec& m = s.model;
-  m.kind = t.getEnum("kind", {"mlp", "cnn", "gpt"}, std::nullopt);
+  const std::string expected =
+      "one of \"mlp\", \"cnn\", \"gpt\", \"stack\", or the name of a model the program "
+      "registered";
+  m.kind = t.requireString("kind", expected);
+  static const std::regex kRegisteredName("[a-z][a-z0-9_]{0,63}");
+  if (!isBuiltInModelKind(m.kind) && !std::regex_match(m.kind, kRegisteredName)) {
+    std::string msg = "must be " + expected +
+                      " (a-z, 0-9 and _, starting with a letter, at most 64), got " +
+                      quoteText(m.kind);
+    if (auto near = closestMatch(m.kind, kBuiltInModelKinds)) {
+      msg += " (did you mean " + quoteText(*near) + "?)";
+    }
+    r.fail("model.kind", msg);
+  }
   if (m.kind == "mlp") m.hidden = t.getIntArray("hidden", m.hidden);
   if (m.kind == "cnn") m.channels = t.getIntArray("channels", m.channels);
   if (m.kind == "gpt") {
@@ -82,10 +183,17 @@ void readModelSection(const SpecReader& r, JobSpec& s) {
     m.ffn_mult = t.getInt("ffn_mult", m.ffn_mult);
     m.dropout = t.getDouble("dropout", m.dropout);
   }
+  if (m.kind == "stack") readModelStack(r, t, m);
+  if (!isBuiltInModelKind(m.kind)) readModelOptions(r, t, m);
   t.rejectUnused([&](const std::string& key) {
-    const char* owner = key == "hidden" ? "mlp" : key == "channels" ? "cnn" : "gpt";
-    return fmt::format("is used only with model.kind \"{}\", got model.kind {}", owner,
-                       quoteText(m.kind));
+    const std::string owner = key == "hidden"     ? "model.kind \"mlp\""
+                              : key == "channels" ? "model.kind \"cnn\""
+                              : key == "stack"    ? "model.kind \"stack\""
+                              : key == "options"
+                                  ? "a model kind the program registered (not mlp, cnn, gpt or "
+                                    "stack)"
+                                  : "model.kind \"gpt\"";
+    return fmt::format("is used only with {}, got model.kind {}", owner, quoteText(m.kind));
   });
 }
 
@@ -472,6 +580,17 @@ std::string JobSpec::canonicalText() const {
   kv["model.kind"] = quoteText(model.kind);
   if (model.kind == "mlp") kv["model.hidden"] = renderInts(model.hidden);
   if (model.kind == "cnn") kv["model.channels"] = renderInts(model.channels);
+  if (model.kind == "stack") {
+    std::string layers;
+    for (const StackLayerSpec& l : model.stack) {
+      layers += (layers.empty() ? "" : ", ") + l.type + " " + std::to_string(l.width) +
+                (l.type == "dense" ? (l.relu ? " relu" : " none") : "");
+    }
+    kv["model.stack"] = "[" + layers + "]";
+  }
+  for (const auto& [key, value] : model.options.values()) {
+    kv["model.options." + key] = ModelOptions::render(value);
+  }
   if (model.kind == "gpt") {
     kv["model.d_model"] = std::to_string(model.d_model);
     kv["model.layers"] = std::to_string(model.layers);
@@ -544,7 +663,13 @@ int64_t modelLayerCount(const ModelSpec& model) {
   if (model.kind == "mlp") return static_cast<int64_t>(model.hidden.size()) + 1;
   if (model.kind == "cnn") return static_cast<int64_t>(model.channels.size()) + 1;
   if (model.kind == "gpt") return model.layers + 2;
+  if (model.kind == "stack") return static_cast<int64_t>(model.stack.size()) + 1;
   return 0;
+}
+
+bool isBuiltInModelKind(const std::string& kind) {
+  return std::find(kBuiltInModelKinds.begin(), kBuiltInModelKinds.end(), kind) !=
+         kBuiltInModelKinds.end();
 }
 
 void checkWorldSize(const JobSpec& spec, int world_size) {

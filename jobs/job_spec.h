@@ -18,17 +18,36 @@
 #include <string>
 #include <vector>
 
+#include "jobs/model_options.h"
+
 namespace mlcp::jobs {
 
+// One layer of a model described in the job file ([[model.stack]], model.kind "stack").
+struct StackLayerSpec {
+  std::string type;   // "conv": 3x3 conv (pad 1) + ReLU + 2x2 maxpool; "dense": Linear (+ ReLU)
+  int64_t width = 0;  // conv: output channels (key `channels`); dense: output width (`width`)
+  bool relu = true;   // dense: activation "relu" (true) or "none"
+};
+
 struct ModelSpec {
-  std::string kind;                       // "mlp" | "cnn" | "gpt"
+  // "mlp" | "cnn" | "gpt" | "stack", or a kind the running program registered
+  // (models/model_registry.h; isBuiltInModelKind says which).
+  std::string kind;
   std::vector<int64_t> hidden{256, 128};  // mlp: hidden widths (each Linear + ReLU)
   std::vector<int64_t> channels{16, 32};  // cnn: per entry 3x3 conv (pad 1) + ReLU + 2x2 maxpool;
                                           // then a Linear head
   // gpt (byte-level: the vocabulary is the 256 byte values, fixed)
   int64_t d_model = 128, layers = 4, heads = 4, context = 64, ffn_mult = 4;
   double dropout = 0.0;
+  // stack: the layers in order (conv layers first, on the 28x28 images); a Linear head to the
+  // classes follows the last.
+  std::vector<StackLayerSpec> stack;
+  // A registered kind: its [model.options] table (empty for the built-in kinds).
+  ModelOptions options;
 };
+
+// mlp, cnn, gpt and stack are built in; any other kind is one the running program registered.
+bool isBuiltInModelKind(const std::string& kind);
 
 // tokens: one directory `mlcp data prepare` wrote (docs/data-format.md) and its share of the
 // training windows in a mixture.
@@ -196,7 +215,8 @@ void checkWorldSize(const JobSpec& spec, int world_size);
 int64_t resolvedDp(const JobSpec& spec, int world_size);
 
 // The number of pipeline-cuttable layers of the model: mlp len(hidden)+1, cnn
-// len(channels)+1, gpt layers+2 (embedding, blocks, head).
+// len(channels)+1, gpt layers+2 (embedding, blocks, head), stack len(stack)+1; 0 for a
+// registered kind (known once the model is built: models/model_registry.h).
 int64_t modelLayerCount(const ModelSpec& model);
 
 }  // namespace mlcp::jobs

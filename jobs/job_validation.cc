@@ -82,9 +82,10 @@ std::optional<TokenDataInfo> readTokenDataInfo(const std::string& dir, std::stri
 
 // The layer count with how it was counted, for messages.
 std::string layerCountText(const ModelSpec& m) {
-  const char* how = m.kind == "mlp"   ? "len(model.hidden)+1"
-                    : m.kind == "cnn" ? "len(model.channels)+1"
-                                      : "model.layers+2: embedding, blocks, head";
+  const char* how = m.kind == "mlp"     ? "len(model.hidden)+1"
+                    : m.kind == "cnn"   ? "len(model.channels)+1"
+                    : m.kind == "stack" ? "len(model.stack)+1: the layers and the head"
+                                        : "model.layers+2: embedding, blocks, head";
   return fmt::format("{} ({})", modelLayerCount(m), how);
 }
 
@@ -189,6 +190,8 @@ class Validator {
                   fmt::format("must be a positive channel count, got {}", m.channels[i]));
         }
       }
+    } else if (m.kind == "stack") {
+      stack(m);
     } else if (m.kind == "gpt") {
       positiveCount("model.d_model", m.d_model);
       positiveCount("model.layers", m.layers);
@@ -203,13 +206,42 @@ class Validator {
                             m.d_model, m.heads));
       }
     }
-    // Which data a model reads: images for mlp/cnn, bytes or tokens for gpt.
+    // A registered kind says which data it reads (models/model_registry.h checks it).
+    if (!isBuiltInModelKind(m.kind)) return;
+    // Which data a model reads: images for mlp/cnn/stack, bytes or tokens for gpt.
     const bool gpt_data = s_.data.kind == "text" || s_.data.kind == "tokens";
     if (m.kind == "gpt" ? !gpt_data : s_.data.kind != "fashion-mnist") {
       r_.fail({"data.kind", "model.kind"}, "data.kind",
               fmt::format("must be {} for model.kind {}, got {}",
                           m.kind == "gpt" ? "\"text\" or \"tokens\"" : "\"fashion-mnist\"",
                           quoteText(m.kind), quoteText(s_.data.kind)));
+    }
+  }
+
+  // [[model.stack]]: at least one layer; conv layers (on the image) before dense ones (on the
+  // flattened features), at most kMaxConvBlocks of them.
+  void stack(const ModelSpec& m) {
+    if (m.stack.empty()) {
+      r_.fail({"model.kind", "model"}, "model.stack",
+              "is required with model.kind \"stack\" (one [[model.stack]] table per layer, "
+              "e.g. {type = \"dense\", width = 128}), got no layers");
+    }
+    int64_t convs = 0;
+    for (size_t i = 0; i < m.stack.size(); ++i) {
+      if (m.stack[i].type != "conv") continue;
+      const std::string at = fmt::format("model.stack[{}]", i);
+      if (i > 0 && m.stack[i - 1].type == "dense") {
+        r_.fail({at, "model.stack"}, at + ".type",
+                fmt::format("expected conv layers before every dense layer (a dense layer "
+                            "flattens the image), got a conv layer after the dense layer {}",
+                            fmt::format("model.stack[{}]", i - 1)));
+      }
+      if (++convs > kMaxConvBlocks) {
+        r_.fail({at, "model.stack"}, at + ".type",
+                fmt::format("expected at most {} conv layers ({}x{} images halve at each 2x2 "
+                            "maxpool: 28, 14, 7, 3, 1), got more",
+                            kMaxConvBlocks, kImageSize, kImageSize));
+      }
     }
   }
 
@@ -456,8 +488,8 @@ class Validator {
     positiveCount("parallel.tp", p.tp);
     positiveCount("parallel.virtual_stages", p.virtual_stages);
 
-    const int64_t layers = modelLayerCount(m);
-    if (p.pp > layers) {
+    const int64_t layers = modelLayerCount(m);  // 0: a registered kind, checked when built
+    if (layers > 0 && p.pp > layers) {
       r_.fail("parallel.pp",
               fmt::format("must be at most the model's pipeline layer count {}, got {}",
                           layerCountText(m), p.pp));
@@ -524,7 +556,7 @@ class Validator {
                             "\"interleaved\", got {}",
                             p.pp, t.micro_batches));
       }
-      if (p.pp * p.virtual_stages > layers) {
+      if (layers > 0 && p.pp * p.virtual_stages > layers) {
         r_.fail({"parallel.virtual_stages", "parallel.schedule"}, "parallel.virtual_stages",
                 fmt::format("must leave every one of the pp*virtual_stages model chunks at least "
                             "one of the model's {} layers, got {} ({}*{} = {} chunks)",

@@ -45,6 +45,24 @@ int64_t parameterCount(const ModelSpec& m, int64_t num_classes) {
     }
     return add(n, mulAdd(mulAdd(channels, size * size), num_classes, num_classes));
   }
+  if (m.kind == "stack") {
+    int64_t in = 1, size = 28;  // conv channels of the image, then flattened features
+    bool flat = false;
+    for (const StackLayerSpec& l : m.stack) {
+      if (l.type == "conv") {
+        n = add(n, mulAdd(mulAdd(9, in), l.width, l.width));
+        in = l.width;
+        size /= 2;
+      } else {
+        if (!flat) in = mulAdd(in, size * size);
+        flat = true;
+        n = add(n, mulAdd(in, l.width, l.width));
+        in = l.width;
+      }
+    }
+    if (!flat) in = mulAdd(in, size * size);
+    return add(n, mulAdd(in, num_classes, num_classes));
+  }
   if (m.kind == "gpt") {
     const int64_t d = m.d_model, h = mulAdd(m.ffn_mult, d);
     n = mulAdd(add(num_classes, m.context), d);                 // token and position tables
@@ -59,9 +77,10 @@ int64_t parameterCount(const ModelSpec& m, int64_t num_classes) {
   return 0;
 }
 
-MemoryEstimate estimateMemory(const JobSpec& spec, int world_size, int64_t num_classes) {
+MemoryEstimate estimateMemory(const JobSpec& spec, int world_size, int64_t num_classes,
+                              int64_t parameters) {
   MemoryEstimate e;
-  e.parameters = parameterCount(spec.model, num_classes);
+  e.parameters = parameters >= 0 ? parameters : parameterCount(spec.model, num_classes);
   const int64_t model_ranks = std::max<int64_t>(1, spec.parallel.pp * spec.parallel.tp);
   const int64_t dp = std::max<int64_t>(1, world_size / model_ranks);
   const int64_t local_micro_batches = (spec.train.micro_batches + dp - 1) / dp;

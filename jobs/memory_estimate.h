@@ -11,7 +11,8 @@
 namespace mlcp::jobs {
 
 // Parameters of the model `spec` names with `num_classes` outputs (the vocabulary for a GPT);
-// INT64_MAX when the count overflows.
+// INT64_MAX when the count overflows; 0 for a registered kind (its builder knows:
+// models::modelParameterCount).
 int64_t parameterCount(const ModelSpec& spec, int64_t num_classes);
 
 struct MemoryEstimate {
@@ -25,7 +26,9 @@ struct MemoryEstimate {
 // them), each kept as the parameter, one gradient per local micro-batch (the exact sum keeps
 // each one), the optimizer's state (AdamW 2, SGD with momentum 1; divided over the dp replicas
 // with parallel.shard_optimizer) and, with checkpoints, one snapshot copy. Activations depend on
-// the layers and are estimated where they are known (runtime/placement.h).
-MemoryEstimate estimateMemory(const JobSpec& spec, int world_size, int64_t num_classes);
+// the layers and are estimated where they are known (runtime/placement.h). `parameters`: the
+// model's parameter count when the caller knows it (a registered kind); -1 = parameterCount.
+MemoryEstimate estimateMemory(const JobSpec& spec, int world_size, int64_t num_classes,
+                              int64_t parameters = -1);
 
 }  // namespace mlcp::jobs

@@ -16,7 +16,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& jobSchema()
       {"job", {"name", "seed", "output_dir"}},
       {"model",
        {"kind", "hidden", "channels", "d_model", "layers", "heads", "context", "ffn_mult",
-        "dropout"}},
+        "dropout", "stack", "options"}},
       {"data",
        {"kind", "path", "sources", "vocabulary", "holdout_fraction", "train_limit", "eval_limit"}},
       {"optimizer",
@@ -354,6 +354,13 @@ std::vector<const toml::table*> SectionReader::getTableArray(const std::string& 
     out.push_back(t);
   }
   return out;
+}
+
+const toml::table* SectionReader::getTable(const std::string& key) {
+  const toml::node* n = node(key);
+  if (n == nullptr) return nullptr;
+  if (!n->is_table()) typeError(key, "a table ([" + path(key) + "])", *n);
+  return n->as_table();
 }
 
 int64_t SectionReader::requireInt(const std::string& key, const std::string& expected) {

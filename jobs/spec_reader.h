@@ -115,6 +115,8 @@ class SectionReader {
   // An array of tables (data.sources = [{path = "a", weight = 2}, ...]); empty when absent.
   // Fails naming the element ("data.sources[1]") that is not a table.
   std::vector<const toml::table*> getTableArray(const std::string& key);
+  // A sub-table ([model.options]); nullptr when absent.
+  const toml::table* getTable(const std::string& key);
   // Required keys: fail with "is required (<expected>), got ..." when absent.
   int64_t requireInt(const std::string& key, const std::string& expected);
   std::string requireString(const std::string& key, const std::string& expected);

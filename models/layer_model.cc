@@ -4,7 +4,9 @@
 #include "jobs/job_spec.h"
 #include "models/cnn.h"
 #include "models/gpt.h"
+#include "models/layer_stack.h"
 #include "models/mlp.h"
+#include "models/model_registry.h"
 #include "models/tensor_parallel.h"
 
 namespace mlcp::models {
@@ -60,8 +62,10 @@ std::shared_ptr<LayerModel> buildModel(const jobs::ModelSpec& spec, int64_t num_
     model = buildCnn(spec, num_classes, ops);
   } else if (spec.kind == "gpt") {
     model = buildGpt(spec, num_classes, seed, tp, ops);
+  } else if (spec.kind == "stack") {
+    model = buildLayerStack(spec, num_classes, ops);
   } else {
-    throw UsageError("model.kind '" + spec.kind + "' is not one of mlp, cnn, gpt");
+    model = buildRegisteredModel(spec, num_classes, ops);  // models/model_registry.h
   }
   if (ops.reproducible()) initParameters(*model, seed, groupRank(tp), groupSize(tp));
   return model;

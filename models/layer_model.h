@@ -68,6 +68,8 @@ class LayerModel : public torch::nn::Module {
 // alone (every rank builds the identical model): under the reproducible set by
 // initParameters (the same bits on every CPU), under the native set by LibTorch's initialisers
 // from its default generator. `num_classes` is the output width (10 classes, or 256 bytes).
+// A kind other than the built-in ones is built by the program's registration
+// (models/model_registry.h).
 // `tp`: the tensor-parallel group the model's layers are split over (GPT only; nullptr: none),
 // which must outlive the model; each rank holds its shards of the same logical parameters.
 std::shared_ptr<LayerModel> buildModel(const jobs::ModelSpec& spec, int64_t num_classes,

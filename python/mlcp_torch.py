@@ -126,7 +126,9 @@ def _count(state, key):
 
 
 def from_state_dict(state, heads=None, dropout=0.0):
-    """The module of the built-in model (mlp, cnn or gpt) whose parameters `state` holds."""
+    """The module of the built-in model (mlp, cnn, gpt, or a stack of conv then dense layers)
+    whose parameters `state` holds. Dense layers get a ReLU except the last: a stack layer with
+    activation = "none" needs its Dense(..., relu=False) set by hand."""
     if "layers.0.tok.weight" in state:
         if heads is None:
             raise ValueError("a GPT's head count is not in its state_dict: pass heads= (model.heads)")
@@ -146,9 +148,13 @@ def from_state_dict(state, heads=None, dropout=0.0):
         for i in range(convs):
             c_out, c_in = state[f"layers.{i}.conv.weight"].shape[:2]
             layers.append(ConvBlock(c_in, c_out))
-        out, fan_in = state[f"layers.{convs}.linear.weight"].shape
-        layers.append(Dense(fan_in, out, relu=False))
-        return LayerModel("cnn", layers)
+        dense = 0
+        while f"layers.{convs + dense}.linear.weight" in state:
+            dense += 1
+        for i in range(convs, convs + dense):
+            out, fan_in = state[f"layers.{i}.linear.weight"].shape
+            layers.append(Dense(fan_in, out, relu=i + 1 < convs + dense))
+        return LayerModel("cnn" if dense == 1 else "stack", layers)
     dense = _count(state, "linear.weight")
     if dense == 0:
         raise ValueError("not the state_dict of an mlcp mlp, cnn or gpt (no layers.0.*)")

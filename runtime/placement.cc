@@ -11,6 +11,7 @@
 
 #include "base/error.h"
 #include "data/dataset.h"
+#include "models/model_registry.h"
 
 namespace mlcp::runtime {
 namespace {
@@ -46,9 +47,22 @@ int64_t availableMemoryBytes() {
   return int64_t{16} << 30;
 }
 
+namespace {
+
+// The parameter count of a registered model kind, which only its builder knows: the model is
+// built once here (the run builds it next anyway). -1 for a built-in kind (jobs/ counts it).
+int64_t registeredParameterCount(const jobs::JobSpec& spec, int64_t classes) {
+  if (jobs::isBuiltInModelKind(spec.model.kind)) return -1;
+  models::checkModelKind(spec);
+  return models::buildModel(spec.model, classes, spec.seed)->numParameters();
+}
+
+}  // namespace
+
 jobs::MemoryEstimate checkMemoryFits(const jobs::JobSpec& spec, int world_size, int ranks_here) {
+  const int64_t classes = data::classCount(spec.data.kind, spec.data.path);
   const auto e =
-      jobs::estimateMemory(spec, world_size, data::classCount(spec.data.kind, spec.data.path));
+      jobs::estimateMemory(spec, world_size, classes, registeredParameterCount(spec, classes));
   const int64_t available = availableMemoryBytes();
   const double gib = 1024.0 * 1024.0 * 1024.0;
   int64_t here = 0;
@@ -110,8 +124,14 @@ RankMemory estimateRankMemory(const jobs::JobSpec& spec,
                               const std::vector<models::LayerCost>& layers,
                               const partition::Plan& plan) {
   RankMemory m;
+  // A registered kind's parameters: its layers' (whole-layer) parameter bytes.
+  int64_t parameters = -1;
+  if (!jobs::isBuiltInModelKind(spec.model.kind)) {
+    parameters = 0;
+    for (const auto& c : layers) parameters += c.param_bytes / 4;
+  }
   m.state = jobs::estimateMemory(spec, plan.mesh.size(),
-                                 data::classCount(spec.data.kind, spec.data.path));
+                                 data::classCount(spec.data.kind, spec.data.path), parameters);
   const int64_t micro_batch = spec.train.global_batch / spec.train.micro_batches;
   int64_t local = 0;
   for (const auto& r : plan.replicas) local = std::max<int64_t>(local, r.micro_batches);
@@ -222,6 +242,18 @@ Placement makePlacement(const jobs::JobSpec& spec, const std::vector<models::Lay
   const int world_size = static_cast<int>(devices.size());
   jobs::checkWorldSize(spec, world_size);
   const auto& par = spec.parallel;
+  // jobs/ checks the built-in kinds when the job is read; a registered kind's layer count is
+  // known only now.
+  if (par.pp * par.virtual_stages > static_cast<int64_t>(layers.size())) {
+    throw UsageError(fmt::format(
+        "{}parallel.pp: must be at most the model's pipeline layer count {} (model \"{}\"{}), "
+        "got {}",
+        spec.source_path.empty() ? std::string() : spec.source_path + ": ", layers.size(),
+        spec.model.kind,
+        par.virtual_stages > 1 ? fmt::format(", over {} virtual stages", par.virtual_stages)
+                               : std::string(),
+        par.pp));
+  }
   const int model_ranks = static_cast<int>(par.pp * par.tp);
   partition::PlanInput in;
   in.mesh = {world_size / model_ranks, static_cast<int>(par.pp), static_cast<int>(par.tp)};

@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "data/sample_order.h"
 #include "models/layer_model.h"
+#include "models/model_registry.h"
 #include "partition/schedule.h"
 #include "runtime/checkpointer.h"
 #include "runtime/job_setup.h"
@@ -150,6 +151,7 @@ Trainer::Trainer(const jobs::JobSpec& spec, Communicator& world, const TrainerOp
   s.run_dir = options.output_dir.empty() ? spec.output_dir : options.output_dir;
   setIntraOpThreads(spec);
   checkRanksAgree(spec, world, s.coll);
+  models::checkModelKind(spec);  // a kind this program cannot build fails before data loads
   s.data = loadJobData(spec);
   jobs::checkWorldSize(spec, world.size());
   // The unsharded model: its layer costs plan the placement, and under tensor parallelism its

@@ -61,6 +61,8 @@ class Export : public ::testing::Test {
         spec.model.kind == "gpt" ? "layers.0.tok.weight"
         : spec.model.kind == "cnn"
             ? "layers." + std::to_string(spec.model.channels.size()) + ".linear.weight"
+        : spec.model.kind == "stack"
+            ? "layers." + std::to_string(spec.model.stack.size()) + ".linear.weight"
             : "layers." + std::to_string(spec.model.hidden.size()) + ".linear.weight";
     const int64_t classes = state.at(out_name).size(0);
     auto model = models::buildModel(spec.model, classes, spec.seed);
@@ -120,6 +122,15 @@ TEST_F(Export, MlpLoadsInPyTorchAndComputesTheSameLogits) {
 TEST_F(Export, CnnLoadsInPyTorchAndComputesTheSameLogits) {
   torch::manual_seed(2);
   check(cnnJob("export-cnn", 4), 4, torch::rand({4, 1, 28, 28}));
+}
+
+// A model described in the job file: conv, then dense layers (mlcp_torch gives every hidden
+// dense layer its ReLU, so the stack keeps the default activation).
+TEST_F(Export, LayerStackLoadsInPyTorchAndComputesTheSameLogits) {
+  torch::manual_seed(4);
+  std::string job = stackJob("export-stack", 3);
+  job.erase(job.find("activation = \"none\"\n"), 20);
+  check(job, 3, torch::rand({4, 1, 28, 28}));
 }
 
 TEST_F(Export, GptLoadsInPyTorchAndComputesTheSameLogits) {

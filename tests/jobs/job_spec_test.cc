@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "jobs/memory_estimate.h"
 #include "jobs/spec_reader.h"
 #include "tests/common/test_util.h"
 
@@ -79,9 +80,9 @@ TEST(JobSpecExamples, EveryExampleInJobsLoads) {
     if (e.path().extension() == ".toml") files.push_back(e.path().string());
   }
   std::sort(files.begin(), files.end());
-  const std::vector<std::string> expected = {"fashion_mnist_cnn.toml", "fashion_mnist_mlp.toml",
-                                             "gpt_fortunes.toml", "gpt_fortunes_pp2_tp2.toml",
-                                             "quick_mlp.toml"};
+  const std::vector<std::string> expected = {"fashion_mnist_cnn.toml",    "fashion_mnist_mlp.toml",
+                                             "fashion_mnist_stack.toml",  "gpt_fortunes.toml",
+                                             "gpt_fortunes_pp2_tp2.toml", "quick_mlp.toml"};
   for (const auto& name : expected) {
     EXPECT_NE(std::find(files.begin(), files.end(), test::sourceDir() + "/jobs/" + name),
               files.end())
@@ -278,16 +279,23 @@ const std::vector<ErrorCase> kErrorCases = {
      "jobs/x.toml:10:11: slurm.requeue: expected a boolean (true or false), got a string "
      "(\"yes\")"},
     // Enums.
-    {"enum_unknown", "[model]\nkind = \"transformer\"\n",
-     "jobs/x.toml:2:8: model.kind: must be one of \"mlp\", \"cnn\", \"gpt\", got "
-     "\"transformer\""},
+    // Any lower-case name may be a kind the running program registered
+    // (models/model_registry.h checks it); others are refused here.
+    {"enum_unknown", "[model]\nkind = \"Transformer\"\n",
+     "jobs/x.toml:2:8: model.kind: must be one of \"mlp\", \"cnn\", \"gpt\", \"stack\", or the "
+     "name of a model the program registered (a-z, 0-9 and _, starting with a letter, at most "
+     "64), got \"Transformer\""},
+    {"model_kind_suggest", "[model]\nkind = \"MLP\"\n",
+     "jobs/x.toml:2:8: model.kind: must be one of \"mlp\", \"cnn\", \"gpt\", \"stack\", "
+     "or the name of a model the program registered (a-z, 0-9 and _, starting with a "
+     "letter, at most 64), got \"MLP\" (did you mean \"mlp\"?)"},
     {"enum_suggest", kMlpHead + "[parallel]\nschedule = \"1F1B\"\n",
      "jobs/x.toml:10:12: parallel.schedule: must be one of \"gpipe\", \"1f1b\", \"interleaved\", "
      "got \"1F1B\" (did you mean \"1f1b\"?)"},
     // Missing required keys.
     {"missing_model_kind", "[model]\nhidden = [8]\n",
-     "jobs/x.toml:1:1: model.kind: is required (one of \"mlp\", \"cnn\", \"gpt\"), got no 'kind' "
-     "in [model]"},
+     "jobs/x.toml:1:1: model.kind: is required (one of \"mlp\", \"cnn\", \"gpt\", \"stack\", or "
+     "the name of a model the program registered), got no 'kind' in [model]"},
     {"missing_data_section", "[model]\nkind = \"mlp\"\n",
      "jobs/x.toml:1:1: data.kind: is required (one of \"fashion-mnist\", \"text\", \"tokens\"), "
      "got "
@@ -298,6 +306,53 @@ const std::vector<ErrorCase> kErrorCases = {
      "jobs/x.toml:5:1: train.global_batch: is required (a positive integer), got no "
      "'global_batch' in [train]"},
     // Keys that do not apply to this job.
+    // A model described in the job file ([[model.stack]]).
+    {"stack_without_layers", "[model]\nkind = \"stack\"\n" + kMlpHead.substr(21),
+     "jobs/x.toml:2:8: model.stack: is required with model.kind \"stack\" (one "
+     "[[model.stack]] table per layer, e.g. {type = \"dense\", width = 128}), got no "
+     "layers"},
+    {"stack_layer_type", "[model]\nkind = \"stack\"\n[[model.stack]]\ntype = \"pool\"\n",
+     "jobs/x.toml:3:1: model.stack[0].type: expected \"conv\" or \"dense\", got a string "
+     "(\"pool\")"},
+    {"stack_layer_without_type", "[model]\nkind = \"stack\"\n[[model.stack]]\nwidth = 8\n",
+     "jobs/x.toml:3:1: model.stack[0].type: expected \"conv\" or \"dense\", got a layer "
+     "without a type"},
+    {"stack_dense_unknown_key",
+     "[model]\nkind = \"stack\"\n[[model.stack]]\ntype = \"dense\"\nchannels = 8\n",
+     "jobs/x.toml:3:1: model.stack[0].channels: expected a key of a dense layer (type, "
+     "width, activation), got unknown key 'channels'"},
+    {"stack_dense_without_width", "[model]\nkind = \"stack\"\n[[model.stack]]\ntype = \"dense\"\n",
+     "jobs/x.toml:3:1: model.stack[0].width: is required (the layer's output width), got "
+     "a layer without it"},
+    {"stack_width_not_positive",
+     "[model]\nkind = \"stack\"\n[[model.stack]]\ntype = \"conv\"\nchannels = 0\n",
+     "jobs/x.toml:3:1: model.stack[0].channels: expected a positive channel count, got an "
+     "integer (0)"},
+    {"stack_activation",
+     "[model]\nkind = \"stack\"\n[[model.stack]]\ntype = \"dense\"\nwidth = 8\n"
+     "activation = \"tanh\"\n",
+     "jobs/x.toml:3:1: model.stack[0].activation: expected \"relu\" or \"none\", got a "
+     "string (\"tanh\")"},
+    {"stack_conv_after_dense",
+     "[model]\nkind = \"stack\"\n[[model.stack]]\ntype = \"dense\"\nwidth = 8\n"
+     "[[model.stack]]\ntype = \"conv\"\nchannels = 4\n" +
+         kMlpHead.substr(21),
+     "jobs/x.toml:6:1: model.stack[1].type: expected conv layers before every dense layer "
+     "(a dense layer flattens the image), got a conv layer after the dense layer "
+     "model.stack[0]"},
+    {"stack_with_mlp", "[model]\nkind = \"mlp\"\n[[model.stack]]\ntype = \"dense\"\nwidth = 8\n",
+     "jobs/x.toml:3:9: model.stack: is used only with model.kind \"stack\", got "
+     "model.kind \"mlp\""},
+    // A registered kind's [model.options].
+    {"options_with_built_in", "[model]\nkind = \"mlp\"\n[model.options]\nwidth = 8\n",
+     "jobs/x.toml:3:8: model.options: is used only with a model kind the program "
+     "registered (not mlp, cnn, gpt or stack), got model.kind \"mlp\""},
+    {"options_value_type", "[model]\nkind = \"residual_mlp\"\n[model.options]\nwidths = [8, 1.5]\n",
+     "jobs/x.toml:4:10: model.options.widths: expected an integer, a finite float, a "
+     "boolean, a string or an array of integers, got an array"},
+    {"options_not_a_table", "[model]\nkind = \"residual_mlp\"\noptions = 3\n",
+     "jobs/x.toml:3:11: model.options: expected a table ([model.options]), got an integer "
+     "(3)"},
     {"hidden_with_gpt", "[model]\nkind = \"gpt\"\nhidden = [8]\n",
      "jobs/x.toml:3:1: model.hidden: is used only with model.kind \"mlp\", got model.kind "
      "\"gpt\""},
@@ -829,6 +884,8 @@ TEST(JobSpecCanonical, ChangesWithTheLogicalProgram) {
       kMlpHead + "[runtime]\nops = \"native\"\n",
       kMlpHead + "[parallel]\npp = 2\n",
       kMlpHead + "[lr_schedule]\nwarmup_steps = 2\n",
+      "[model]\nkind = \"stack\"\n[[model.stack]]\ntype = \"dense\"\nwidth = 8\n" +
+          kMlpHead.substr(21),
   };
   for (size_t i = 0; i < variants.size(); ++i) {
     EXPECT_NE(parseJobSpec(variants[i], "jobs/x.toml").canonicalText(), base)
@@ -937,6 +994,64 @@ TEST(JobSpecModel, LayerCounts) {
   EXPECT_EQ(modelLayerCount(m), 3);
   m.kind = "gpt";
   EXPECT_EQ(modelLayerCount(m), 6);
+  m.kind = "stack";
+  m.stack = {{"conv", 8, true}, {"dense", 16, true}};
+  EXPECT_EQ(modelLayerCount(m), 3);  // the layers and the head
+  m.kind = "residual_mlp";           // registered: known once built
+  EXPECT_EQ(modelLayerCount(m), 0);
+}
+
+TEST(JobSpecModel, StackIsReadInOrderAndCountedByTheMemoryEstimate) {
+  const JobSpec s = parseJobSpec(
+      "[model]\nkind = \"stack\"\n"
+      "[[model.stack]]\ntype = \"conv\"\nchannels = 16\n"
+      "[[model.stack]]\ntype = \"dense\"\nwidth = 64\nactivation = \"none\"\n" +
+          kMlpHead.substr(21),
+      "jobs/x.toml");
+  ASSERT_EQ(s.model.stack.size(), 2u);
+  EXPECT_EQ(s.model.stack[0].type, "conv");
+  EXPECT_EQ(s.model.stack[0].width, 16);
+  EXPECT_EQ(s.model.stack[1].type, "dense");
+  EXPECT_EQ(s.model.stack[1].width, 64);
+  EXPECT_FALSE(s.model.stack[1].relu);
+  // conv 1->16 (3x3 + bias), dense 16*14*14 -> 64, head 64 -> 10.
+  EXPECT_EQ(parameterCount(s.model, 10), (9 * 16 + 16) + (16 * 14 * 14 * 64 + 64) + (64 * 10 + 10));
+  // A stack of dense layers has the mlp's parameters.
+  ModelSpec mlp;
+  mlp.kind = "mlp";
+  mlp.hidden = {64, 32};
+  ModelSpec dense = mlp;
+  dense.kind = "stack";
+  dense.stack = {{"dense", 64, true}, {"dense", 32, true}};
+  EXPECT_EQ(parameterCount(dense, 10), parameterCount(mlp, 10));
+}
+
+TEST(JobSpecModel, RegisteredKindKeepsItsOptionsTypedAndInTheProgram) {
+  const std::string head = "[model]\nkind = \"residual_mlp\"\n[model.options]\n";
+  const std::string rest = kMlpHead.substr(21);
+  const JobSpec s = parseJobSpec(
+      head + "width = 96\nscale = 2.0\ngated = true\nnorm = \"layer\"\nwidths = [1, 2]\n" + rest,
+      "jobs/x.toml");
+  EXPECT_EQ(s.model.kind, "residual_mlp");
+  EXPECT_EQ(s.model.options.getInt("width", 0), 96);
+  EXPECT_EQ(s.model.options.getDouble("scale", 0), 2.0);
+  EXPECT_EQ(s.model.options.getDouble("width", 0), 96.0);  // an integer where a float is asked
+  EXPECT_TRUE(s.model.options.getBool("gated", false));
+  EXPECT_EQ(s.model.options.getString("norm", ""), "layer");
+  EXPECT_EQ(s.model.options.getIntArray("widths", {}), (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(s.model.options.getInt("blocks", 3), 3);  // absent: the default
+  try {
+    s.model.options.getInt("norm", 0);
+    FAIL() << "a string was read as an integer";
+  } catch (const UsageError& e) {
+    EXPECT_STREQ(e.what(), "model.options.norm: expected an integer, got a string (\"layer\")");
+  }
+  // Each option is part of the logical program; a float stays a float.
+  const std::string canonical = s.canonicalText();
+  EXPECT_NE(canonical.find("model.options.scale = 2.0\n"), std::string::npos) << canonical;
+  EXPECT_NE(canonical.find("model.options.widths = [1, 2]\n"), std::string::npos) << canonical;
+  EXPECT_NE(parseJobSpec(head + "width = 97\n" + rest, "jobs/x.toml").canonicalText(),
+            parseJobSpec(head + "width = 96\n" + rest, "jobs/x.toml").canonicalText());
 }
 
 // Found by tests/fuzz/fuzz_job_spec: sizes and counts near 2^63 overflowed int64 where the

@@ -50,4 +50,20 @@ inline std::string cnnJob(const std::string& name, int steps) {
          std::to_string(steps) + "\n";
 }
 
+// A model described in the job file (model.kind "stack"): a conv layer, a dense layer without
+// activation, a dense layer with ReLU, then the head. `extra`: more sections ([parallel]).
+inline std::string stackJob(const std::string& name, int steps, const std::string& extra = "") {
+  return "[job]\nname = \"" + name +
+         "\"\nseed = 5\n"
+         "[model]\nkind = \"stack\"\n"
+         "[[model.stack]]\ntype = \"conv\"\nchannels = 6\n"
+         "[[model.stack]]\ntype = \"dense\"\nwidth = 40\nactivation = \"none\"\n"
+         "[[model.stack]]\ntype = \"dense\"\nwidth = 24\n"
+         "[data]\nkind = \"fashion-mnist\"\npath = \"/usr/share/datasets/fashion-mnist\"\n"
+         "train_limit = 2048\neval_limit = 500\n"
+         "[optimizer]\nkind = \"adamw\"\nlr = 0.002\n"
+         "[train]\nglobal_batch = 60\nmicro_batches = 5\nsteps = " +
+         std::to_string(steps) + "\n" + extra;
+}
+
 }  // namespace mlcp::test

@@ -58,6 +58,32 @@ TEST(PlacementIdentity, CnnOn1And3Ranks) {
   expectIdentical(states);
 }
 
+// A model described in the job file: 1 rank, 2 data-parallel ranks, and 2 and 4 pipeline
+// stages (one layer per stage), all bit for bit.
+TEST(PlacementIdentity, LayerStackOnDataAndPipelineRanks) {
+  TempDir dir;
+  std::map<int, std::string> states;
+  states[1] = trainOn(dir, stackJob("stack", 5), 1, "1");
+  states[2] = trainOn(dir, stackJob("stack", 5), 2, "dp2");
+  states[3] = trainOn(dir, stackJob("stack", 5, "[parallel]\npp = 2\n"), 2, "pp2");
+  states[4] = trainOn(dir, stackJob("stack", 5, "[parallel]\npp = 4\n"), 4, "pp4");
+  expectIdentical(states);
+}
+
+// A stack of dense layers is the mlp of those widths: the same layers, the same parameter
+// names, so the same bits.
+TEST(PlacementIdentity, DenseStackIsTheMlpBitForBit) {
+  TempDir dir;
+  std::string stack = mlpJob("mlp", 4);
+  stack.replace(stack.find("kind = \"mlp\"\nhidden = [64, 32]\n"), 31,
+                "kind = \"stack\"\n[[model.stack]]\ntype = \"dense\"\nwidth = 64\n"
+                "[[model.stack]]\ntype = \"dense\"\nwidth = 32\n");
+  std::map<int, std::string> states;
+  states[1] = trainOn(dir, mlpJob("mlp", 4), 1, "mlp");
+  states[2] = trainOn(dir, stack, 2, "stack");
+  expectIdentical(states);
+}
+
 // A different seed must change the result: the comparison above is not vacuous.
 TEST(PlacementIdentity, DifferentSeedChangesTheParameters) {
   TempDir dir;
