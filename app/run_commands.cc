@@ -23,6 +23,7 @@
 #include "collectives/mpi/mpi_runtime.h"
 #include "jobs/job_spec.h"
 #include "mlcp/config.h"
+#include "models/model_registry.h"
 #include "runtime/placement.h"
 #include "runtime/stop_signal.h"
 #include "runtime/trainer.h"
@@ -353,6 +354,12 @@ void printInfo() {
              torch::cuda::is_available()
                  ? fmt::format(", {} CUDA device(s)", torch::cuda::device_count())
                  : std::string());
+  std::string registered;
+  for (const auto& name : models::registeredModelKinds()) {
+    const auto* kind = models::findModelKind(name);
+    registered += fmt::format("; {} ({})", name, kind->summary);
+  }
+  fmt::print("  models       mlp, cnn, gpt, stack (built in){}\n", registered);
   for (int r = 0; r < world.size(); ++r) {
     fmt::print("  {}\n", all.substr(static_cast<size_t>(r * kLine)).c_str());
   }

@@ -6,12 +6,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 
 #include "base/error.h"
 #include "data/dataset.h"
 #include "models/model_registry.h"
+#include "runtime/evaluator.h"
 
 namespace mlcp::runtime {
 namespace {
@@ -115,10 +117,46 @@ std::string Placement::describe() const {
 
 int64_t RankMemory::total() const {
   int64_t sum = 0;
-  return __builtin_add_overflow(state.bytes_per_rank, activation_bytes, &sum)
-             ? std::numeric_limits<int64_t>::max()
-             : sum;
+  for (const int64_t part :
+       {state.bytes_per_rank, activation_bytes, exact_sum_bytes, data_bytes, runtime_bytes}) {
+    if (__builtin_add_overflow(sum, part, &sum)) return std::numeric_limits<int64_t>::max();
+  }
+  return sum;
 }
+
+namespace {
+
+// The bytes of the job's data set a rank holds in memory (RankMemory).
+int64_t dataBytes(const jobs::DataSpec& d) {
+  if (d.kind == "fashion-mnist") {
+    constexpr int64_t kPixels = 28 * 28, kTrain = 60000, kEval = 10000;
+    const int64_t train = d.train_limit > 0 ? std::min(d.train_limit, kTrain) : kTrain;
+    const int64_t eval = d.eval_limit > 0 ? std::min(d.eval_limit, kEval) : kEval;
+    return (train + eval) * kPixels * (4 + 1);  // float32 images, made from the uint8 file's
+  }
+  if (d.kind == "text") {  // every byte of the corpus as an int64 (data/text_corpus.h)
+    std::error_code ec;
+    int64_t bytes = 0;
+    if (std::filesystem::is_directory(d.path, ec)) {
+      // The files the corpus reader takes: regular, not hidden, not *.dat or *.u8, no symlinks.
+      for (const auto& e : std::filesystem::directory_iterator(d.path, ec)) {
+        const std::string name = e.path().filename().string();
+        const std::string ext = e.path().extension().string();
+        if (!e.is_symlink(ec) && e.is_regular_file(ec) && name.front() != '.' && ext != ".dat" &&
+            ext != ".u8") {
+          bytes += static_cast<int64_t>(e.file_size(ec));
+        }
+      }
+    } else {
+      const auto size = std::filesystem::file_size(d.path, ec);
+      bytes = ec ? 0 : static_cast<int64_t>(size);
+    }
+    return bytes * 8;
+  }
+  return 0;  // tokens: memory-mapped shards
+}
+
+}  // namespace
 
 RankMemory estimateRankMemory(const jobs::JobSpec& spec,
                               const std::vector<models::LayerCost>& layers,
@@ -137,7 +175,7 @@ RankMemory estimateRankMemory(const jobs::JobSpec& spec,
   for (const auto& r : plan.replicas) local = std::max<int64_t>(local, r.micro_batches);
   int64_t in_flight = 1;
   if (plan.mesh.pp > 1) in_flight = spec.parallel.schedule == "gpipe" ? local : plan.mesh.pp;
-  double worst = 0;
+  double worst = 0, worst_eval = 0;
   for (int stage = 0; stage < plan.mesh.pp; ++stage) {
     double kept = 0, largest = 0;
     for (const auto& s : plan.stages) {
@@ -150,9 +188,24 @@ RankMemory estimateRankMemory(const jobs::JobSpec& spec,
     }
     if (spec.runtime.recompute) kept += largest;
     worst = std::max(worst, kept / static_cast<double>(plan.mesh.tp));
+    worst_eval = std::max(worst_eval, largest / static_cast<double>(plan.mesh.tp));
   }
-  m.activation_bytes = static_cast<int64_t>(worst * static_cast<double>(micro_batch) *
-                                            static_cast<double>(in_flight));
+  m.train_activation_bytes = static_cast<int64_t>(worst * static_cast<double>(micro_batch) *
+                                                  static_cast<double>(in_flight));
+  const int64_t eval_batch =
+      spec.data.eval_limit > 0 ? std::min(spec.data.eval_limit, kEvalBatch) : kEvalBatch;
+  m.eval_activation_bytes = static_cast<int64_t>(worst_eval * static_cast<double>(eval_batch));
+  m.activation_bytes = std::max(m.train_activation_bytes, m.eval_activation_bytes);
+  // The exact sum runs over this rank's parameters: 1/(pp*tp) of the model.
+  const int64_t model_ranks = std::max<int64_t>(1, plan.mesh.pp * plan.mesh.tp);
+  const int64_t mine = m.state.parameters == std::numeric_limits<int64_t>::max()
+                           ? m.state.parameters
+                           : (m.state.parameters + model_ranks - 1) / model_ranks;
+  const int64_t per_parameter = plan.mesh.dp > 1 ? 8 + 4 + 4 : 8;
+  m.exact_sum_bytes = mine > std::numeric_limits<int64_t>::max() / per_parameter
+                          ? std::numeric_limits<int64_t>::max()
+                          : mine * per_parameter;
+  m.data_bytes = dataBytes(spec.data);
   return m;
 }
 
@@ -167,10 +220,15 @@ std::string describeMemory(const jobs::JobSpec& spec, const std::vector<models::
   const auto alt = estimateRankMemory(other, layers, plan);
   std::string out = fmt::format(
       "memory per rank (estimate): {:.3f} GiB = training state {:.3f} GiB ({}) + activations "
-      "{:.3f} GiB{}\n",
+      "{:.3f} GiB (the larger of training's {:.3f}{} and evaluation's {:.3f}) + exact-sum "
+      "buffers {:.3f} GiB + data {:.3f} GiB + runtime {:.3f} GiB (LibTorch, MPI, UCX)\n",
       static_cast<double>(m.total()) / kGiB, static_cast<double>(m.state.bytes_per_rank) / kGiB,
       m.state.breakdown, static_cast<double>(m.activation_bytes) / kGiB,
-      spec.runtime.recompute ? " (recomputed per layer)" : "");
+      static_cast<double>(m.train_activation_bytes) / kGiB,
+      spec.runtime.recompute ? ", recomputed per layer," : "",
+      static_cast<double>(m.eval_activation_bytes) / kGiB,
+      static_cast<double>(m.exact_sum_bytes) / kGiB, static_cast<double>(m.data_bytes) / kGiB,
+      static_cast<double>(m.runtime_bytes) / kGiB);
   if (plan.mesh.dp > 1) {
     out += fmt::format(
         "  {} shard_optimizer: {:.3f} GiB (optimizer state {:.3f} GiB, here {:.3f})\n",

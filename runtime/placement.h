@@ -42,14 +42,32 @@ struct Placement {
   std::string summary() const;
 };
 
-// The memory one rank of the busiest stage needs: the training state (jobs::estimateMemory) plus
-// the activations kept for the backward — per micro-batch the stage's layers' activation_bytes
-// (with runtime.recompute: every layer's output_bytes plus the largest layer's
-// activation_bytes), times the micro-batch size, times the micro-batches in flight (1 without a
-// pipeline; pp under 1F1B and interleaving; all local ones under GPipe).
+// The memory one rank of the busiest stage needs, as its peak resident set:
+// - the training state (jobs::estimateMemory);
+// - activations: the larger of the training's — per micro-batch the stage's layers'
+//   activation_bytes (with runtime.recompute: every layer's output_bytes plus the largest
+//   layer's activation_bytes), times the micro-batch size, times the micro-batches in flight
+//   (1 without a pipeline; pp under 1F1B and interleaving; all local ones under GPipe) — and the
+//   evaluation's (no gradients, one layer at a time: the stage's largest activation_bytes times
+//   kEvalBatch samples), which run at different times;
+// - the exact sum's buffers (collectives/exact_sum.h): one int64 per parameter of the rank (the
+//   streaming sums on one rank), plus a float of the ring's gathered result and one of its send
+//   buffer on dp > 1 ranks;
+// - the data set held in memory: Fashion-MNIST as float32 images (with the uint8 ones they are
+//   converted from, alive together while loading), a text corpus as int64 bytes (token shards
+//   are memory-mapped and not counted);
+// - the process itself: LibTorch's, MPI's and UCX's libraries and their start-up allocations,
+//   kRuntimeBytes (measured: a one-step run of a 700-parameter GPT peaks at 220 MiB, 20 of them
+//   its corpus).
 struct RankMemory {
+  static constexpr int64_t kRuntimeBytes = int64_t{200} << 20;
   jobs::MemoryEstimate state;
-  int64_t activation_bytes = 0;
+  int64_t activation_bytes = 0;  // the larger of the two below
+  int64_t train_activation_bytes = 0;
+  int64_t eval_activation_bytes = 0;
+  int64_t exact_sum_bytes = 0;
+  int64_t data_bytes = 0;
+  int64_t runtime_bytes = kRuntimeBytes;
   int64_t total() const;
 };
 RankMemory estimateRankMemory(const jobs::JobSpec& spec,

@@ -95,8 +95,9 @@ struct Partial {
 struct Volunteer {
   uint64_t id = 0;
   std::optional<vol::Session> session;
-  std::string key_hex;
-  std::string name;  // "volunteer 3 (key 0123abcd, 127.0.0.1:50312)"
+  verify::PublicKey key{};  // its ed25519 identity, checked against every contribution
+  std::string key_hex;      // the same, for logs, records and the ban list
+  std::string name;         // "volunteer 3 (key 0123abcd, 127.0.0.1:50312)"
   std::ofstream records;
   int64_t state_step = -1;  // the step whose State it has
   double speed = 0;         // units per second; 0 = not measured yet
@@ -108,6 +109,14 @@ struct Volunteer {
   Clock::time_point assigned_at;
   int64_t assigned = 0;
   Clock::time_point joined;
+
+  // Forgets the step's units: outstanding, half received, accepted unaudited. The caller has
+  // given back to rank 0 whatever of them must still be computed.
+  void forgetStep() {
+    outstanding.clear();
+    partial.clear();
+    unaudited.clear();
+  }
 
   void record(nlohmann::json event) {
     event["unix_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -239,7 +248,8 @@ struct VolunteerCoordinator::Impl {
   void welcomeVolunteer(vol::Session session) {
     auto v = std::make_unique<Volunteer>();
     v->id = next_id++;
-    v->key_hex = keyHex(session.peerKey());
+    v->key = session.peerKey();
+    v->key_hex = keyHex(v->key);
     v->name =
         fmt::format("volunteer {} (key {}, {})", v->id, v->key_hex.substr(0, 16), session.peer());
     v->joined = Clock::now();
@@ -267,8 +277,7 @@ struct VolunteerCoordinator::Impl {
       local_queue.push_back(unit);
       ++counts.late;
     }
-    v.outstanding.clear();
-    v.partial.clear();
+    v.forgetStep();
     if (v.session && bye) {
       try {
         v.session->send(vol::Bye{*bye, why.substr(0, vol::kMaxTextBytes)},
@@ -357,7 +366,6 @@ struct VolunteerCoordinator::Impl {
         fmt::format("mlcp: {} BANNED at step {} (micro-batch {}): {}; its {} unaudited unit(s) "
                     "of the step are recomputed, evidence in {}/evidence",
                     v.name, work->step + 1, unit, why, v.unaudited.size(), dir));
-    v.unaudited.clear();
     drop(v, "banned: " + why, vol::ByeReason::kEvicted);
   }
 
@@ -406,10 +414,8 @@ struct VolunteerCoordinator::Impl {
       ban(v, unit, "its gradient hash does not match the tensors it sent");
       return;
     }
-    verify::PublicKey pk{};
-    hexDecodeInto(v.key_hex, pk.data(), pk.size(), "volunteer key");
-    if (!vol::verifyContribution(pk, job_id, step, static_cast<uint64_t>(unit), digest, part.hash,
-                                 part.signature)) {
+    if (!vol::verifyContribution(v.key, job_id, step, static_cast<uint64_t>(unit), digest,
+                                 part.hash, part.signature)) {
       keepEvidence(v, unit, part.hash, part.signature, got, nullptr,
                    "the signature does not verify");
       local_queue.push_back(unit);
@@ -421,7 +427,7 @@ struct VolunteerCoordinator::Impl {
       const double s = static_cast<double>(v.assigned) / std::max(dt, 1e-6);
       v.speed = v.speed > 0 ? 0.5 * v.speed + 0.5 * s : s;
     }
-    if (audit.audit(pk, v.correct, step, static_cast<uint64_t>(unit))) {
+    if (audit.audit(v.key, v.correct, step, static_cast<uint64_t>(unit))) {
       const double loss = computeHere(unit);
       const auto mine = contributionTensors(param_tensors, static_cast<float>(loss));
       const Hash256 recomputed = vol::gradientHash(mine);
@@ -674,7 +680,7 @@ struct VolunteerCoordinator::Impl {
       worker.progressUntil([&] { return drain(); }, *deadline);
       runLocalQueue();
     }
-    for (auto& v : volunteers) v->unaudited.clear();
+    for (auto& v : volunteers) v->forgetStep();
     // Every unit has exactly one copy by now; should one not, it is computed here rather than
     // the job failing (and said, since it means a bookkeeping error).
     for (int64_t j : w.units) {
