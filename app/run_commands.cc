@@ -21,6 +21,7 @@
 #include "bridge/eth_key.h"
 #include "collectives/mpi/mpi_communicator.h"
 #include "collectives/mpi/mpi_runtime.h"
+#include "data/dataset.h"
 #include "jobs/job_spec.h"
 #include "mlcp/config.h"
 #include "models/model_registry.h"
@@ -301,6 +302,12 @@ void validateJob(const std::string& job_path, int ranks) {
   if (spec.bridge.enabled) bridge::EthKey::load(spec.bridge.key_file);
   // One rank must fit in this machine's memory (the ranks of a run may be on other hosts).
   const auto memory = runtime::checkMemoryFits(spec, world, 1);
+  if (!jobs::isBuiltInModelKind(spec.model.kind)) {  // its layer count is known once built
+    runtime::checkPipelineFits(
+        spec,
+        models::buildModel(spec.model, data::classCount(spec.data.kind, spec.data.path), spec.seed)
+            ->numLayers());
+  }
   fmt::print("{}: valid\n", job_path);
   fmt::print("  model {} | data {} at {} | optimizer {} lr {} | schedule {}\n", spec.model.kind,
              spec.data.kind, spec.data.path, spec.optimizer.kind, spec.optimizer.lr,

@@ -294,24 +294,25 @@ std::vector<partition::DeviceProfile> jobDevices(const jobs::JobSpec& spec, int 
   return devices;
 }
 
+void checkPipelineFits(const jobs::JobSpec& spec, int64_t layers) {
+  const auto& par = spec.parallel;
+  if (par.pp * par.virtual_stages <= layers) return;
+  throw UsageError(fmt::format(
+      "{}parallel.pp: must be at most the model's pipeline layer count {} (model \"{}\"{}), "
+      "got {}",
+      spec.source_path.empty() ? std::string() : spec.source_path + ": ", layers, spec.model.kind,
+      par.virtual_stages > 1 ? fmt::format(", over {} virtual stages", par.virtual_stages)
+                             : std::string(),
+      par.pp));
+}
+
 Placement makePlacement(const jobs::JobSpec& spec, const std::vector<models::LayerCost>& layers,
                         std::vector<partition::DeviceProfile> devices, std::string devices_from,
                         bool balance) {
   const int world_size = static_cast<int>(devices.size());
   jobs::checkWorldSize(spec, world_size);
   const auto& par = spec.parallel;
-  // jobs/ checks the built-in kinds when the job is read; a registered kind's layer count is
-  // known only now.
-  if (par.pp * par.virtual_stages > static_cast<int64_t>(layers.size())) {
-    throw UsageError(fmt::format(
-        "{}parallel.pp: must be at most the model's pipeline layer count {} (model \"{}\"{}), "
-        "got {}",
-        spec.source_path.empty() ? std::string() : spec.source_path + ": ", layers.size(),
-        spec.model.kind,
-        par.virtual_stages > 1 ? fmt::format(", over {} virtual stages", par.virtual_stages)
-                               : std::string(),
-        par.pp));
-  }
+  checkPipelineFits(spec, static_cast<int64_t>(layers.size()));
   const int model_ranks = static_cast<int>(par.pp * par.tp);
   partition::PlanInput in;
   in.mesh = {world_size / model_ranks, static_cast<int>(par.pp), static_cast<int>(par.tp)};

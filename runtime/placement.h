@@ -70,6 +70,11 @@ struct RankMemory {
   int64_t runtime_bytes = kRuntimeBytes;
   int64_t total() const;
 };
+// Throws UsageError unless the model's `layers` give every one of the pp * virtual_stages
+// pipeline chunks a layer. jobs/ checks the built-in kinds when the job is read; a registered
+// kind's layer count is known once it is built (makePlacement, `mlcp validate`).
+void checkPipelineFits(const jobs::JobSpec& spec, int64_t layers);
+
 RankMemory estimateRankMemory(const jobs::JobSpec& spec,
                               const std::vector<models::LayerCost>& layers,
                               const partition::Plan& plan);

@@ -3,8 +3,9 @@
 # - consumer: the deterministic sample order from the installed data library;
 # - residual_mlcp: mlcp's command line plus a model the project registers (residual_mlp, with a
 #   layer of its own). Its job validates, trains on 1 process and on 2 pipeline stages under
-#   MPIEXEC to the same bits, and its checkpoint verifies; a misspelt option and the stock
-#   `mlcp` (which does not have the model) each get one sentence and exit 2.
+#   MPIEXEC to the same bits, and its checkpoint verifies; a misspelt option, more pipeline
+#   stages than its layers and the stock `mlcp` (which does not have the model) each get one
+#   sentence and exit 2.
 file(REMOVE_RECURSE ${WORK_DIR})
 function(run)
   execute_process(COMMAND ${ARGV} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -60,6 +61,10 @@ string(REPLACE "width = 48" "widht = 48" typo "${text}")
 file(WRITE ${WORK_DIR}/typo.toml "${typo}")
 run_refused("model.options.widht: expected a key model \"residual_mlp\" reads (width, blocks), got unknown key 'widht' (did you mean 'width'?)"
             ${mlcp} validate ${WORK_DIR}/typo.toml)
+string(REPLACE "micro_batches = 4" "micro_batches = 8" eight "${text}")
+file(WRITE ${WORK_DIR}/pp8.toml "${eight}\n[parallel]\npp = 8\n")
+run_refused("parallel.pp: must be at most the model's pipeline layer count 4 (model \"residual_mlp\"), got 8"
+            ${mlcp} validate ${WORK_DIR}/pp8.toml)
 run_refused("or one this program registered (it registers none), got \"residual_mlp\""
             ${BUILD_DIR}/mlcp validate ${job})
 message("find_package(mlcp) consumer: every check passed")
