@@ -1,6 +1,7 @@
 #include "models/model_registry.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <map>
@@ -17,12 +18,6 @@ std::map<std::string, ModelKind>& registry() {
   return kinds;
 }
 
-std::string joinedNames(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
-
 // The kind `spec` names, with its [model.options] keys checked; UsageError naming `where`.
 const ModelKind& registeredKind(const jobs::ModelSpec& spec, const std::string& where) {
   const ModelKind* kind = findModelKind(spec.kind);
@@ -32,7 +27,9 @@ const ModelKind& registeredKind(const jobs::ModelSpec& spec, const std::string& 
     std::string msg = fmt::format(
         "{}model.kind: expected a built-in model (mlp, cnn, gpt, stack) or one this program "
         "registered ({}), got \"{}\"",
-        where, registry().empty() ? "it registers none" : joinedNames(registeredModelKinds()),
+        where,
+        registry().empty() ? std::string("it registers none")
+                           : fmt::format("{}", fmt::join(registeredModelKinds(), ", ")),
         spec.kind);
     if (auto near = jobs::closestMatch(spec.kind, known))
       msg += " (did you mean \"" + *near + "\"?)";
@@ -44,7 +41,9 @@ const ModelKind& registeredKind(const jobs::ModelSpec& spec, const std::string& 
         "{}model.options.{}: expected a key model \"{}\" reads ({}), got "
         "unknown key '{}'",
         where, key, kind->name,
-        kind->options.empty() ? "it reads none" : joinedNames(kind->options), key);
+        kind->options.empty() ? std::string("it reads none")
+                              : fmt::format("{}", fmt::join(kind->options, ", ")),
+        key);
     if (auto near = jobs::closestMatch(key, kind->options))
       msg += " (did you mean '" + *near + "'?)";
     throw UsageError(msg);

@@ -12,6 +12,7 @@
 
 #include "base/error.h"
 #include "data/dataset.h"
+#include "data/text_corpus.h"
 #include "models/model_registry.h"
 #include "runtime/evaluator.h"
 
@@ -137,19 +138,9 @@ int64_t dataBytes(const jobs::DataSpec& d) {
   if (d.kind == "text") {  // every byte of the corpus as an int64 (data/text_corpus.h)
     std::error_code ec;
     int64_t bytes = 0;
-    if (std::filesystem::is_directory(d.path, ec)) {
-      // The files the corpus reader takes: regular, not hidden, not *.dat or *.u8, no symlinks.
-      for (const auto& e : std::filesystem::directory_iterator(d.path, ec)) {
-        const std::string name = e.path().filename().string();
-        const std::string ext = e.path().extension().string();
-        if (!e.is_symlink(ec) && e.is_regular_file(ec) && name.front() != '.' && ext != ".dat" &&
-            ext != ".u8") {
-          bytes += static_cast<int64_t>(e.file_size(ec));
-        }
-      }
-    } else {
-      const auto size = std::filesystem::file_size(d.path, ec);
-      bytes = ec ? 0 : static_cast<int64_t>(size);
+    for (const std::string& file : data::corpusFiles(d.path)) {
+      const auto size = std::filesystem::file_size(file, ec);
+      if (!ec) bytes += static_cast<int64_t>(size);
     }
     return bytes * 8;
   }
