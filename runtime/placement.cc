@@ -119,7 +119,7 @@ std::string Placement::describe() const {
 int64_t RankMemory::total() const {
   int64_t sum = 0;
   for (const int64_t part :
-       {state.bytes_per_rank, activation_bytes, exact_sum_bytes, data_bytes, runtime_bytes}) {
+       {state.bytes_per_rank, activationBytes(), exact_sum_bytes, data_bytes, runtime_bytes}) {
     if (__builtin_add_overflow(sum, part, &sum)) return std::numeric_limits<int64_t>::max();
   }
   return sum;
@@ -186,7 +186,6 @@ RankMemory estimateRankMemory(const jobs::JobSpec& spec,
   const int64_t eval_batch =
       spec.data.eval_limit > 0 ? std::min(spec.data.eval_limit, kEvalBatch) : kEvalBatch;
   m.eval_activation_bytes = static_cast<int64_t>(worst_eval * static_cast<double>(eval_batch));
-  m.activation_bytes = std::max(m.train_activation_bytes, m.eval_activation_bytes);
   // The exact sum runs over this rank's parameters: 1/(pp*tp) of the model.
   const int64_t model_ranks = std::max<int64_t>(1, plan.mesh.pp * plan.mesh.tp);
   const int64_t mine = m.state.parameters == std::numeric_limits<int64_t>::max()
@@ -214,7 +213,7 @@ std::string describeMemory(const jobs::JobSpec& spec, const std::vector<models::
       "{:.3f} GiB (the larger of training's {:.3f}{} and evaluation's {:.3f}) + exact-sum "
       "buffers {:.3f} GiB + data {:.3f} GiB + runtime {:.3f} GiB (LibTorch, MPI, UCX)\n",
       static_cast<double>(m.total()) / kGiB, static_cast<double>(m.state.bytes_per_rank) / kGiB,
-      m.state.breakdown, static_cast<double>(m.activation_bytes) / kGiB,
+      m.state.breakdown, static_cast<double>(m.activationBytes()) / kGiB,
       static_cast<double>(m.train_activation_bytes) / kGiB,
       spec.runtime.recompute ? ", recomputed per layer," : "",
       static_cast<double>(m.eval_activation_bytes) / kGiB,

@@ -6,6 +6,7 @@
 // computes what (docs/partition.md).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -68,6 +69,10 @@ struct RankMemory {
   int64_t exact_sum_bytes = 0;
   int64_t data_bytes = 0;
   int64_t runtime_bytes = kRuntimeBytes;
+  // The training's and the evaluation's activations run at different times: the larger counts.
+  int64_t activationBytes() const {
+    return std::max(train_activation_bytes, eval_activation_bytes);
+  }
   int64_t total() const;
 };
 // Throws UsageError unless the model's `layers` give every one of the pp * virtual_stages
