@@ -21,7 +21,7 @@ core=(
   libtorch-dev libopenblas0-openmp
   openmpi-bin libopenmpi-dev libucx-dev ucx-utils
   libhdf5-dev hdf5-tools
-  libsodium-dev
+  libsodium-dev libssl-dev  # libssl-dev: the volunteer record layer's cipher (volunteer/aead.h)
   libsentencepiece-dev  # mlcp data prepare: the tokenizer (data/token_vocabulary)
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   libcurl4-openssl-dev libsecp256k1-dev libcrypto++-dev

@@ -6,7 +6,6 @@
 #include <cstring>
 
 #include "base/error.h"
-#include "base/sodium.h"
 #include "volunteer/wire_io.h"
 
 namespace mlcp::volunteer {
@@ -26,31 +25,13 @@ struct SealedHeader {
   uint64_t micro_batch = 0;
 };
 
-std::array<uint8_t, 12> nonceFor(uint64_t sequence) {
-  std::array<uint8_t, 12> nonce{};
+AeadNonce nonceFor(uint64_t sequence) {
+  AeadNonce nonce{};
   std::memcpy(nonce.data(), &sequence, 8);
   return nonce;
 }
 
 }  // namespace
-
-uint32_t availableCipherSuites() {
-  ensureSodium();
-  uint32_t suites = static_cast<uint32_t>(CipherSuite::kChaCha20Poly1305);
-  if (crypto_aead_aes256gcm_is_available())
-    suites |= static_cast<uint32_t>(CipherSuite::kAes256Gcm);
-  return suites;
-}
-
-std::string cipherSuiteName(CipherSuite suite) {
-  switch (suite) {
-    case CipherSuite::kChaCha20Poly1305:
-      return "ChaCha20-Poly1305";
-    case CipherSuite::kAes256Gcm:
-      return "AES-256-GCM";
-  }
-  return fmt::format("cipher suite {}", static_cast<unsigned>(suite));
-}
 
 SessionKeys::~SessionKeys() {
   sodium_memzero(send_key.data(), send_key.size());
@@ -59,17 +40,13 @@ SessionKeys::~SessionKeys() {
 
 struct SecureChannel::Impl {
   SessionKeys keys;
-  // Expanded AES keys (libsodium's precomputation interface), when the suite is AES-256-GCM.
-  crypto_aead_aes256gcm_state aes_send;
-  crypto_aead_aes256gcm_state aes_receive;
+  Aead send_aead, receive_aead;  // the keys of both directions, expanded once
   Buffer ad_prefix_send, ad_prefix_receive;
   uint64_t next_send = 0, next_receive = 0;
   std::string broken;
 
-  ~Impl() {
-    sodium_memzero(&aes_send, sizeof(aes_send));
-    sodium_memzero(&aes_receive, sizeof(aes_receive));
-  }
+  explicit Impl(const SessionKeys& k)
+      : keys(k), send_aead(k.cipher, k.send_key), receive_aead(k.cipher, k.receive_key) {}
 
   Buffer adPrefix(uint8_t direction) const {
     Buffer ad;
@@ -88,22 +65,13 @@ struct SecureChannel::Impl {
   }
 };
 
-SecureChannel::SecureChannel(const SessionKeys& keys) : impl_(std::make_unique<Impl>()) {
-  ensureSodium();
+SecureChannel::SecureChannel(const SessionKeys& keys) {
   require(keys.job_id.size() <= kMaxJobIdBytes, "SecureChannel: job id too long");
-  impl_->keys = keys;
+  impl_ = std::make_unique<Impl>(keys);
   // Direction byte: 0 for volunteer -> job, 1 for job -> volunteer.
   const uint8_t send_dir = keys.job_side ? 1 : 0;
   impl_->ad_prefix_send = impl_->adPrefix(send_dir);
   impl_->ad_prefix_receive = impl_->adPrefix(1 - send_dir);
-  if (keys.cipher == CipherSuite::kAes256Gcm) {
-    require(crypto_aead_aes256gcm_is_available() != 0,
-            "SecureChannel: AES-256-GCM is not available on this CPU");
-    crypto_aead_aes256gcm_beforenm(&impl_->aes_send, keys.send_key.data());
-    crypto_aead_aes256gcm_beforenm(&impl_->aes_receive, keys.receive_key.data());
-  } else {
-    require(keys.cipher == CipherSuite::kChaCha20Poly1305, "SecureChannel: unknown cipher suite");
-  }
 }
 
 SecureChannel::~SecureChannel() = default;
@@ -147,16 +115,7 @@ Buffer SecureChannel::seal(const Message& message, Buffer storage) {
   out.resize(total);
   uint8_t* text = out.data() + body_at;
   uint8_t* tag = text + body;
-  unsigned long long tag_len = 0;
-  if (impl_->keys.cipher == CipherSuite::kAes256Gcm) {
-    crypto_aead_aes256gcm_encrypt_detached_afternm(text, tag, &tag_len, text, body, ad.data(),
-                                                   ad.size(), nullptr, nonce.data(),
-                                                   &impl_->aes_send);
-  } else {
-    crypto_aead_chacha20poly1305_ietf_encrypt_detached(text, tag, &tag_len, text, body, ad.data(),
-                                                       ad.size(), nullptr, nonce.data(),
-                                                       impl_->keys.send_key.data());
-  }
+  impl_->send_aead.seal(nonce, ad.data(), ad.size(), text, body, tag);
   ++impl_->next_send;
   return out;
 }
@@ -208,16 +167,7 @@ Message SecureChannel::openInPlace(Buffer& frame) {
     const auto nonce = nonceFor(sh.sequence);
     uint8_t* text = frame.data() + header_end;
     const uint8_t* tag = text + body;
-    int rc;
-    if (impl_->keys.cipher == CipherSuite::kAes256Gcm) {
-      rc = crypto_aead_aes256gcm_decrypt_detached_afternm(
-          text, nullptr, text, body, tag, ad.data(), ad.size(), nonce.data(), &impl_->aes_receive);
-    } else {
-      rc = crypto_aead_chacha20poly1305_ietf_decrypt_detached(text, nullptr, text, body, tag,
-                                                              ad.data(), ad.size(), nonce.data(),
-                                                              impl_->keys.receive_key.data());
-    }
-    if (rc != 0) {
+    if (!impl_->receive_aead.open(nonce, ad.data(), ad.size(), text, body, tag)) {
       throw VerificationError(fmt::format(
           "message {} does not authenticate: forged, corrupted, or sealed by another session",
           sh.sequence));

@@ -10,8 +10,8 @@
 //      sealed header: the job, the session, the direction, the message type, its step and
 //      micro-batch, its length and its number are all authenticated.
 //   4. nonce = n (u64 LE) | 0 (u32); ciphertext | tag = AEAD(key_d, nonce, AD, body(m)) with the
-//      session's cipher suite (ChaCha20-Poly1305-IETF, or AES-256-GCM where both sides have
-//      AES-NI). One key per direction and a counter nonce: no nonce is ever used twice.
+//      session's cipher suite (aead.h: ChaCha20-Poly1305-IETF, or AES-256-GCM where both sides
+//      have AES-NI). One key per direction and a counter nonce: no nonce is ever used twice.
 // Open (a frame from the peer):
 //   1. The frame header: magic, exact length, version 1, type Sealed, room for header and tag.
 //   2. The sealed header: its sequence number must be exactly the next one expected; a smaller
@@ -33,18 +33,10 @@
 
 #include "base/digest.h"
 #include "verify/node_key.h"
+#include "volunteer/aead.h"
 #include "volunteer/wire.h"
 
 namespace mlcp::volunteer {
-
-// Cipher suites, as bits of ClientHello::cipher_suites and values of ServerHello::cipher.
-enum class CipherSuite : uint16_t {
-  kChaCha20Poly1305 = 1,  // libsodium crypto_aead_chacha20poly1305_ietf: everywhere
-  kAes256Gcm = 2,         // libsodium crypto_aead_aes256gcm: x86-64 with AES-NI and PCLMUL
-};
-// The suites this machine can run (bit set).
-uint32_t availableCipherSuites();
-std::string cipherSuiteName(CipherSuite suite);
 
 // What a handshake agrees on. Secret: the destructor wipes the keys.
 struct SessionKeys {
@@ -53,8 +45,8 @@ struct SessionKeys {
   CipherSuite cipher = CipherSuite::kChaCha20Poly1305;
   bool job_side = false;  // this side is the job (server); false: the volunteer (client)
   verify::PublicKey peer_key{};
-  std::array<uint8_t, 32> send_key{};
-  std::array<uint8_t, 32> receive_key{};
+  AeadKey send_key{};
+  AeadKey receive_key{};
 
   SessionKeys() = default;
   SessionKeys(const SessionKeys&) = default;
