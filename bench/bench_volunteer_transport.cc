@@ -3,7 +3,8 @@
 // point-to-point, between the same two processes over the same link, measured in one run.
 //
 //   mpirun -n 2 --mca pml ob1 --mca btl self,tcp --mca btl_tcp_if_include lo
-//       bench_volunteer_transport [--bytes B ...] [--seconds S] [--window W]
+//       bench_volunteer_transport [--bytes B ...] [--seconds S] [--window W] [--methods M ...]
+// On a link of a given speed rather than loopback's memory speed: bench/bench_volunteer_link.sh.
 //
 // Rank 0 sends (the volunteer: its Contributions are the large messages), rank 1 receives (the
 // job). Each repetition sends `count` messages of one size with up to `window` in flight, then
@@ -21,8 +22,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -116,6 +119,8 @@ int main(int argc, char** argv) {
   int window = 8;
   std::string transports = "tcp", devices = "lo";
   int64_t spin_us = 100;
+  std::vector<std::string> methods;
+  int listen_port = 0;
   CLI::App app{"Encrypted volunteer sessions vs UCX active messages vs MPI send/recv (2 ranks)",
                "bench_volunteer_transport"};
   app.add_option("--bytes", sizes,
@@ -126,14 +131,20 @@ int main(int argc, char** argv) {
   app.add_option("--window", window, "Messages in flight")->check(CLI::Range(1, 64));
   app.add_option("--transports", transports, "UCX transports of both UCX methods (UCX_TLS syntax)");
   app.add_option("--devices", devices, "UCX network devices (UCX_NET_DEVICES syntax)");
+  app.add_option("--port", listen_port,
+                 "Port the receiving rank's UCX listener takes (default: any free one)")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--methods", methods, "Methods to measure (default all: mpi am sealed)")
+      ->check(CLI::IsMember({"mpi", "am", "sealed"}));
   app.add_option("--spin-us", spin_us, "Microseconds an idle UCX wait polls before it sleeps")
       ->check(CLI::Range(int64_t{0}, int64_t{1000000}));
-  return mlcp::bench::runBenchmark(app, argc, argv, [&] {
+  // Both ranks' measurements; rank 0 prints.
+  auto measure = [&](int rank, int ranks, mlcp::collectives::MpiRuntime& mpi) -> int {
     if (sizes.empty()) sizes = {64 << 10, 1 << 20, 16 << 20};
-    mlcp::collectives::MpiRuntime mpi;
-    int rank = 0, ranks = 0;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+    if (methods.empty()) methods = {"mpi", "am", "sealed"};
+    auto measured = [&](const char* m) {
+      return std::find(methods.begin(), methods.end(), m) != methods.end();
+    };
     if (ranks != 2) throw mlcp::UsageError("run under mpirun -n 2 (rank 0 sends, rank 1 receives)");
     for (int64_t b : sizes) {
       if (b % 4 != 0) throw mlcp::UsageError(fmt::format("--bytes {}: not a multiple of 4", b));
@@ -149,7 +160,7 @@ int main(int argc, char** argv) {
     ucx::Listener listener;
     int port = 0;
     if (rank == 1) {
-      listener = worker.listen("127.0.0.1:0");
+      listener = worker.listen(fmt::format("127.0.0.1:{}", listen_port));
       port = listener.port();
     }
     MPI_Bcast(&port, 1, MPI_INT, 1, MPI_COMM_WORLD);
@@ -290,9 +301,14 @@ int main(int argc, char** argv) {
         return 0.0;
       };
 
-      const double mpi_rate = throughput(run_mpi, count, bytes, budget_s, rank);
-      const double am_rate = throughput(run_am, count, bytes, budget_s, rank);
-      const double sealed_rate = throughput(run_sealed, count, bytes, budget_s, rank);
+      // A method not measured prints as nan.
+      const double nan = std::numeric_limits<double>::quiet_NaN();
+      const double mpi_rate =
+          measured("mpi") ? throughput(run_mpi, count, bytes, budget_s, rank) : nan;
+      const double am_rate =
+          measured("am") ? throughput(run_am, count, bytes, budget_s, rank) : nan;
+      const double sealed_rate =
+          measured("sealed") ? throughput(run_sealed, count, bytes, budget_s, rank) : nan;
       if (rank == 0) {
         const double crypto = sealOpenRate(bytes, budget_s);
         fmt::print("{:>8} {:>10.2f} {:>10.2f} {:>10.2f} {:>9.2f}x {:>9.2f}x {:>14.2f}\n",
@@ -304,5 +320,19 @@ int main(int argc, char** argv) {
     session->close(ucx::deadlineIn(kWait));
     MPI_Barrier(MPI_COMM_WORLD);
     return 0;
+  };
+  return mlcp::bench::runBenchmark(app, argc, argv, [&] {
+    mlcp::collectives::MpiRuntime mpi;
+    int rank = 0, ranks = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+    try {
+      return measure(rank, ranks, mpi);
+    } catch (const std::exception& e) {
+      // The other rank is blocked in a collective: MPI_Finalize would wait for it forever.
+      std::fprintf(stderr, "bench_volunteer_transport: rank %d: error: %s\n", rank, e.what());
+      MPI_Abort(MPI_COMM_WORLD, 1);
+      return 1;
+    }
   });
 }

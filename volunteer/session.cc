@@ -38,7 +38,9 @@ ucx::EndpointOptions volunteerEndpointOptions() {
   ucx::EndpointOptions o;
   o.max_message_bytes = kMaxMessageBytes;
   o.max_queued_bytes = 4 * kMaxMessageBytes;
-  o.spare_buffers = 2;
+  o.rendezvous_threshold = size_t{1} << 20;
+  o.spare_buffers = 16;
+  o.max_spare_bytes = size_t{16} << 20;
   return o;
 }
 

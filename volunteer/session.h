@@ -30,10 +30,14 @@ namespace mlcp::volunteer {
 
 namespace ucx = collectives::ucx;
 
-// Endpoint limits for volunteer traffic: messages up to kMaxMessageBytes, at most 4 of them
-// unread, 2 spare receive buffers (Session::receive recycles each frame it opened). Per session
-// that bounds what a peer can make the job hold to 6 x 64 MiB; a coordinator with many
-// volunteers and small models may lower them.
+// Endpoint settings for volunteer traffic: messages up to kMaxMessageBytes, at most 4 of them
+// unread, and up to 16 spare receive buffers of at most 16 MiB in all (Session::receive recycles
+// each frame it opened, so a peer's window of 64 KiB chunks lands in reused memory). Per session
+// that bounds what a peer can make the job hold to 4 x 64 MiB + 16 MiB; a coordinator with many
+// volunteers and small models may lower them. Messages under 1 MiB (every chunk of
+// tensor_transfer.h) are sent eagerly: a rendezvous would make the sender wait for a receiver
+// busy opening the previous chunk (on a 10 GbE-paced link, 64 KiB chunks: 1.24 GB/s sealed
+// eagerly vs 0.96-1.23 by UCX's default rendezvous; docs/performance.md).
 ucx::EndpointOptions volunteerEndpointOptions();
 
 struct ClientOptions {

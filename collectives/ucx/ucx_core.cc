@@ -78,6 +78,8 @@ Buffer EndpointState::bufferFor(size_t bytes) {
   Buffer out;
   for (size_t i = 0; i < spares.size(); ++i) {
     if (spares[i].capacity() >= bytes) {
+      spare_bytes -= spares[i].capacity();
+      ++stats.spares_reused;
       out = std::move(spares[i]);
       spares.erase(spares.begin() + static_cast<std::ptrdiff_t>(i));
       break;

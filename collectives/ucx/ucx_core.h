@@ -50,6 +50,7 @@ struct EndpointState {
   std::deque<OpRef> inbox;  // arrived messages, in order; a rendezvous one completes later
   size_t queued_bytes = 0;
   std::vector<Buffer> spares;  // given back by recycle(), reused for incoming messages
+  size_t spare_bytes = 0;      // their capacities, summed
   EndpointStats stats;
 
   // A buffer of `bytes` bytes (uninitialised), from the spares when one is large enough.

@@ -64,7 +64,8 @@ Request Endpoint::sendAsync(Buffer payload) {
       UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_FLAGS;
   param.flags = UCP_AM_SEND_FLAG_REPLY;
   const size_t threshold = state_->options.rendezvous_threshold;
-  if (threshold > 0 && bytes >= threshold) param.flags |= UCP_AM_SEND_FLAG_RNDV;
+  if (threshold > 0)
+    param.flags |= bytes >= threshold ? UCP_AM_SEND_FLAG_RNDV : UCP_AM_SEND_FLAG_EAGER;
   param.cb.send = detail::onSendDone;
   param.user_data = detail::keepForCallback(op);
   ucs_status_ptr_t sp =
@@ -116,7 +117,9 @@ Buffer Endpoint::receive(Deadline deadline) {
 
 void Endpoint::recycle(Buffer buffer) {
   if (state_ == nullptr || state_->spares.size() >= state_->options.spare_buffers) return;
-  if (buffer.capacity() == 0) return;
+  const size_t bytes = buffer.capacity();
+  if (bytes == 0 || state_->spare_bytes + bytes > state_->options.max_spare_bytes) return;
+  state_->spare_bytes += bytes;
   state_->spares.push_back(std::move(buffer));
 }
 

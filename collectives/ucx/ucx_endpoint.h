@@ -30,19 +30,25 @@ struct EndpointOptions {
   // ("the peer sent more than ... unread bytes"): a peer cannot make the receiver allocate
   // without bound.
   size_t max_queued_bytes = size_t{256} << 20;
-  // Messages of at least this many bytes are sent by rendezvous (UCP_AM_SEND_FLAG_RNDV);
-  // 0: UCX chooses by its own threshold (UCX_RNDV_THRESH).
+  // When set, messages of at least this many bytes are sent by rendezvous
+  // (UCP_AM_SEND_FLAG_RNDV) and shorter ones eagerly (UCP_AM_SEND_FLAG_EAGER): an eager message
+  // does not wait for the receiver to answer a request to send, so a receiver busy with the
+  // previous message does not stall the sender. 0: UCX chooses by its own threshold
+  // (UCX_RNDV_THRESH; over TCP it sends tens of KiB by rendezvous).
   size_t rendezvous_threshold = 0;
-  // How many buffers given back with recycle() the endpoint keeps to receive into: a message
-  // lands in a kept buffer large enough for it instead of fresh memory (whose page faults cost
-  // more than the copy on a virtual machine).
+  // How many buffers given back with recycle() the endpoint keeps to receive into, and their
+  // most bytes in all: a message lands in a kept buffer large enough for it instead of fresh
+  // memory (whose page faults cost more than the copy on a virtual machine). A sender with a
+  // window of W messages in flight needs about W spares at the receiver.
   size_t spare_buffers = 4;
+  size_t max_spare_bytes = size_t{64} << 20;
 };
 
 struct EndpointStats {
   uint64_t messages_sent = 0, bytes_sent = 0;
   uint64_t messages_received = 0, bytes_received = 0;
   uint64_t rendezvous_received = 0;  // of messages_received, those that came by rendezvous
+  uint64_t spares_reused = 0;        // of messages_received, those that landed in a spare buffer
 };
 
 class Endpoint {

@@ -231,34 +231,92 @@ TEST(UcxTransport, EchoesEverySizeBothWaysInOrder) {
   EXPECT_EQ(server_stats.messages_received, sizes.size());
 }
 
-// UCP_AM_SEND_FLAG_RNDV from a threshold: a 64 KiB message goes by rendezvous too.
+// A threshold splits the protocols: 64 KiB messages go by rendezvous (UCP_AM_SEND_FLAG_RNDV)
+// under a 32 KiB threshold, and 256 KiB ones eagerly (UCP_AM_SEND_FLAG_EAGER) under 1 MiB, where
+// UCX over TCP chooses rendezvous for them by itself (threshold 0).
 TEST(UcxTransport, ForcedRendezvousThreshold) {
+  struct Phase {
+    size_t threshold, bytes;
+  };
+  const std::vector<Phase> phases = {{32768, 65536}, {size_t{1} << 20, 262144}, {0, 262144}};
   std::promise<uint16_t> port;
   auto port_future = port.get_future();
-  uint64_t rendezvous = 0;
+  std::vector<uint64_t> rendezvous;
   PeerThread server([&] {
     Context context(loopback());
     Worker worker(context);
     Listener listener = worker.listen("127.0.0.1:0");
     port.set_value(listener.port());
-    Endpoint ep = listener.accept(deadlineIn(kLong));
-    for (int i = 0; i < 3; ++i) {
-      EXPECT_TRUE(ep.receive(deadlineIn(kLong)) == pattern(65536, i));
+    for (const Phase& phase : phases) {
+      Endpoint ep = listener.accept(deadlineIn(kLong));
+      for (int i = 0; i < 3; ++i) {
+        EXPECT_TRUE(ep.receive(deadlineIn(kLong)) == pattern(phase.bytes, i));
+      }
+      rendezvous.push_back(ep.stats().rendezvous_received);
+      ep.send(text("done"), deadlineIn(kLong));
+      EXPECT_THROW(ep.receive(deadlineIn(kLong)), CommError);  // the client closed
     }
-    rendezvous = ep.stats().rendezvous_received;
+  });
+  Context context(loopback());
+  Worker worker(context);
+  const std::string address = local(awaitPort(port_future, server));
+  for (const Phase& phase : phases) {
+    EndpointOptions options;
+    options.rendezvous_threshold = phase.threshold;
+    Endpoint ep = worker.connect(address, options);
+    for (int i = 0; i < 3; ++i) ep.send(pattern(phase.bytes, i), deadlineIn(kLong));
+    EXPECT_EQ(text(ep.receive(deadlineIn(kLong))), "done");
+    ep.close(deadlineIn(kLong));
+  }
+  server.join();
+  ASSERT_EQ(rendezvous.size(), 3u);
+  EXPECT_EQ(rendezvous[0], 3u);
+  EXPECT_EQ(rendezvous[1], 0u);
+  // UCX's own choice, once connected (a message queued before may go eagerly).
+  EXPECT_GE(rendezvous[2], 2u);
+}
+
+// recycle() keeps at most spare_buffers buffers of at most max_spare_bytes in all, and incoming
+// messages land in one large enough.
+TEST(UcxTransport, SpareBuffersAreBoundedByCountAndBytes) {
+  std::promise<uint16_t> port;
+  auto port_future = port.get_future();
+  std::vector<uint64_t> reused;
+  PeerThread server([&] {
+    Context context(loopback());
+    Worker worker(context);
+    Listener listener = worker.listen("127.0.0.1:0");
+    port.set_value(listener.port());
+    EndpointOptions options;
+    options.spare_buffers = 4;
+    options.max_spare_bytes = 3 * 4096;
+    Endpoint ep = listener.accept(deadlineIn(kLong), options);
+    auto round = [&](size_t recycled, size_t capacity, const std::vector<size_t>& sizes) {
+      for (size_t i = 0; i < recycled; ++i) ep.recycle(Buffer(capacity));
+      ep.send(text("go"), deadlineIn(kLong));
+      for (size_t i = 0; i < sizes.size(); ++i) {
+        EXPECT_TRUE(ep.receive(deadlineIn(kLong)) == pattern(sizes[i], i));
+      }
+      reused.push_back(ep.stats().spares_reused);
+    };
+    round(5, 4096, {4096, 4096, 4096, 4096, 4096});  // the bytes bound keeps 3 of the 5
+    round(5, 100, {100, 100, 100, 100, 100});        // the count bound keeps 4
+    round(1, 100, {5000});                           // too small for the message: fresh memory
     ep.send(text("done"), deadlineIn(kLong));
     EXPECT_THROW(ep.receive(deadlineIn(kLong)), CommError);
   });
   Context context(loopback());
   Worker worker(context);
-  EndpointOptions options;
-  options.rendezvous_threshold = 32768;
-  Endpoint ep = worker.connect(local(awaitPort(port_future, server)), options);
-  for (int i = 0; i < 3; ++i) ep.send(pattern(65536, i), deadlineIn(kLong));
+  Endpoint ep = worker.connect(local(awaitPort(port_future, server)));
+  for (const std::vector<size_t>& sizes :
+       {std::vector<size_t>(5, 4096), std::vector<size_t>(5, 100), std::vector<size_t>{5000}}) {
+    EXPECT_EQ(text(ep.receive(deadlineIn(kLong))), "go");
+    for (size_t i = 0; i < sizes.size(); ++i) ep.send(pattern(sizes[i], i), deadlineIn(kLong));
+  }
   EXPECT_EQ(text(ep.receive(deadlineIn(kLong))), "done");
   ep.close(deadlineIn(kLong));
   server.join();
-  EXPECT_EQ(rendezvous, 3u);
+  EXPECT_EQ(reused, (std::vector<uint64_t>{3, 7, 7}));
 }
 
 // Many small messages with many sends in flight arrive complete and in order.
