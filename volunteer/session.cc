@@ -40,7 +40,7 @@ ucx::EndpointOptions volunteerEndpointOptions() {
   o.max_queued_bytes = 4 * kMaxMessageBytes;
   o.rendezvous_threshold = size_t{1} << 20;
   o.spare_buffers = 16;
-  o.max_spare_bytes = size_t{16} << 20;
+  o.max_spare_bytes = kMaxMessageBytes;
   return o;
 }
 

@@ -31,9 +31,9 @@ namespace mlcp::volunteer {
 namespace ucx = collectives::ucx;
 
 // Endpoint settings for volunteer traffic: messages up to kMaxMessageBytes, at most 4 of them
-// unread, and up to 16 spare receive buffers of at most 16 MiB in all (Session::receive recycles
+// unread, and up to 16 spare receive buffers of at most 64 MiB in all (Session::receive recycles
 // each frame it opened, so a peer's window of 64 KiB chunks lands in reused memory). Per session
-// that bounds what a peer can make the job hold to 4 x 64 MiB + 16 MiB; a coordinator with many
+// that bounds what a peer can make the job hold to 5 x 64 MiB; a coordinator with many
 // volunteers and small models may lower them. Messages under 1 MiB (every chunk of
 // tensor_transfer.h) are sent eagerly: a rendezvous would make the sender wait for a receiver
 // busy opening the previous chunk (on a 10 GbE-paced link, 64 KiB chunks: 1.24 GB/s sealed

@@ -116,11 +116,20 @@ Buffer Endpoint::receive(Deadline deadline) {
 }
 
 void Endpoint::recycle(Buffer buffer) {
-  if (state_ == nullptr || state_->spares.size() >= state_->options.spare_buffers) return;
+  if (state_ == nullptr) return;
   const size_t bytes = buffer.capacity();
-  if (bytes == 0 || state_->spare_bytes + bytes > state_->options.max_spare_bytes) return;
+  const EndpointOptions& o = state_->options;
+  if (bytes == 0 || bytes > o.max_spare_bytes || o.spare_buffers == 0) return;
+  // The newest buffers are kept, the oldest dropped to make room: spares left from messages of
+  // an earlier size must not keep out those of the sizes arriving now.
+  auto& spares = state_->spares;
+  while (!spares.empty() &&
+         (spares.size() >= o.spare_buffers || state_->spare_bytes + bytes > o.max_spare_bytes)) {
+    state_->spare_bytes -= spares.front().capacity();
+    spares.erase(spares.begin());
+  }
   state_->spare_bytes += bytes;
-  state_->spares.push_back(std::move(buffer));
+  spares.push_back(std::move(buffer));
 }
 
 bool Endpoint::failed() const { return state_ != nullptr && state_->failed; }

@@ -79,7 +79,7 @@ class Endpoint {
   // The next message if one has arrived (progresses the worker once); never blocks.
   std::optional<Buffer> tryReceive();
   // Gives a buffer (typically a message already handled) back for later messages to land in;
-  // kept up to EndpointOptions::spare_buffers, dropped beyond.
+  // kept up to EndpointOptions::spare_buffers and max_spare_bytes, the oldest dropped first.
   void recycle(Buffer buffer);
 
   bool failed() const;

@@ -276,8 +276,8 @@ TEST(UcxTransport, ForcedRendezvousThreshold) {
   EXPECT_GE(rendezvous[2], 2u);
 }
 
-// recycle() keeps at most spare_buffers buffers of at most max_spare_bytes in all, and incoming
-// messages land in one large enough.
+// recycle() keeps at most spare_buffers buffers of at most max_spare_bytes in all, the newest
+// first, and incoming messages land in one large enough.
 TEST(UcxTransport, SpareBuffersAreBoundedByCountAndBytes) {
   std::promise<uint16_t> port;
   auto port_future = port.get_future();
@@ -302,6 +302,9 @@ TEST(UcxTransport, SpareBuffersAreBoundedByCountAndBytes) {
     round(5, 4096, {4096, 4096, 4096, 4096, 4096});  // the bytes bound keeps 3 of the 5
     round(5, 100, {100, 100, 100, 100, 100});        // the count bound keeps 4
     round(1, 100, {5000});                           // too small for the message: fresh memory
+    // Four more small ones, then a large one: the oldest small one makes room for it.
+    for (int i = 0; i < 4; ++i) ep.recycle(Buffer(100));
+    round(1, 8192, {8000});
     ep.send(text("done"), deadlineIn(kLong));
     EXPECT_THROW(ep.receive(deadlineIn(kLong)), CommError);
   });
@@ -309,14 +312,15 @@ TEST(UcxTransport, SpareBuffersAreBoundedByCountAndBytes) {
   Worker worker(context);
   Endpoint ep = worker.connect(local(awaitPort(port_future, server)));
   for (const std::vector<size_t>& sizes :
-       {std::vector<size_t>(5, 4096), std::vector<size_t>(5, 100), std::vector<size_t>{5000}}) {
+       {std::vector<size_t>(5, 4096), std::vector<size_t>(5, 100), std::vector<size_t>{5000},
+        std::vector<size_t>{8000}}) {
     EXPECT_EQ(text(ep.receive(deadlineIn(kLong))), "go");
     for (size_t i = 0; i < sizes.size(); ++i) ep.send(pattern(sizes[i], i), deadlineIn(kLong));
   }
   EXPECT_EQ(text(ep.receive(deadlineIn(kLong))), "done");
   ep.close(deadlineIn(kLong));
   server.join();
-  EXPECT_EQ(reused, (std::vector<uint64_t>{3, 7, 7}));
+  EXPECT_EQ(reused, (std::vector<uint64_t>{3, 7, 7, 8}));
 }
 
 // Many small messages with many sends in flight arrive complete and in order.
