@@ -95,19 +95,31 @@ Aead::~Aead() = default;
 Aead::Aead(Aead&&) noexcept = default;
 Aead& Aead::operator=(Aead&&) noexcept = default;
 
+namespace {
+
+// Sets the nonce (the key stays), then runs the associated data and the text, in place, through
+// the cipher in the direction `encrypt` says: the part seal and open share.
+void cipherInPlace(EVP_CIPHER_CTX* ctx, int encrypt, const AeadNonce& nonce, const uint8_t* ad,
+                   size_t ad_size, uint8_t* text, size_t size) {
+  check(EVP_CipherInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data(), encrypt),
+        "EVP_CipherInit_ex (nonce)");
+  int n = 0;
+  inPieces(ad, nullptr, ad_size, [&](const uint8_t* in, uint8_t*, int len) {
+    check(EVP_CipherUpdate(ctx, nullptr, &n, in, len), "EVP_CipherUpdate (AD)");
+  });
+  inPieces(text, text, size, [&](const uint8_t* in, uint8_t* out, int len) {
+    check(EVP_CipherUpdate(ctx, out, &n, in, len), "EVP_CipherUpdate");
+  });
+}
+
+}  // namespace
+
 void Aead::seal(const AeadNonce& nonce, const uint8_t* ad, size_t ad_size, uint8_t* text,
                 size_t size, uint8_t* tag) {
   require(contexts_ != nullptr, "Aead::seal on a moved-from Aead");
   EVP_CIPHER_CTX* ctx = contexts_->ctx;
-  check(EVP_CipherInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data(), 1),
-        "EVP_CipherInit_ex (nonce)");
+  cipherInPlace(ctx, 1, nonce, ad, ad_size, text, size);
   int n = 0;
-  inPieces(ad, nullptr, ad_size, [&](const uint8_t* in, uint8_t*, int len) {
-    check(EVP_EncryptUpdate(ctx, nullptr, &n, in, len), "EVP_EncryptUpdate (AD)");
-  });
-  inPieces(text, text, size, [&](const uint8_t* in, uint8_t* out, int len) {
-    check(EVP_EncryptUpdate(ctx, out, &n, in, len), "EVP_EncryptUpdate");
-  });
   check(EVP_EncryptFinal_ex(ctx, text + size, &n), "EVP_EncryptFinal_ex");
   check(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, kAeadTagBytes, tag),
         "EVP_CIPHER_CTX_ctrl (get tag)");
@@ -117,21 +129,14 @@ bool Aead::open(const AeadNonce& nonce, const uint8_t* ad, size_t ad_size, uint8
                 size_t size, const uint8_t* tag) {
   require(contexts_ != nullptr, "Aead::open on a moved-from Aead");
   EVP_CIPHER_CTX* ctx = contexts_->ctx;
-  check(EVP_CipherInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data(), 0),
-        "EVP_CipherInit_ex (nonce)");
-  int n = 0;
-  inPieces(ad, nullptr, ad_size, [&](const uint8_t* in, uint8_t*, int len) {
-    check(EVP_DecryptUpdate(ctx, nullptr, &n, in, len), "EVP_DecryptUpdate (AD)");
-  });
-  inPieces(text, text, size, [&](const uint8_t* in, uint8_t* out, int len) {
-    check(EVP_DecryptUpdate(ctx, out, &n, in, len), "EVP_DecryptUpdate");
-  });
+  cipherInPlace(ctx, 0, nonce, ad, ad_size, text, size);
   std::array<uint8_t, kAeadTagBytes> expected;
   std::copy(tag, tag + kAeadTagBytes, expected.begin());
   check(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kAeadTagBytes, expected.data()),
         "EVP_CIPHER_CTX_ctrl (set tag)");
   // Final compares the tags in constant time; decryption ran before it, so a forgery's
   // plaintext is wiped rather than left to a caller that might look at it.
+  int n = 0;
   if (EVP_DecryptFinal_ex(ctx, text + size, &n) != 1) {
     ERR_clear_error();
     OPENSSL_cleanse(text, size);
