@@ -300,14 +300,17 @@ void validateJob(const std::string& job_path, int ranks) {
   // What `run` would refuse later: keys it cannot load, a job that cannot fit in memory here.
   if (!spec.checkpoint.key_file.empty()) verify::KeyPair::load(spec.checkpoint.key_file);
   if (spec.bridge.enabled) bridge::EthKey::load(spec.bridge.key_file);
-  // One rank must fit in this machine's memory (the ranks of a run may be on other hosts).
-  const auto memory = runtime::checkMemoryFits(spec, world, 1);
-  if (!jobs::isBuiltInModelKind(spec.model.kind)) {  // its layer count is known once built
-    runtime::checkPipelineFits(
-        spec,
-        models::buildModel(spec.model, data::classCount(spec.data.kind, spec.data.path), spec.seed)
-            ->numLayers());
+  // A registered kind's parameter and layer counts are known once it is built: build it once.
+  int64_t parameters = -1;
+  if (!jobs::isBuiltInModelKind(spec.model.kind)) {
+    models::checkModelKind(spec);
+    const auto model =
+        models::buildModel(spec.model, data::classCount(spec.data.kind, spec.data.path), spec.seed);
+    runtime::checkPipelineFits(spec, model->numLayers());
+    parameters = model->numParameters();
   }
+  // One rank must fit in this machine's memory (the ranks of a run may be on other hosts).
+  const auto memory = runtime::checkMemoryFits(spec, world, 1, parameters);
   fmt::print("{}: valid\n", job_path);
   fmt::print("  model {} | data {} at {} | optimizer {} lr {} | schedule {}\n", spec.model.kind,
              spec.data.kind, spec.data.path, spec.optimizer.kind, spec.optimizer.lr,

@@ -62,10 +62,12 @@ int64_t registeredParameterCount(const jobs::JobSpec& spec, int64_t classes) {
 
 }  // namespace
 
-jobs::MemoryEstimate checkMemoryFits(const jobs::JobSpec& spec, int world_size, int ranks_here) {
+jobs::MemoryEstimate checkMemoryFits(const jobs::JobSpec& spec, int world_size, int ranks_here,
+                                     int64_t parameters) {
   const int64_t classes = data::classCount(spec.data.kind, spec.data.path);
   const auto e =
-      jobs::estimateMemory(spec, world_size, classes, registeredParameterCount(spec, classes));
+      jobs::estimateMemory(spec, world_size, classes,
+                           parameters >= 0 ? parameters : registeredParameterCount(spec, classes));
   const int64_t available = availableMemoryBytes();
   const double gib = 1024.0 * 1024.0 * 1024.0;
   int64_t here = 0;

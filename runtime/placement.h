@@ -92,8 +92,11 @@ int64_t availableMemoryBytes();
 
 // UsageError, before anything is allocated, when `ranks_here` ranks of `spec` on `world_size`
 // would need more memory than this machine has available (jobs::estimateMemory); returns the
-// estimate otherwise.
-jobs::MemoryEstimate checkMemoryFits(const jobs::JobSpec& spec, int world_size, int ranks_here);
+// estimate otherwise. `parameters`: the model's parameter count when the caller has built it (a
+// registered kind, which only its builder can count); -1 counts a built-in kind from its spec and
+// builds a registered one here.
+jobs::MemoryEstimate checkMemoryFits(const jobs::JobSpec& spec, int world_size, int ranks_here,
+                                     int64_t parameters = -1);
 
 // Whether a run of `spec` on `world_size` ranks measures each rank's speed at start: only to cut
 // pipeline stages (pp > 1) without a devices file. Data-parallel replicas share micro-batches
