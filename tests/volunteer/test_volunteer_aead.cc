@@ -26,6 +26,14 @@ Bytes randomBytes(std::mt19937& rng, size_t n) {
   return b;
 }
 
+// libsodium declares its buffer arguments non-null even for 0 bytes, and an empty vector's data()
+// may be null: pass a dummy byte's address then.
+uint8_t* at(Bytes& b) {
+  static uint8_t none = 0;
+  return b.empty() ? &none : b.data();
+}
+const uint8_t* at(const Bytes& b) { return at(const_cast<Bytes&>(b)); }
+
 struct Sealed {
   Bytes text;
   std::array<uint8_t, kAeadTagBytes> tag{};
@@ -38,13 +46,13 @@ Sealed sodiumSeal(CipherSuite suite, const AeadKey& key, const AeadNonce& nonce,
   s.text.resize(plain.size());
   unsigned long long tag_len = 0;
   if (suite == CipherSuite::kAes256Gcm) {
-    crypto_aead_aes256gcm_encrypt_detached(s.text.data(), s.tag.data(), &tag_len, plain.data(),
-                                           plain.size(), ad.data(), ad.size(), nullptr,
-                                           nonce.data(), key.data());
+    crypto_aead_aes256gcm_encrypt_detached(at(s.text), s.tag.data(), &tag_len, at(plain),
+                                           plain.size(), at(ad), ad.size(), nullptr, nonce.data(),
+                                           key.data());
   } else {
-    crypto_aead_chacha20poly1305_ietf_encrypt_detached(
-        s.text.data(), s.tag.data(), &tag_len, plain.data(), plain.size(), ad.data(), ad.size(),
-        nullptr, nonce.data(), key.data());
+    crypto_aead_chacha20poly1305_ietf_encrypt_detached(at(s.text), s.tag.data(), &tag_len,
+                                                       at(plain), plain.size(), at(ad), ad.size(),
+                                                       nullptr, nonce.data(), key.data());
   }
   EXPECT_EQ(tag_len, kAeadTagBytes);
   return s;
@@ -54,13 +62,13 @@ bool sodiumOpen(CipherSuite suite, const AeadKey& key, const AeadNonce& nonce, c
                 const Sealed& s, Bytes& plain) {
   plain.resize(s.text.size());
   if (suite == CipherSuite::kAes256Gcm) {
-    return crypto_aead_aes256gcm_decrypt_detached(plain.data(), nullptr, s.text.data(),
-                                                  s.text.size(), s.tag.data(), ad.data(), ad.size(),
-                                                  nonce.data(), key.data()) == 0;
+    return crypto_aead_aes256gcm_decrypt_detached(at(plain), nullptr, at(s.text), s.text.size(),
+                                                  s.tag.data(), at(ad), ad.size(), nonce.data(),
+                                                  key.data()) == 0;
   }
   return crypto_aead_chacha20poly1305_ietf_decrypt_detached(
-             plain.data(), nullptr, s.text.data(), s.text.size(), s.tag.data(), ad.data(),
-             ad.size(), nonce.data(), key.data()) == 0;
+             at(plain), nullptr, at(s.text), s.text.size(), s.tag.data(), at(ad), ad.size(),
+             nonce.data(), key.data()) == 0;
 }
 
 class VolunteerAead : public ::testing::TestWithParam<CipherSuite> {
