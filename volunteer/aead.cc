@@ -73,21 +73,21 @@ std::string cipherSuiteName(CipherSuite suite) {
   return fmt::format("cipher suite {}", static_cast<unsigned>(suite));
 }
 
-struct Aead::Contexts {
+struct Aead::CipherContext {
   EVP_CIPHER_CTX* ctx = nullptr;
-  ~Contexts() { EVP_CIPHER_CTX_free(ctx); }  // frees and wipes the key schedule
+  ~CipherContext() { EVP_CIPHER_CTX_free(ctx); }  // frees and wipes the key schedule
 };
 
 Aead::Aead(CipherSuite suite, const AeadKey& key)
-    : suite_(suite), contexts_(std::make_unique<Contexts>()) {
+    : suite_(suite), context_(std::make_unique<CipherContext>()) {
   const uint32_t bit = static_cast<uint32_t>(suite);
   require((bit == 1 || bit == 2) && (availableCipherSuites() & bit) != 0,
           fmt::format("Aead: {} is not available on this machine", cipherSuiteName(suite)));
-  contexts_->ctx = EVP_CIPHER_CTX_new();
-  if (contexts_->ctx == nullptr) throw Error(openSslError("EVP_CIPHER_CTX_new"));
+  context_->ctx = EVP_CIPHER_CTX_new();
+  if (context_->ctx == nullptr) throw Error(openSslError("EVP_CIPHER_CTX_new"));
   // The key is expanded here, once; each message sets only its nonce. Both suites' default
   // nonce length is 12 bytes.
-  check(EVP_CipherInit_ex(contexts_->ctx, cipherOf(suite), nullptr, key.data(), nullptr, 1),
+  check(EVP_CipherInit_ex(context_->ctx, cipherOf(suite), nullptr, key.data(), nullptr, 1),
         "EVP_CipherInit_ex (key)");
 }
 
@@ -116,8 +116,8 @@ void cipherInPlace(EVP_CIPHER_CTX* ctx, int encrypt, const AeadNonce& nonce, con
 
 void Aead::seal(const AeadNonce& nonce, const uint8_t* ad, size_t ad_size, uint8_t* text,
                 size_t size, uint8_t* tag) {
-  require(contexts_ != nullptr, "Aead::seal on a moved-from Aead");
-  EVP_CIPHER_CTX* ctx = contexts_->ctx;
+  require(context_ != nullptr, "Aead::seal on a moved-from Aead");
+  EVP_CIPHER_CTX* ctx = context_->ctx;
   cipherInPlace(ctx, 1, nonce, ad, ad_size, text, size);
   int n = 0;
   check(EVP_EncryptFinal_ex(ctx, text + size, &n), "EVP_EncryptFinal_ex");
@@ -127,8 +127,8 @@ void Aead::seal(const AeadNonce& nonce, const uint8_t* ad, size_t ad_size, uint8
 
 bool Aead::open(const AeadNonce& nonce, const uint8_t* ad, size_t ad_size, uint8_t* text,
                 size_t size, const uint8_t* tag) {
-  require(contexts_ != nullptr, "Aead::open on a moved-from Aead");
-  EVP_CIPHER_CTX* ctx = contexts_->ctx;
+  require(context_ != nullptr, "Aead::open on a moved-from Aead");
+  EVP_CIPHER_CTX* ctx = context_->ctx;
   cipherInPlace(ctx, 0, nonce, ad, ad_size, text, size);
   std::array<uint8_t, kAeadTagBytes> expected;
   std::copy(tag, tag + kAeadTagBytes, expected.begin());

@@ -60,9 +60,9 @@ class Aead {
   CipherSuite suite() const { return suite_; }
 
  private:
-  struct Contexts;
+  struct CipherContext;  // the OpenSSL context holding the expanded key
   CipherSuite suite_;
-  std::unique_ptr<Contexts> contexts_;
+  std::unique_ptr<CipherContext> context_;
 };
 
 }  // namespace mlcp::volunteer

@@ -46,7 +46,11 @@ struct SecureChannel::Impl {
   std::string broken;
 
   explicit Impl(const SessionKeys& k)
-      : keys(k), send_aead(k.cipher, k.send_key), receive_aead(k.cipher, k.receive_key) {}
+      : keys(k), send_aead(k.cipher, k.send_key), receive_aead(k.cipher, k.receive_key) {
+    // The Aeads hold the expanded keys; no second copy of the raw ones stays in memory.
+    sodium_memzero(keys.send_key.data(), keys.send_key.size());
+    sodium_memzero(keys.receive_key.data(), keys.receive_key.size());
+  }
 
   Buffer adPrefix(uint8_t direction) const {
     Buffer ad;
