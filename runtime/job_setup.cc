@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "base/error.h"
@@ -95,11 +96,21 @@ LrSchedule makeSchedule(const jobs::JobSpec& spec, int64_t job_steps) {
   return s;
 }
 
-void emulateSlowdown(double slowdown, std::chrono::steady_clock::time_point start) {
+void emulateSlowdown(double slowdown, std::chrono::steady_clock::time_point start,
+                     const std::function<void()>& meanwhile) {
   if (slowdown <= 1.0) return;
-  const auto took = std::chrono::steady_clock::now() - start;
-  std::this_thread::sleep_for(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(took * (slowdown - 1.0)));
+  using Clock = std::chrono::steady_clock;
+  const auto now = Clock::now();
+  const auto until =
+      now + std::chrono::duration_cast<Clock::duration>((now - start) * (slowdown - 1.0));
+  if (!meanwhile) {
+    std::this_thread::sleep_until(until);
+    return;
+  }
+  for (auto t = Clock::now(); t < until; t = Clock::now()) {
+    meanwhile();
+    std::this_thread::sleep_until(std::min(until, Clock::now() + std::chrono::milliseconds(1)));
+  }
 }
 
 void seedLayer(uint64_t seed, int64_t step, int64_t micro_batch, int64_t layer) {

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -51,7 +52,10 @@ void seedLayer(uint64_t seed, int64_t step, int64_t micro_batch, int64_t layer);
 
 // A declared slower device (DEVICES.toml `slowdown`): after a computation that started at
 // `start`, sleeps (slowdown - 1) times its duration, so it takes `slowdown` times as long.
-void emulateSlowdown(double slowdown, std::chrono::steady_clock::time_point start);
+// `meanwhile`, when given, is called about every millisecond of the sleep (what a rank would do
+// while its device computes: rank 0 moves volunteers' bytes).
+void emulateSlowdown(double slowdown, std::chrono::steady_clock::time_point start,
+                     const std::function<void()>& meanwhile = {});
 
 // Steps the job runs (train.steps, or epochs x steps per epoch of `train_samples`).
 int64_t jobSteps(const jobs::JobSpec& spec, int64_t train_samples);

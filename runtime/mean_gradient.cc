@@ -1,5 +1,10 @@
 #include "runtime/mean_gradient.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <numeric>
+
 #include "base/error.h"
 
 namespace mlcp::runtime {
@@ -7,13 +12,29 @@ namespace mlcp::runtime {
 MeanGradient::MeanGradient(ModelState& state, collectives::Communicator& dp, int64_t first,
                            int64_t end)
     : state_(state),
-      first_(first),
-      end_(end),
-      kept_(static_cast<size_t>(end - first), std::vector<torch::Tensor>(state.owned().size())),
-      sum_(dp, state.ownedSizes()) {}
+      units_(static_cast<size_t>(std::max<int64_t>(end - first, 0))),
+      kept_(units_.size(), std::vector<torch::Tensor>(state.owned().size())),
+      sum_(dp, state.ownedSizes()) {
+  std::iota(units_.begin(), units_.end(), first);
+}
+
+void MeanGradient::setUnits(std::vector<int64_t> units) {
+  if (units == units_) return;
+  units_ = std::move(units);
+  kept_.assign(units_.size(), std::vector<torch::Tensor>(state_.owned().size()));
+}
+
+std::vector<torch::Tensor>& MeanGradient::slot(int64_t j) {
+  const auto it = std::find(units_.begin(), units_.end(), j);
+  if (it == units_.end()) {
+    throw InvalidArgument(
+        fmt::format("MeanGradient: micro-batch {} is not one of this step's here", j));
+  }
+  return kept_[static_cast<size_t>(it - units_.begin())];
+}
 
 void MeanGradient::keep(int64_t j, const std::vector<int64_t>& which) {
-  auto& kept = kept_.at(static_cast<size_t>(j - first_));
+  auto& kept = slot(j);
   for (int64_t k : which) {
     const auto& p = state_.owned()[static_cast<size_t>(k)].second;
     const auto& g = p.grad();
@@ -29,12 +50,12 @@ void MeanGradient::keepTensors(int64_t j, std::vector<torch::Tensor> grads) {
                 grads[k].numel() == state_.owned()[k].second.numel(),
             "MeanGradient::keepTensors: a tensor of the wrong size or type");
   }
-  kept_.at(static_cast<size_t>(j - first_)) = std::move(grads);
+  slot(j) = std::move(grads);
 }
 
 std::vector<const float*> MeanGradient::pointers(int64_t j) {
   std::vector<const float*> ptrs;
-  for (auto& g : kept_.at(static_cast<size_t>(j - first_))) ptrs.push_back(g.data_ptr<float>());
+  for (auto& g : slot(j)) ptrs.push_back(g.data_ptr<float>());
   return ptrs;
 }
 
@@ -55,10 +76,10 @@ bool MeanGradient::reduce(int64_t total, bool streaming,
   const double scale = 1.0 / static_cast<double>(total);
   if (!streaming) {
     std::vector<std::vector<const float*>> local;
-    for (int64_t j = first_; j < end_; ++j) local.push_back(pointers(j));
+    for (int64_t j : units_) local.push_back(pointers(j));
     return sum_.reduce(local, total, scale, mean, opts);
   }
-  const auto last = end_ > first_ ? pointers(end_ - 1) : std::vector<const float*>{};
+  const auto last = units_.empty() ? std::vector<const float*>{} : pointers(units_.back());
   return sum_.reduceAdded(last, total, scale, mean, opts);
 }
 

@@ -26,6 +26,9 @@ class MeanGradient {
   // This replica's logical micro-batches are [first, end); `state` and `dp` are borrowed.
   MeanGradient(ModelState& state, collectives::Communicator& dp, int64_t first, int64_t end);
 
+  // This step's micro-batches here (a contribution slot each, in this order), instead of
+  // [first, end): what the volunteers' share left this rank, or rank 0's with the units given up.
+  void setUnits(std::vector<int64_t> units);
   // Takes over the .grad of owned parameters `which` (indices into state.owned()) as micro-batch
   // j's contribution; a parameter without a gradient contributes zeros.
   void keep(int64_t j, const std::vector<int64_t>& which);
@@ -36,16 +39,18 @@ class MeanGradient {
   // Hands micro-batch j's (complete) contribution to the exact sum now.
   void stream(int64_t j);
   // Collective over the data-parallel group: the mean over all `total` micro-batches into the
-  // owned parameters' .grad. `streaming`: every local micro-batch but the last was stream()ed.
+  // owned parameters' .grad. `streaming`: every local micro-batch but the last was stream()ed
+  // (the last of units(), in their order).
   // Returns false (on every rank of the group) when a contribution is not finite.
   bool reduce(int64_t total, bool streaming, const collectives::CollectiveOptions& opts);
 
  private:
   std::vector<const float*> pointers(int64_t j);
+  std::vector<torch::Tensor>& slot(int64_t j);
 
   ModelState& state_;
-  int64_t first_, end_;
-  // [local micro-batch][owned parameter]. Declared before the sum, whose helper thread may still
+  std::vector<int64_t> units_;  // this step's micro-batches, in slot order
+  // [slot][owned parameter]. Declared before the sum, whose helper thread may still
   // read them while it is destroyed.
   std::vector<std::vector<torch::Tensor>> kept_;
   collectives::ExactSum sum_;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <optional>
 
 #include "base/error.h"
@@ -192,6 +193,17 @@ namespace {
 
 // One run of the step loop: the pieces that live for the run, and what each step does with
 // them. Trainer::run conducts.
+// Rank 0 with volunteers: keeps their bytes moving while it computes a micro-batch, layer by
+// layer (VolunteerCoordinator::progress).
+class VolunteerTraffic : public StepObserver {
+ public:
+  explicit VolunteerTraffic(VolunteerCoordinator& coordinator) : coordinator_(coordinator) {}
+  void layerOutput(int64_t, int64_t, torch::Tensor&) override { coordinator_.progress(); }
+
+ private:
+  VolunteerCoordinator& coordinator_;
+};
+
 class Run {
  public:
   explicit Run(Trainer::State& s);
@@ -205,8 +217,14 @@ class Run {
   void commitCheckpoint();                             // finishes the one in flight
   void finishStateHash();                              // completes the previous step's record
   bool runStep(int64_t step, const StopSignal& stop);  // true: stop after this step
-  // The step's losses when volunteers took units of it; nullopt when none did (nothing computed).
-  std::optional<std::vector<std::optional<double>>> runWithVolunteers(int64_t step);
+  // In a job that takes volunteers, rank 0: how many micro-batches each data-parallel rank gives
+  // up to them next step, into the step's slots.
+  void planVolunteerUnits(std::vector<double>& slots);
+  // Rank 0 when volunteers take `given_up` units: computes its own and the late ones; `units`
+  // gets the micro-batches it answered for, in the order of the returned losses.
+  std::vector<std::optional<double>> runWithVolunteers(int64_t step,
+                                                       const std::vector<int64_t>& given_up,
+                                                       std::vector<int64_t>& units);
   void update(int64_t step, bool finite);
   void finish();
   ScopeTimer verificationTimer() { return ScopeTimer(result_.verification_seconds, timer_depth_); }
@@ -216,6 +234,10 @@ class Run {
   const int rank_;
   const int64_t m_;                   // logical micro-batches per step
   std::pair<int64_t, int64_t> mine_;  // this replica's [first, end)
+  // The job takes volunteers (every rank: the share travels with the step's losses), and how
+  // many micro-batches each data-parallel rank gives up to them this step.
+  const bool offering_;
+  std::vector<int64_t> given_up_;
   // Owned parameters (indices into ModelState::owned) of the whole model and of each pipeline
   // chunk: the .grad a micro-batch's backward leaves.
   std::vector<int64_t> all_owned_;
@@ -236,6 +258,7 @@ class Run {
   Checkpointer checkpointer_;
   // Rank 0 of a job that takes volunteers; nullptr elsewhere.
   std::unique_ptr<VolunteerCoordinator> volunteers_;
+  std::optional<VolunteerTraffic> volunteer_traffic_;
   Clock::time_point t0_;
 };
 
@@ -245,6 +268,8 @@ Run::Run(Trainer::State& s)
       rank_(s.world.rank()),
       m_(s.spec.train.micro_batches),
       mine_(s.placement.micro_batches.at(static_cast<size_t>(s.groups.coord.dp))),
+      offering_(s.options.take_volunteers && s.spec.volunteers.enabled),
+      given_up_(s.placement.micro_batches.size(), 0),
       metrics_(createRunDir(s.run_dir), rank_, !s.options.start_checkpoint.empty()),
       progress_(rank_ == 0 && !s.options.quiet, s.options.show_progress, s.total_steps,
                 s.spec.train.log_every, s.options.progress_style),
@@ -285,13 +310,15 @@ Run::Run(Trainer::State& s)
     observers_.add(&*timeline_);
   }
   if (o.on_checkpoint) checkpointer_.setPublisher(o.on_checkpoint);
-  if (o.take_volunteers && spec_.volunteers.enabled && rank_ == 0) {
+  if (offering_ && rank_ == 0) {
     const std::string& key_file =
         spec_.volunteers.key_file.empty() ? spec_.checkpoint.key_file : spec_.volunteers.key_file;
     volunteers_ = std::make_unique<VolunteerCoordinator>(
         spec_, s.state->params(), s.data.content_hash, s.run_dir,
         loadOrCreateNodeKey(key_file, false),
         [this](const std::string& line) { progress_.message(line); });
+    volunteer_traffic_.emplace(*volunteers_);
+    observers_.add(&*volunteer_traffic_);
   }
   checkpointer_.setOnCommitted([this](int64_t step, const verify::Hash256& root) {
     result_.checkpoint_root = root.hex();
@@ -450,15 +477,42 @@ void Run::update(int64_t step, bool finite) {
   observers_.updated(step + 1);
 }
 
-// Rank 0 with volunteers: its micro-batches go through the coordinator, which hands some to
-// volunteers and computes the rest here — each one's gradient kept as its contribution, whoever
-// computed it (runtime/volunteer_coordinator.h).
-std::optional<std::vector<std::optional<double>>> Run::runWithVolunteers(int64_t step) {
+// Rank 0 decides (runtime/volunteer_coordinator.h) while the step's losses are gathered and
+// tells every rank in the same reduction (slots m+2..), so the share costs no collective of its
+// own; a step uses the share decided at the end of the step before it (none at a run's first
+// step). Validation keeps pp = tp = 1 with volunteers, so the data-parallel group is the world
+// and its rank 0 runs the coordinator.
+void Run::planVolunteerUnits(std::vector<double>& slots) {
+  if (!offering_) return;
+  const auto& ranges = s_.placement.micro_batches;
+  if (volunteers_) {
+    std::vector<int64_t> sizes;
+    for (const auto& [first, end] : ranges) sizes.push_back(end - first);
+    // A planted fault or a trace observes micro-batches computed by the ranks.
+    const int64_t n =
+        volunteers_->planStep(m_, static_cast<int>(ranges.size()), !fault_ && !trace_);
+    const auto given = unitsGivenUp(sizes, n);
+    for (size_t r = 0; r < given.size(); ++r)
+      slots[static_cast<size_t>(m_) + 2 + r] = static_cast<double>(given[r]);
+  }
+}
+
+// Rank 0 with volunteers: its micro-batches and those the ranks gave up go through the
+// coordinator, which hands the given-up ones to volunteers and computes the rest here — each
+// one's gradient kept as its contribution, whoever computed it.
+std::vector<std::optional<double>> Run::runWithVolunteers(int64_t step,
+                                                          const std::vector<int64_t>& given_up,
+                                                          std::vector<int64_t>& units) {
   UnitWork work;
   work.step = step;
-  for (int64_t j = mine_.first; j < mine_.second; ++j) work.units.push_back(j);
-  // A planted fault or a trace observes micro-batches computed here.
-  work.offer = !fault_ && !trace_;
+  const auto& ranges = s_.placement.micro_batches;
+  for (int64_t j = mine_.first; j < mine_.second - given_up[0]; ++j) work.units.push_back(j);
+  for (size_t r = 0; r < ranges.size(); ++r) {
+    for (int64_t j = ranges[r].second - given_up[r]; j < ranges[r].second; ++j)
+      work.offered.push_back(j);
+  }
+  work.units.insert(work.units.end(), work.offered.begin(), work.offered.end());
+  gradient_.setUnits(work.units);
   work.chain = chain_.head();
   const double slowdown = spec_.runtime.devices_file.empty()
                               ? 1.0
@@ -469,14 +523,15 @@ std::optional<std::vector<std::optional<double>>> Run::runWithVolunteers(int64_t
     const auto start = Clock::now();
     const auto l = computeMicroBatch(s_.state->model(), batch, spec_.seed, step, j, loss,
                                      observers_, spec_.runtime.recompute);
-    emulateSlowdown(slowdown, start);
+    emulateSlowdown(slowdown, start, [this] { volunteers_->progress(); });
     return l.item<double>();
   };
   work.keepComputed = [&](int64_t j) { gradient_.keep(j, all_owned_); };
   work.keepReceived = [&](int64_t j, std::vector<torch::Tensor> grads) {
     gradient_.keepTensors(j, std::move(grads));
   };
-  if (!volunteers_->beginStep(work)) return std::nullopt;  // none has a unit: as without them
+  volunteers_->beginStep(work);
+  units = work.units;
   std::vector<std::optional<double>> losses;
   for (double l : volunteers_->runStep()) losses.emplace_back(l);
   return losses;
@@ -485,35 +540,40 @@ std::optional<std::vector<std::optional<double>>> Run::runWithVolunteers(int64_t
 bool Run::runStep(int64_t step, const StopSignal& stop) {
   const auto ts = Clock::now();
   // Slots 0..m-1: each micro-batch's loss; slot m: ranks that were asked to stop; slot m+1:
-  // ranks still writing their part of the checkpoint in flight.
-  std::vector<double> slots(static_cast<size_t>(m_) + 2, 0.0);
+  // ranks still writing their part of the checkpoint in flight; with volunteers, slots m+2..:
+  // the micro-batches each rank gives up to them next step.
+  std::vector<double> slots(static_cast<size_t>(m_) + 2 + (offering_ ? given_up_.size() : 0), 0.0);
   slots[static_cast<size_t>(m_)] = stop.requested() ? 1.0 : 0.0;
   slots[static_cast<size_t>(m_) + 1] = checkpointer_.localReady() ? 0.0 : 1.0;
   observers_.stepBegin(step);
   // 1-2. This replica's micro-batches; each one's gradient kept as its contribution (streamed to
   // the exact sum at once, but for the last, when the whole model is here).
+  // With volunteers, each rank gives up the end of its range and rank 0 answers for those.
   const bool streaming = s_.groups.pp == nullptr;
-  StepWork work;
-  work.step = step;
-  work.first = mine_.first;
-  work.end = mine_.second;
-  work.batch = [&](int64_t j) { return s_.data.train->batch(plan_.microBatch(step, j)); };
-  work.after_backward = [&](int64_t j, int chunk) {
-    gradient_.keep(j, streaming ? all_owned_ : chunk_owned_.at(static_cast<size_t>(chunk)));
-    if (streaming && j + 1 < mine_.second) gradient_.stream(j);
-  };
+  const auto& given_up = given_up_;
+  const int64_t offered = std::accumulate(given_up.begin(), given_up.end(), int64_t{0});
+  std::vector<int64_t> units;  // the micro-batches computed or answered for here, loss order
   std::vector<std::optional<double>> losses;
   bool streamed = streaming;
-  auto with_volunteers = volunteers_ ? runWithVolunteers(step) : std::nullopt;
-  if (with_volunteers) {
-    losses = std::move(*with_volunteers);
+  if (volunteers_ && offered > 0) {
+    losses = runWithVolunteers(step, given_up, units);
     streamed = false;  // units finish out of order
   } else {
+    StepWork work;
+    work.step = step;
+    work.first = mine_.first;
+    work.end = mine_.second - given_up.at(static_cast<size_t>(s_.groups.coord.dp));
+    for (int64_t j = work.first; j < work.end; ++j) units.push_back(j);
+    if (offering_) gradient_.setUnits(units);
+    work.batch = [&](int64_t j) { return s_.data.train->batch(plan_.microBatch(step, j)); };
+    work.after_backward = [&](int64_t j, int chunk) {
+      gradient_.keep(j, streaming ? all_owned_ : chunk_owned_.at(static_cast<size_t>(chunk)));
+      if (streaming && j + 1 < work.end) gradient_.stream(j);
+    };
     losses = s_.executor->runStep(work, observers_, s_.coll);
   }
   for (size_t k = 0; k < losses.size(); ++k) {
-    if (losses[k] && s_.groups.coord.tp == 0)
-      slots[static_cast<size_t>(mine_.first) + k] = *losses[k];
+    if (losses[k] && s_.groups.coord.tp == 0) slots[static_cast<size_t>(units.at(k))] = *losses[k];
   }
   // 3. The exact mean gradient over all M micro-batches.
   const int reduce_span = observers_.beginSpan("reduce", "reduce", StepObserver::kStepLane);
@@ -524,7 +584,12 @@ bool Run::runStep(int64_t step, const StopSignal& stop) {
     finite = ok == 1;
   }
   // 5. The step's loss, exact across placements; the stop and checkpoint flags ride along.
+  planVolunteerUnits(slots);
   slots = gatherSlots(s_.world, std::move(slots), s_.coll);
+  if (offering_) {
+    for (size_t r = 0; r < given_up_.size(); ++r)
+      given_up_[r] = static_cast<int64_t>(slots[static_cast<size_t>(m_) + 2 + r]);
+  }
   {
     const auto timer = verificationTimer();
     checkpointer_.poll(slots[static_cast<size_t>(m_) + 1] == 0);

@@ -39,7 +39,8 @@ std::string VolunteerCounts::line() const {
 }
 
 std::vector<int64_t> shareUnits(int64_t units, double local_speed,
-                                const std::vector<double>& volunteer_speeds, int64_t min_units) {
+                                const std::vector<double>& volunteer_speeds, int64_t min_units,
+                                int64_t replicas) {
   std::vector<int64_t> share(volunteer_speeds.size(), 0);
   if (units <= 0 || volunteer_speeds.empty()) return share;
   // The floor first, volunteer by volunteer while units last; the rest by speed.
@@ -51,13 +52,14 @@ std::vector<int64_t> shareUnits(int64_t units, double local_speed,
   units -= floor_given;
   if (units <= 0) return share;
   const double local = local_speed > 0 ? local_speed : 1.0;
-  double total = local;
+  const double ranks = local * static_cast<double>(std::max<int64_t>(replicas, 1));
+  double total = ranks;
   std::vector<double> speed;
   for (double s : volunteer_speeds) speed.push_back(s > 0 ? s : local);
   for (double s : speed) total += s;
-  // Largest remainder over rank 0 (index 0) and the volunteers; ties to the lower index.
+  // Largest remainder over the ranks (index 0) and the volunteers; ties to the lower index.
   std::vector<double> exact;
-  exact.push_back(static_cast<double>(units) * local / total);
+  exact.push_back(static_cast<double>(units) * ranks / total);
   for (double s : speed) exact.push_back(static_cast<double>(units) * s / total);
   std::vector<int64_t> whole;
   int64_t given = 0;
@@ -73,6 +75,40 @@ std::vector<int64_t> shareUnits(int64_t units, double local_speed,
   for (size_t k = 0; given < units; ++k, ++given) ++whole[order[k % order.size()]];
   for (size_t i = 0; i < share.size(); ++i) share[i] += whole[i + 1];
   return share;
+}
+
+std::vector<int64_t> unitsGivenUp(const std::vector<int64_t>& ranges, int64_t given) {
+  std::vector<int64_t> out(ranges.size(), 0);
+  int64_t total = 0;
+  for (int64_t n : ranges) total += std::max<int64_t>(n, 0);
+  given = std::min(given, total);
+  if (given <= 0) return out;
+  std::vector<double> rest(ranges.size(), 0.0);
+  int64_t placed = 0;
+  for (size_t r = 0; r < ranges.size(); ++r) {
+    const double exact = static_cast<double>(given) *
+                         static_cast<double>(std::max<int64_t>(ranges[r], 0)) /
+                         static_cast<double>(total);
+    out[r] = std::min(static_cast<int64_t>(std::floor(exact)), ranges[r]);
+    rest[r] = exact - static_cast<double>(out[r]);
+    placed += out[r];
+  }
+  // The rest one by one: largest remainder first, ties to the higher rank; never more than a
+  // range holds.
+  std::vector<size_t> order(ranges.size());
+  for (size_t r = 0; r < order.size(); ++r) order[r] = order.size() - 1 - r;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return rest[a] > rest[b]; });
+  while (placed < given) {
+    for (size_t r : order) {
+      if (placed == given) break;
+      if (out[r] < ranges[r]) {
+        ++out[r];
+        ++placed;
+      }
+    }
+  }
+  return out;
 }
 
 namespace {
@@ -92,6 +128,15 @@ struct Partial {
   verify::Signature signature{};
 };
 
+// A contribution whose hash and signature held and that the audit picked, waiting for rank 0 to
+// recompute it: it arrived while rank 0 was computing a unit of its own.
+struct PendingAudit {
+  int64_t unit = 0;
+  Hash256 hash;
+  verify::Signature signature{};
+  std::vector<std::vector<float>> tensors;
+};
+
 struct Volunteer {
   uint64_t id = 0;
   std::optional<vol::Session> session;
@@ -101,11 +146,13 @@ struct Volunteer {
   std::ofstream records;
   int64_t state_step = -1;  // the step whose State it has
   double speed = 0;         // units per second; 0 = not measured yet
+  int64_t shares_back = 0;  // shares (a step's units) it returned whole, over the session
   int64_t correct = 0;      // audited units found equal, over the run
   int late_in_row = 0;      // units in a row that missed their deadline
   std::map<int64_t, Outstanding> outstanding;
   std::map<int64_t, Partial> partial;
-  std::vector<int64_t> unaudited;  // this step's accepted units that were not recomputed
+  std::vector<PendingAudit> to_audit;  // this step's, in arrival order
+  std::vector<int64_t> unaudited;      // this step's accepted units that were not recomputed
   Clock::time_point assigned_at;
   int64_t assigned = 0;
   Clock::time_point joined;
@@ -115,6 +162,7 @@ struct Volunteer {
   void forgetStep() {
     outstanding.clear();
     partial.clear();
+    to_audit.clear();
     unaudited.clear();
   }
 
@@ -152,12 +200,15 @@ struct VolunteerCoordinator::Impl {
   double local_seconds = 0;  // rank 0's time per unit (moving average); 0 = not measured
 
   // One step's bookkeeping.
+  std::vector<std::pair<Volunteer*, int64_t>> planned;  // planStep's share of each ready one
   UnitWork step_work;
   const UnitWork* work = nullptr;
   Hash256 digest;  // the state digest of this step's parameters (once a volunteer needs it)
   int64_t digest_step = -1;
   std::map<int64_t, double> losses;
   std::vector<int64_t> local_queue;  // units rank 0 must compute (kept, late, lost, refused)
+  bool draining = false;             // inside drain(): progress() only moves bytes
+  bool mid_unit = false;             // drain() from progress(), while rank 0 computes: audits wait
 
   Impl(const jobs::JobSpec& spec, std::vector<std::pair<std::string, torch::Tensor>> p,
        const std::string& data_hash, const std::string& run_dir, const verify::KeyPair& k,
@@ -277,6 +328,10 @@ struct VolunteerCoordinator::Impl {
       local_queue.push_back(unit);
       ++counts.late;
     }
+    for (const auto& a : v.to_audit) {  // not checked yet: computed here instead
+      local_queue.push_back(a.unit);
+      ++counts.late;
+    }
     v.forgetStep();
     if (v.session && bye) {
       try {
@@ -378,9 +433,49 @@ struct VolunteerCoordinator::Impl {
     return loss;
   }
 
+  // Recomputes `a.unit` here and compares; keeps rank 0's copy either way.
+  void auditUnit(Volunteer& v, const PendingAudit& a) {
+    const double loss = computeHere(a.unit);
+    const auto mine = contributionTensors(param_tensors, static_cast<float>(loss));
+    const Hash256 recomputed = vol::gradientHash(mine);
+    work->keepComputed(a.unit);  // the copy computed here either way
+    losses[a.unit] = loss;
+    if (recomputed != a.hash) {
+      keepEvidence(v, a.unit, a.hash, a.signature, a.tensors, &mine, "the recomputation differs");
+      ban(v, a.unit, "its contribution differs from the recomputation");
+      return;
+    }
+    ++v.correct;
+    v.late_in_row = 0;
+    ++counts.audited;
+    ++counts.units;
+    v.record({{"event", "unit"},
+              {"step", work->step + 1},
+              {"micro_batch", a.unit},
+              {"audited", true},
+              {"outcome", "equal"}});
+  }
+
+  // The audits that waited for rank 0's unit (mid_unit); true when there were any.
+  bool runPendingAudits() {
+    bool any = false;
+    // By index: a recomputation's progress() may admit a volunteer (appended).
+    for (size_t i = 0; i < volunteers.size(); ++i) {
+      Volunteer& v = *volunteers[i];
+      while (v.session && !v.to_audit.empty()) {
+        const PendingAudit a = std::move(v.to_audit.front());
+        v.to_audit.erase(v.to_audit.begin());
+        auditUnit(v, a);
+        any = true;
+      }
+    }
+    return any;
+  }
+
   void onContribution(Volunteer& v, vol::Contribution&& c) {
     const int64_t unit = static_cast<int64_t>(c.micro_batch);
-    if (static_cast<int64_t>(c.step) != work->step || v.outstanding.count(unit) == 0) {
+    if (work == nullptr || static_cast<int64_t>(c.step) != work->step ||
+        v.outstanding.count(unit) == 0) {
       // Late (already recomputed here) or never assigned: the first valid copy has won.
       v.partial.erase(unit);
       v.record({{"event", "ignored"},
@@ -422,31 +517,21 @@ struct VolunteerCoordinator::Impl {
       ban(v, unit, "its contribution's signature does not verify");
       return;
     }
-    if (v.assigned > 0 && v.outstanding.empty()) {
+    // Its speed, once its share is back — but for its first: that one pays for the volunteer's
+    // warm-up (its first State, allocations), and measured it would starve the volunteer of
+    // units for the rest of the session.
+    if (v.assigned > 0 && v.outstanding.empty() && v.shares_back++ > 0) {
       const double dt = std::chrono::duration<double>(Clock::now() - v.assigned_at).count();
       const double s = static_cast<double>(v.assigned) / std::max(dt, 1e-6);
       v.speed = v.speed > 0 ? 0.5 * v.speed + 0.5 * s : s;
     }
     if (audit.audit(v.key, v.correct, step, static_cast<uint64_t>(unit))) {
-      const double loss = computeHere(unit);
-      const auto mine = contributionTensors(param_tensors, static_cast<float>(loss));
-      const Hash256 recomputed = vol::gradientHash(mine);
-      work->keepComputed(unit);  // the copy computed here either way
-      losses[unit] = loss;
-      if (recomputed != part.hash) {
-        keepEvidence(v, unit, part.hash, part.signature, got, &mine, "the recomputation differs");
-        ban(v, unit, "its contribution differs from the recomputation");
-        return;
+      PendingAudit a{unit, part.hash, part.signature, std::move(got)};
+      if (mid_unit) {
+        v.to_audit.push_back(std::move(a));  // recomputed once rank 0's unit is done
+      } else {
+        auditUnit(v, a);
       }
-      ++v.correct;
-      v.late_in_row = 0;
-      ++counts.audited;
-      ++counts.units;
-      v.record({{"event", "unit"},
-                {"step", step + 1},
-                {"micro_batch", unit},
-                {"audited", true},
-                {"outcome", "equal"}});
       return;
     }
     std::vector<torch::Tensor> grads;
@@ -496,10 +581,15 @@ struct VolunteerCoordinator::Impl {
 
   // Handles everything that has arrived; true when something did.
   bool drain() {
+    draining = true;
+    struct Reset {
+      bool& flag;
+      ~Reset() { flag = false; }
+    } reset{draining};
     admit();
     bool any = false;
-    for (auto& vp : volunteers) {
-      Volunteer& v = *vp;
+    for (size_t i = 0; i < volunteers.size(); ++i) {
+      Volunteer& v = *volunteers[i];
       while (v.session) {
         std::optional<vol::Message> m;
         try {
@@ -513,8 +603,23 @@ struct VolunteerCoordinator::Impl {
         }
       }
     }
-    removeGone();
+    // Mid-unit, a caller may be walking the volunteers (runPendingAudits): they go later.
+    if (!mid_unit) removeGone();
     return any;
+  }
+
+  void progress() {
+    if (draining ||
+        work == nullptr) {  // inside a drain (an audit's recomputation), or between steps
+      worker.progress();
+      return;
+    }
+    mid_unit = true;
+    struct Reset {
+      bool& flag;
+      ~Reset() { flag = false; }
+    } reset{mid_unit};
+    drain();
   }
 
   // ---- step 2: assignment ------------------------------------------------------------------
@@ -550,25 +655,48 @@ struct VolunteerCoordinator::Impl {
     v.state_step = work->step;
   }
 
-  std::vector<int64_t> assign() {
-    std::vector<Volunteer*> ready;
-    for (auto& v : volunteers) {
-      if (v->session) ready.push_back(v.get());
-    }
-    std::vector<int64_t> mine = work->units;
-    if (!work->offer || ready.empty() || mine.empty()) return mine;
+  int64_t plan(int64_t total, int replicas, bool offer) {
+    planned.clear();
+    if (!offer || total <= 0) return 0;
     std::vector<double> speeds;
-    for (auto* v : ready) speeds.push_back(v->speed);
+    for (auto& v : volunteers) {
+      if (v->session) {
+        planned.emplace_back(v.get(), 0);
+        speeds.push_back(v->speed);
+      }
+    }
+    if (planned.empty()) return 0;
     const double local_speed = local_seconds > 0 ? 1.0 / local_seconds : 0.0;
-    const auto share =
-        shareUnits(static_cast<int64_t>(mine.size()), local_speed, speeds, cfg.min_units);
-    // Volunteers take units from the end; rank 0 keeps the first ones.
+    const auto share = shareUnits(total, local_speed, speeds, cfg.min_units, replicas);
+    int64_t given = 0;
+    for (size_t i = 0; i < planned.size(); ++i) {
+      planned[i].second = share[i];
+      given += share[i];
+    }
+    return given;
+  }
+
+  // Returns the units rank 0 computes now: those it kept, and offered ones whose volunteer
+  // could not be told.
+  std::vector<int64_t> assign() {
+    const std::set<int64_t> offered(work->offered.begin(), work->offered.end());
+    std::vector<int64_t> mine;
+    for (int64_t u : work->units) {
+      if (offered.count(u) == 0) mine.push_back(u);
+    }
     const auto deadline = std::chrono::duration<double>(cfg.deadline_s);
-    for (size_t i = 0; i < ready.size(); ++i) {
-      Volunteer& v = *ready[i];
-      if (share[i] == 0) continue;
-      std::vector<int64_t> units(mine.end() - share[i], mine.end());
-      mine.resize(mine.size() - units.size());
+    size_t next = 0;  // the next offered unit to hand out
+    for (const auto& [vp, n] : planned) {
+      Volunteer& v = *vp;
+      const size_t take = std::min(static_cast<size_t>(n), work->offered.size() - next);
+      if (take == 0) continue;
+      std::vector<int64_t> units(work->offered.begin() + static_cast<std::ptrdiff_t>(next),
+                                 work->offered.begin() + static_cast<std::ptrdiff_t>(next + take));
+      next += take;
+      if (!v.session) {
+        mine.insert(mine.end(), units.begin(), units.end());
+        continue;
+      }
       try {
         if (v.state_step != work->step) sendState(v);
         v.assigned_at = Clock::now();
@@ -594,6 +722,10 @@ struct VolunteerCoordinator::Impl {
         drop(v, std::string("the connection failed: ") + e.what(), std::nullopt);
       }
     }
+    // Offered beyond the plan (the caller's mistake): computed here rather than lost.
+    mine.insert(mine.end(), work->offered.begin() + static_cast<std::ptrdiff_t>(next),
+                work->offered.end());
+    planned.clear();
     removeGone();
     return mine;
   }
@@ -642,8 +774,14 @@ struct VolunteerCoordinator::Impl {
     return t;
   }
 
+  // Computes what rank 0 must: the audits that waited, and local_queue's units; drains between.
   void runLocalQueue() {
-    while (!local_queue.empty()) {
+    for (;;) {
+      if (runPendingAudits()) {
+        drain();
+        continue;
+      }
+      if (local_queue.empty()) return;
       const int64_t j = local_queue.front();
       local_queue.erase(local_queue.begin());
       losses[j] = computeHere(j);
@@ -652,20 +790,21 @@ struct VolunteerCoordinator::Impl {
     }
   }
 
-  bool beginStep(const UnitWork& w) {
+  int64_t planStep(int64_t total, int replicas, bool offer) {
+    require(work == nullptr, "VolunteerCoordinator::planStep inside a step");
+    drain();
+    return plan(total, replicas, offer);
+  }
+
+  void beginStep(const UnitWork& w) {
+    require(work == nullptr, "VolunteerCoordinator::beginStep inside a step");
     step_work = w;
     work = &step_work;
     losses.clear();
     local_queue.clear();
-    drain();
     // Appended: a volunteer that failed while being assigned gave its units back already.
     const auto mine = assign();
     local_queue.insert(local_queue.end(), mine.begin(), mine.end());
-    if (local_queue.size() == w.units.size() && !anyOutstanding()) {  // no volunteer has a unit
-      work = nullptr;
-      return false;
-    }
-    return true;
   }
 
   std::vector<double> runStep() {
@@ -707,6 +846,7 @@ struct VolunteerCoordinator::Impl {
       v->session.reset();
       v->record({{"event", "left"}, {"why", why}});
     }
+    planned.clear();
     volunteers.clear();
     pending.clear();
     counts.connected = 0;
@@ -729,9 +869,15 @@ VolunteerCoordinator::~VolunteerCoordinator() {
 
 std::string VolunteerCoordinator::address() const { return impl_->address(); }
 
-bool VolunteerCoordinator::beginStep(const UnitWork& work) { return impl_->beginStep(work); }
+int64_t VolunteerCoordinator::planStep(int64_t total, int replicas, bool offer) {
+  return impl_->planStep(total, replicas, offer);
+}
+
+void VolunteerCoordinator::beginStep(const UnitWork& work) { impl_->beginStep(work); }
 
 std::vector<double> VolunteerCoordinator::runStep() { return impl_->runStep(); }
+
+void VolunteerCoordinator::progress() { impl_->progress(); }
 
 void VolunteerCoordinator::finish() { impl_->goodbye(vol::ByeReason::kDone, "the job finished"); }
 

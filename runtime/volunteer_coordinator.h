@@ -1,19 +1,21 @@
 // The job side of volunteer computing (docs/volunteers.md): rank 0 of a job with a
 // `[volunteers]` table listens on UCX, admits volunteers (`mlcp volunteer`) at step boundaries
-// and hands them some of its own logical micro-batches ("units"). A unit's contribution is the
-// same float32 gradient whoever computes it (the reproducible operators), and the exact sum
-// does not care who added it or in which order — so the step's result has the same bits with or
-// without volunteers, whatever they do.
+// and hands them some of the step's logical micro-batches ("units") — of every data-parallel
+// rank's, each rank giving up a share from the end of its range, so that every rank's step gets
+// shorter (runtime/trainer.cc tells the ranks their share; rank 0 answers for the units given
+// up). A unit's contribution is the same float32 gradient whoever computes it (the reproducible
+// operators), and the exact sum does not care who added it, on which rank, or in which order —
+// so the step's result has the same bits with or without volunteers, whatever they do.
 //
-// One step on rank 0, as numbered steps (runStep):
+// One step on rank 0, as numbered steps (planStep, beginStep, runStep):
 //  1. Admission: connections that arrived are taken from the listener (at most max_volunteers
 //     sessions at once, more are closed) and their handshakes (volunteer/session.h) advance
 //     without blocking; an established volunteer gets a Welcome (the job file as volunteers see
 //     it, the data's content hash). A key off the allowlist, or banned, gets nothing.
-//  2. Assignment: of the step's units, each volunteer that is ready gets a share in proportion
-//     to its measured speed (units per second, against rank 0's own), then the State — every
-//     parameter and the state digest (runtime/state_chain.h) it must reproduce before
-//     computing — and one Assign per unit, each with the job's deadline.
+//  2. Assignment: of the step's units, the volunteers that are ready get a share in proportion
+//     to their measured speed (units per second, against the ranks', each as fast as rank 0),
+//     then the State — every parameter and the state digest (runtime/state_chain.h) they must
+//     reproduce before computing — and one Assign per unit, each with the job's deadline.
 //  3. Rank 0 computes the units it kept, polling between them; then it waits for the
 //     volunteers' units — never past a unit's deadline: a late, lost (the volunteer left,
 //     vanished or broke the protocol) or refused unit is computed here. The first valid copy of
@@ -58,9 +60,13 @@ struct VolunteerCounts {
 // One step's units on rank 0, and how the trainer computes and keeps one.
 struct UnitWork {
   int64_t step = 0;
-  std::vector<int64_t> units;  // the logical micro-batches rank 0 owns, in order
-  bool offer = true;           // false: compute them all here (a planted fault, a trace)
-  Hash256 chain;               // the newest finished state chain link (State.chain_hash)
+  // Every logical micro-batch rank 0 answers for this step: those of its own range it keeps,
+  // then `offered`.
+  std::vector<int64_t> units;
+  // Of them, the ones volunteers take (planStep's count; its own and other ranks' given up), in
+  // the order they are handed out.
+  std::vector<int64_t> offered;
+  Hash256 chain;  // the newest finished state chain link (State.chain_hash)
   // Computes unit j here: its gradient is left in the parameters' .grad; returns its loss.
   std::function<double(int64_t j)> compute;
   // Takes the parameters' .grad as unit j's contribution (after compute(j)).
@@ -83,11 +89,23 @@ class VolunteerCoordinator {
 
   // HOST:PORT as bound (the port the kernel chose for port 0).
   std::string address() const;
-  // Steps 1-2 above. True when volunteers were given units of this step: then runStep() does
-  // the rest; false: no volunteer has any, and the trainer runs the step as without them.
-  bool beginStep(const UnitWork& work);
+  // Step 1 and the share of step 2: admits what arrived and decides how many of the step's
+  // `total` units the volunteers ready now take, against `replicas` data-parallel ranks each as
+  // fast as rank 0 (shareUnits). 0 when none is ready or `offer` is false (a planted fault, an
+  // operator trace: every unit is computed by a rank); the trainer then runs the step as
+  // without volunteers. Otherwise beginStep must follow, with exactly that many units offered.
+  int64_t planStep(int64_t total, int replicas, bool offer);
+  // The rest of step 2: hands work.offered to the volunteers in the shares planStep decided.
+  // runStep() does the rest.
+  void beginStep(const UnitWork& work);
   // Steps 3-4; returns the loss of each unit of work.units, in that order.
   std::vector<double> runStep();
+  // Called while rank 0 computes a unit (the trainer calls it after each layer's forward and
+  // while an emulated slow device sleeps): moves the bytes and handles what arrived — admission,
+  // contributions checked and taken — but recomputes nothing: an audit picked now waits until
+  // the unit is done. Without it a volunteer's transfers, and so its measured speed, would wait
+  // for the end of rank 0's unit. Cheap when nothing arrived.
+  void progress();
   // The job finished: Bye(done) to every volunteer.
   void finish();
   VolunteerCounts counts() const;
@@ -99,10 +117,18 @@ class VolunteerCoordinator {
 };
 
 // How many of `units` units each volunteer gets: `min_units` each first (in order, while units
-// last), then the rest in proportion to the speeds (units per second; rank 0's is
-// `local_speed`, a volunteer without a measurement counts as rank 0's) by largest remainder;
-// rank 0 keeps what is left. A pure function (unit tests, bench).
+// last), then the rest in proportion to the speeds (units per second) by largest remainder,
+// against `replicas` ranks of `local_speed` each (rank 0's; a volunteer without a measurement
+// counts as one rank); the ranks keep what is left. A pure function (unit tests, bench).
 std::vector<int64_t> shareUnits(int64_t units, double local_speed,
-                                const std::vector<double>& volunteer_speeds, int64_t min_units = 0);
+                                const std::vector<double>& volunteer_speeds, int64_t min_units = 0,
+                                int64_t replicas = 1);
+
+// How many units each data-parallel rank gives up to volunteers when they take `given` of the
+// step's units and rank r's range holds ranges[r]: in proportion to the ranges (so every rank's
+// step shrinks alike, uneven ranges of a heterogeneous placement included), by largest
+// remainder, ties to the higher rank (rank 0, which also computes the late ones, gives up
+// last). Each from the end of its range. A pure function.
+std::vector<int64_t> unitsGivenUp(const std::vector<int64_t>& ranges, int64_t given);
 
 }  // namespace mlcp::runtime

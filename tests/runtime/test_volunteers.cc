@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -188,6 +189,21 @@ TEST(Volunteers, ChurnOnOtherInstructionSetsKeepsTheBits) {
   }
   EXPECT_GT(units, 100) << "volunteers computed too little of the job to test it";
   EXPECT_GE(late, 1) << "C's unit was not recomputed";
+  // Volunteers took units of both ranks' ranges (rank 0 owns micro-batches 0-3, rank 1 4-7):
+  // each rank gives up its share, so each rank's step gets shorter.
+  std::set<int64_t> taken;
+  for (const auto* k : {&a, &b, &c}) {
+    const auto records = logOf(run + "/volunteers/" + k->hex.substr(0, 16) + ".jsonl");
+    for (const auto& line : splitLines(records)) {
+      const auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_object() && j.value("event", "") == "assigned") {
+        for (int64_t u : j["units"]) taken.insert(u);
+      }
+    }
+  }
+  ASSERT_FALSE(taken.empty());
+  EXPECT_TRUE(*taken.begin() < 4 && *taken.rbegin() >= 4)
+      << "volunteers were given one rank's units only: " << nlohmann::json(taken).dump();
   // B's key joined twice (its record file says so).
   EXPECT_EQ(count(readFile(run + "/volunteers/" + b.hex.substr(0, 16) + ".jsonl"),
                   "\"event\":\"joined\""),

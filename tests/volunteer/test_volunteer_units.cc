@@ -132,6 +132,38 @@ TEST(ShareUnits, BySpeedWithAFloor) {
   s = shareUnits(10, 1, {9});
   EXPECT_EQ(s, (std::vector<int64_t>{9}));
   EXPECT_TRUE(shareUnits(0, 1, {1}) == (std::vector<int64_t>{0}));
+  // Against 4 data-parallel ranks as fast as rank 0: an unmeasured volunteer counts as one rank
+  // (16 units over 4 ranks + 4 volunteers: 2 each), a volunteer as fast as 4 ranks as those.
+  s = shareUnits(16, 10, {0, 0, 0, 0}, 0, 4);
+  EXPECT_EQ(s, (std::vector<int64_t>(4, 2)));
+  EXPECT_EQ(shareUnits(16, 10, {40}, 0, 4), (std::vector<int64_t>{8}));
+  EXPECT_EQ(shareUnits(16, 10, {1}, 0, 4), (std::vector<int64_t>{0}));
+}
+
+TEST(UnitsGivenUp, InProportionToTheRangesRankZeroLast) {
+  using runtime::unitsGivenUp;
+  auto sum = [](const std::vector<int64_t>& v) {
+    return std::accumulate(v.begin(), v.end(), int64_t{0});
+  };
+  // Even ranges: the same from each; what does not divide comes from the higher ranks first.
+  EXPECT_EQ(unitsGivenUp({4, 4}, 4), (std::vector<int64_t>{2, 2}));
+  EXPECT_EQ(unitsGivenUp({4, 4}, 3), (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(unitsGivenUp({4, 4, 4}, 1), (std::vector<int64_t>{0, 0, 1}));
+  EXPECT_EQ(unitsGivenUp({4, 4, 4}, 2), (std::vector<int64_t>{0, 1, 1}));
+  // Uneven ranges (a heterogeneous placement): in proportion, so every rank's step shrinks
+  // alike.
+  EXPECT_EQ(unitsGivenUp({6, 2}, 4), (std::vector<int64_t>{3, 1}));
+  EXPECT_EQ(unitsGivenUp({9, 3, 0}, 8), (std::vector<int64_t>{6, 2, 0}));
+  // Never more than a range holds, nor than there are; nothing for nothing.
+  EXPECT_EQ(unitsGivenUp({3, 1}, 99), (std::vector<int64_t>{3, 1}));
+  EXPECT_EQ(unitsGivenUp({2, 2}, 0), (std::vector<int64_t>{0, 0}));
+  EXPECT_EQ(unitsGivenUp({}, 3), (std::vector<int64_t>{}));
+  for (int64_t given = 0; given <= 13; ++given) {
+    const std::vector<int64_t> ranges{5, 1, 4, 3};
+    const auto out = unitsGivenUp(ranges, given);
+    EXPECT_EQ(sum(out), given);
+    for (size_t r = 0; r < ranges.size(); ++r) EXPECT_LE(out[r], ranges[r]) << given;
+  }
 }
 
 }  // namespace
