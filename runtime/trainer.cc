@@ -506,7 +506,8 @@ std::vector<std::optional<double>> Run::runWithVolunteers(int64_t step,
   UnitWork work;
   work.step = step;
   const auto& ranges = s_.placement.micro_batches;
-  for (int64_t j = mine_.first; j < mine_.second - given_up[0]; ++j) work.units.push_back(j);
+  const int64_t kept_end = mine_.second - given_up.at(static_cast<size_t>(s_.groups.coord.dp));
+  for (int64_t j = mine_.first; j < kept_end; ++j) work.units.push_back(j);
   for (size_t r = 0; r < ranges.size(); ++r) {
     for (int64_t j = ranges[r].second - given_up[r]; j < ranges[r].second; ++j)
       work.offered.push_back(j);
