@@ -132,6 +132,18 @@ t = [json.loads(l)["step_time_s"] for l in open(sys.argv[1]) if '"kind":"step"' 
 print(statistics.median(t[20:]))
 PY
 }
+# pair WITH WITHOUT WHAT: run $r's line; appends the ratio of the two runs' median step times.
+pair() {
+  grep -q "volunteers 2" "$work/$1.log" || { echo "bench_volunteers: the volunteers were not connected" >&2; exit 1; }
+  local a b
+  a=$(median_step "$1")
+  b=$(median_step "$2")
+  ratios+=("$(python3 -c "print($a / $b)")")
+  echo "  run $r: median step $(python3 -c "print(f'{1000*$a:.2f}')") ms $3, $(python3 -c "print(f'{1000*$b:.2f}')") ms without: $(python3 -c "print(f'{$a/$b:.3f}')")x"
+}
+median_ratio() {  # median_ratio TITLE NOTE
+  python3 -c 'import sys,statistics; print(f"{sys.argv[1]}: {statistics.median(float(x) for x in sys.argv[3:]):.3f}x (median of paired ratios{sys.argv[2]})")' "$1" "$2" "${ratios[@]}"
+}
 ratios=()
 for r in $(seq 1 "$repeats"); do
   p=$(port)
@@ -143,13 +155,9 @@ for r in $(seq 1 "$repeats"); do
   v2=$(volunteer b "$p" "$work/ib$r.log" --slow-ms 400)
   pids+=("$v1" "$v2")
   if ((r % 2)); then runjob "none$r"; runjob "idle$r"; else runjob "idle$r"; runjob "none$r"; fi
-  grep -q "volunteers 2" "$work/idle$r.log" || { echo "bench_volunteers: the volunteers were not connected" >&2; exit 1; }
-  a=$(median_step "idle$r")
-  b=$(median_step "none$r")
-  ratios+=("$(python3 -c "print($a / $b)")")
-  echo "  run $r: median step $(python3 -c "print(f'{1000*$a:.2f}')") ms with idle volunteers, $(python3 -c "print(f'{1000*$b:.2f}')") ms without: $(python3 -c "print(f'{$a/$b:.3f}')")x"
+  pair "idle$r" "none$r" "with idle volunteers"
 done
-python3 -c 'import sys,statistics; print(f"(d) step time with idle volunteers / without: {statistics.median(float(x) for x in sys.argv[1:]):.3f}x (median of paired ratios; target <= 1.02x)")' "${ratios[@]}"
+median_ratio "(d) step time with idle volunteers / without" "; target <= 1.02x"
 
 echo "== (e) step time on 2 slow ranks (slowdown 20) with 2 volunteers / none, $repeats paired runs =="
 cat >"$work/devices.toml" <<TOML
@@ -178,10 +186,6 @@ for r in $(seq 1 "$repeats"); do
     runjob "help$r"
   }
   if ((r % 2)); then runjob "alone$r"; helped; else helped; runjob "alone$r"; fi
-  grep -q "volunteers 2" "$work/help$r.log" || { echo "bench_volunteers: the volunteers were not connected" >&2; exit 1; }
-  a=$(median_step "help$r")
-  b=$(median_step "alone$r")
-  ratios+=("$(python3 -c "print($a / $b)")")
-  echo "  run $r: median step $(python3 -c "print(f'{1000*$a:.2f}')") ms with 2 volunteers, $(python3 -c "print(f'{1000*$b:.2f}')") ms without: $(python3 -c "print(f'{$a/$b:.3f}')")x"
+  pair "help$r" "alone$r" "with 2 volunteers"
 done
-python3 -c 'import sys,statistics; print(f"(e) step time of slow ranks with 2 volunteers / without: {statistics.median(float(x) for x in sys.argv[1:]):.3f}x (median of paired ratios)")' "${ratios[@]}"
+median_ratio "(e) step time of slow ranks with 2 volunteers / without" ""

@@ -115,6 +115,18 @@ namespace {
 
 constexpr int kLateInRowEvicts = 2;
 
+// Sets a flag for the length of a scope.
+class FlagScope {
+ public:
+  explicit FlagScope(bool& flag) : flag_(flag) { flag_ = true; }
+  ~FlagScope() { flag_ = false; }
+  FlagScope(const FlagScope&) = delete;
+  FlagScope& operator=(const FlagScope&) = delete;
+
+ private:
+  bool& flag_;
+};
+
 std::string keyHex(const verify::PublicKey& key) { return hexEncode(key.data(), key.size()); }
 
 struct Outstanding {
@@ -581,11 +593,7 @@ struct VolunteerCoordinator::Impl {
 
   // Handles everything that has arrived; true when something did.
   bool drain() {
-    draining = true;
-    struct Reset {
-      bool& flag;
-      ~Reset() { flag = false; }
-    } reset{draining};
+    const FlagScope scope(draining);
     admit();
     bool any = false;
     for (size_t i = 0; i < volunteers.size(); ++i) {
@@ -609,16 +617,12 @@ struct VolunteerCoordinator::Impl {
   }
 
   void progress() {
-    if (draining ||
-        work == nullptr) {  // inside a drain (an audit's recomputation), or between steps
+    // Inside a drain (an audit's recomputation) or between steps: bytes only.
+    if (draining || work == nullptr) {
       worker.progress();
       return;
     }
-    mid_unit = true;
-    struct Reset {
-      bool& flag;
-      ~Reset() { flag = false; }
-    } reset{mid_unit};
+    const FlagScope scope(mid_unit);
     drain();
   }
 
