@@ -144,12 +144,17 @@ pair() {
 median_ratio() {  # median_ratio TITLE NOTE
   python3 -c 'import sys,statistics; print(f"{sys.argv[1]}: {statistics.median(float(x) for x in sys.argv[3:]):.3f}x (median of paired ratios{sys.argv[2]})")' "$1" "$2" "${ratios[@]}"
 }
+# job_pair WITH WITHOUT: the job WITH volunteers listening on port $p (set here), and the same
+# job WITHOUT a [volunteers] table.
+job_pair() {
+  p=$(port)
+  job "$1" "$p" ""
+  job "$2" "$(port)" ""
+  sed -i '/^\[volunteers\]/,$d' "$work/$2.toml"
+}
 ratios=()
 for r in $(seq 1 "$repeats"); do
-  p=$(port)
-  job "idle$r" "$p" ""
-  job "none$r" "$(port)" ""
-  sed -i '/^\[volunteers\]/,$d' "$work/none$r.toml"
+  job_pair "idle$r" "none$r"
   # Volunteers 1000x slower than rank 0: after their first units they get none, but stay.
   v1=$(volunteer a "$p" "$work/ia$r.log" --slow-ms 400)
   v2=$(volunteer b "$p" "$work/ib$r.log" --slow-ms 400)
@@ -170,10 +175,7 @@ slowdown = 20.0
 TOML
 ratios=()
 for r in $(seq 1 "$repeats"); do
-  p=$(port)
-  job "help$r" "$p" ""
-  job "alone$r" "$(port)" ""
-  sed -i '/^\[volunteers\]/,$d' "$work/alone$r.toml"
+  job_pair "help$r" "alone$r"
   for n in help alone; do
     # Micro-batches of 256: a unit's compute, not the parameters it moves, dominates; a quarter
     # of the steps (each is 20x as long).
