@@ -107,7 +107,7 @@ void emulateSlowdown(double slowdown, std::chrono::steady_clock::time_point star
     std::this_thread::sleep_until(until);
     return;
   }
-  for (auto t = Clock::now(); t < until; t = Clock::now()) {
+  while (Clock::now() < until) {
     meanwhile();
     std::this_thread::sleep_until(std::min(until, Clock::now() + std::chrono::milliseconds(1)));
   }

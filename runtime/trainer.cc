@@ -220,10 +220,9 @@ class Run {
   // In a job that takes volunteers, rank 0: how many micro-batches each data-parallel rank gives
   // up to them next step, into the step's slots.
   void planVolunteerUnits(std::vector<double>& slots);
-  // Rank 0 when volunteers take `given_up` units: computes its own and the late ones; `units`
-  // gets the micro-batches it answered for, in the order of the returned losses.
-  std::vector<std::optional<double>> runWithVolunteers(int64_t step,
-                                                       const std::vector<int64_t>& given_up,
+  // Rank 0 when volunteers take given_up_'s units: computes its own [mine_.first, kept_end) and
+  // the late ones; `units` gets the micro-batches it answered for, in the order of the losses.
+  std::vector<std::optional<double>> runWithVolunteers(int64_t step, int64_t kept_end,
                                                        std::vector<int64_t>& units);
   void update(int64_t step, bool finite);
   void finish();
@@ -500,16 +499,14 @@ void Run::planVolunteerUnits(std::vector<double>& slots) {
 // Rank 0 with volunteers: its micro-batches and those the ranks gave up go through the
 // coordinator, which hands the given-up ones to volunteers and computes the rest here — each
 // one's gradient kept as its contribution, whoever computed it.
-std::vector<std::optional<double>> Run::runWithVolunteers(int64_t step,
-                                                          const std::vector<int64_t>& given_up,
+std::vector<std::optional<double>> Run::runWithVolunteers(int64_t step, int64_t kept_end,
                                                           std::vector<int64_t>& units) {
   UnitWork work;
   work.step = step;
   const auto& ranges = s_.placement.micro_batches;
-  const int64_t kept_end = mine_.second - given_up.at(static_cast<size_t>(s_.groups.coord.dp));
   for (int64_t j = mine_.first; j < kept_end; ++j) work.units.push_back(j);
   for (size_t r = 0; r < ranges.size(); ++r) {
-    for (int64_t j = ranges[r].second - given_up[r]; j < ranges[r].second; ++j)
+    for (int64_t j = ranges[r].second - given_up_[r]; j < ranges[r].second; ++j)
       work.offered.push_back(j);
   }
   work.units.insert(work.units.end(), work.offered.begin(), work.offered.end());
@@ -551,19 +548,19 @@ bool Run::runStep(int64_t step, const StopSignal& stop) {
   // the exact sum at once, but for the last, when the whole model is here).
   // With volunteers, each rank gives up the end of its range and rank 0 answers for those.
   const bool streaming = s_.groups.pp == nullptr;
-  const auto& given_up = given_up_;
-  const int64_t offered = std::accumulate(given_up.begin(), given_up.end(), int64_t{0});
+  const int64_t offered = std::accumulate(given_up_.begin(), given_up_.end(), int64_t{0});
+  const int64_t kept_end = mine_.second - given_up_.at(static_cast<size_t>(s_.groups.coord.dp));
   std::vector<int64_t> units;  // the micro-batches computed or answered for here, loss order
   std::vector<std::optional<double>> losses;
   bool streamed = streaming;
   if (volunteers_ && offered > 0) {
-    losses = runWithVolunteers(step, given_up, units);
+    losses = runWithVolunteers(step, kept_end, units);
     streamed = false;  // units finish out of order
   } else {
     StepWork work;
     work.step = step;
     work.first = mine_.first;
-    work.end = mine_.second - given_up.at(static_cast<size_t>(s_.groups.coord.dp));
+    work.end = kept_end;
     for (int64_t j = work.first; j < work.end; ++j) units.push_back(j);
     if (offering_) gradient_.setUnits(units);
     work.batch = [&](int64_t j) { return s_.data.train->batch(plan_.microBatch(step, j)); };
