@@ -274,7 +274,19 @@ struct VolunteerCoordinator::Impl {
 
   // ---- step 1: admission ---------------------------------------------------------------------
   void admit() {
-    while (auto ep = listener.tryAccept(vol::volunteerEndpointOptions())) {
+    for (;;) {
+      std::optional<ucx::Endpoint> ep;
+      try {
+        ep = listener.tryAccept(vol::volunteerEndpointOptions());
+      } catch (const Error& e) {
+        // A volunteer that dialled and gave up (or died) before the job got to its request:
+        // the request is spent, the job goes on.
+        ++counts.rejected;
+        log(fmt::format("mlcp: a volunteer's connection failed before it was accepted: {}",
+                        e.what()));
+        continue;
+      }
+      if (!ep) break;
       const size_t connected = volunteers.size() + pending.size();
       if (connected >= static_cast<size_t>(cfg.max_volunteers)) {
         ++counts.rejected;

@@ -335,5 +335,35 @@ TEST(Volunteers, AVolunteerEndsWithOneSentence) {
   EXPECT_NE(lines.back().find("failed"), std::string::npos) << lines.back();
 }
 
+// A volunteer that dials while the job cannot answer (here: stopped with SIGSTOP; in life, a job
+// busy loading for longer than the volunteer waits) and gives up leaves a connection request
+// whose peer is gone. The job meets it when it next admits volunteers: a log line, and it goes
+// on to the 1-process run's bits (it used to end the job with the UCX error).
+TEST(Volunteers, AVolunteerThatGaveUpBeforeBeingAcceptedLeavesTheJobRunning) {
+  TempDir dir("mlcp-volunteers");
+  const Key v = makeKey(dir, "v");
+  const int port = freePort();
+  const std::string run = dir.file("run");
+  const std::string text = jobText(run, port, {v}, 40);
+  writeFile(dir.file("job.toml"), text);
+  BackgroundProcess job(mlcpBinary() + " run " + dir.file("job.toml") + " --progress lines",
+                        dir.file("job.log"));
+  ASSERT_TRUE(waitUntil(120, [&] { return lastStep(run) >= 2 || !job.running(); }))
+      << logOf(dir.file("job.log"));
+  ASSERT_EQ(kill(job.pid(), SIGSTOP), 0);
+  const auto gave_up =
+      runCommand(mlcpBinary() + " volunteer --connect 127.0.0.1:" + std::to_string(port) +
+                 " --job vjob --key " + v.file + " --connect-timeout 3");
+  ASSERT_EQ(kill(job.pid(), SIGCONT), 0);
+  EXPECT_EQ(gave_up.exit_code, 1) << gave_up.output;
+  EXPECT_NE(gave_up.output.find("could not join the job"), std::string::npos) << gave_up.output;
+  ASSERT_EQ(job.waitFor(120), 0) << logOf(dir.file("job.log"));
+  const std::string out = logOf(dir.file("job.log"));
+  EXPECT_NE(out.find("a volunteer's connection failed before it was accepted"), std::string::npos)
+      << out;
+  expectSameBits(reference(dir, jobText(run, freePort(), {v}, 40)), runBits(run),
+                 "a volunteer that gave up before it was accepted");
+}
+
 }  // namespace
 }  // namespace mlcp::test
