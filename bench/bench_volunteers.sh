@@ -15,9 +15,15 @@
 #       every rank's step shortens; were only rank 0's units offered, rank 1 would keep the step
 #       as long as without volunteers.
 #   bench/bench_volunteers.sh [STEPS] [REPEATS]   (default 400, 3)
+#   bench/bench_volunteers.sh --count              (d) in instructions, under callgrind (30 min)
 # (b), the transport's throughput, is bench_volunteer_transport (docs/performance.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+count=0
+if [[ ${1:-} == --count ]]; then
+  count=1
+  shift
+fi
 steps=${1:-400}
 repeats=${2:-3}
 source scripts/mpi-env.sh
@@ -65,7 +71,7 @@ volunteer() {  # volunteer KEY PORT LOG FLAGS...: starts one in the background, 
   local key=$1 p=$2 log=$3
   shift 3
   $mlcp volunteer --connect "127.0.0.1:$p" --job vbench --key "$work/$key.key" \
-    --connect-timeout 60 "$@" >"$log" 2>&1 &
+    --connect-timeout "${connect_timeout:-60}" "$@" >"$log" 2>&1 &
   echo $!
 }
 
@@ -82,6 +88,90 @@ wait_for() {  # wait_for FILE TEXT COUNT: until FILE holds TEXT COUNT times (120
   echo "bench_volunteers: timed out waiting for '$2' in $1" >&2
   exit 1
 }
+
+# (d) counted: instructions instead of seconds, which this machine's clock scatters by more than
+# the 2% the target allows. `valgrind --tool=callgrind` of the job on 1 rank (no other rank to
+# wait for) for SHORT and LONG steps, with an idle volunteer and without; a step's instructions
+# are the difference over LONG - SHORT steps, so start-up, the end and the volunteer's first
+# units cancel. One volunteer, so that those are the same in both runs: before its speed is
+# known a volunteer counts as fast as rank 0, and its first two shares are then exactly half
+# the step's 8 units each (with two, how many each is given depends on when each joined).
+# Open MPI's waits spin for as long as they wait (ucp_worker_progress, the PMIx fence),
+# whatever the job does, so they are counted apart; the coordinator's own UCX progress is
+# printed (WorkerCore::progress, inclusive). Under valgrind rank 0 computes a unit in about a
+# second, so the volunteer sleeps 25 s a unit to stay idle, and the run checks that it was
+# given nothing after step SHORT.
+count_instructions() {
+  local short=10 long=40 mode n
+  # Under valgrind the job takes minutes to start listening: the volunteer waits for it.
+  local connect_timeout=900
+  command -v valgrind >/dev/null ||
+    { echo "bench_volunteers: --count needs valgrind (apt-get install valgrind)" >&2; exit 1; }
+  # valgrind's virtual CPU claims RDTSCP, which some hosts (this AMD EPYC VM) lack, and libhwy
+  # (loaded under LibTorch by OpenCV) calls it in a static initialiser: a preloaded stand-in for
+  # the one function that does (libhwy's timer, which nothing here uses).
+  printf '#include <cstdint>\nnamespace hwy::platform { uint64_t TimerResolution() { return 1; } }\n' \
+    >"$work/hwy_timer.cc"
+  g++ -O2 -shared -fPIC -o "$work/hwy_timer.so" "$work/hwy_timer.cc"
+  for mode in none idle; do
+    for n in $short $long; do
+      p=$(port)
+      job "$mode$n" "$p" ""
+      sed -i "s/^steps = .*/steps = $n/; s/^deadline_s = .*/deadline_s = 60/" "$work/$mode$n.toml"
+      if [[ $mode == none ]]; then
+        sed -i '/^\[volunteers\]/,$d' "$work/$mode$n.toml"
+      else
+        pids+=("$(volunteer a "$p" "$work/$mode$n.a.log" --slow-ms 25000)")
+      fi
+      echo "  $mode, $n steps: $(date +%T)"
+      mpirun --allow-run-as-root --oversubscribe --bind-to none -np 1 \
+        env LD_PRELOAD="$work/hwy_timer.so" valgrind --tool=callgrind \
+        --callgrind-out-file="$work/cg-$mode$n" $mlcp run "$work/$mode$n.toml" \
+        --output "$work/$mode$n" --progress lines >"$work/$mode$n.log" 2>&1 \
+        || { tail -20 "$work/$mode$n.log" >&2; exit 1; }
+    done
+  done
+  python3 - "$work" "$short" "$long" <<'PY'
+import collections, glob, json, re, subprocess, sys
+work, short, long_ = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+spin = ("ucp_worker_progress", "opal_common_ucx_mca_pmix_fence")
+def functions(path, inclusive):
+    out = subprocess.run(["callgrind_annotate", "--threshold=100", f"--inclusive={inclusive}", path],
+                         capture_output=True, text=True, check=True).stdout
+    cost, listed = collections.Counter(), False
+    for line in out.splitlines():
+        if "file:function" in line:
+            listed = True
+        elif listed and (m := re.match(r"\s*([\d,]+)\s+(?:\([^)]*\)\s+)?(.*)", line)):
+            cost[m.group(2)] += int(m.group(1).replace(",", ""))
+    return cost
+def per_step(mode, inclusive="no"):
+    a = functions(f"{work}/cg-{mode}{short}", inclusive)
+    b = functions(f"{work}/cg-{mode}{long_}", inclusive)
+    return {k: (b[k] - a[k]) / (long_ - short) for k in set(a) | set(b)}
+for path in glob.glob(f"{work}/idle{long_}/volunteers/*.jsonl"):
+    for e in map(json.loads, open(path)):
+        if e["event"] == "assigned" and e["step"] > short:
+            sys.exit(f"bench_volunteers: a volunteer was given units at step {e['step']}: not idle")
+cost = {m: per_step(m) for m in ("none", "idle")}
+own = sum(v for k, v in per_step("idle", "yes").items() if "WorkerCore::progress()" in k)
+for m in cost:
+    waits = sum(v for k, v in cost[m].items() if any(s in k for s in spin))
+    total = sum(cost[m].values())
+    print(f"  {m}: {total / 1e6:.3f} M instructions a step, of which Open MPI's spinning waits "
+          f"{waits / 1e6:.3f} M")
+    cost[m] = total - waits
+print(f"  of which the volunteer coordinator's UCX progress (inclusive): {own / 1e3:.1f} K")
+print(f"(d) counted: instructions a step with an idle volunteer / without, MPI's spinning waits apart: "
+      f"{cost['none'] / 1e6:.3f} M and {cost['idle'] / 1e6:.3f} M, "
+      f"{cost['idle'] / cost['none']:.4f}x (target <= 1.02x)")
+PY
+}
+if ((count)); then
+  echo "== (d) counted: callgrind of 1 rank, 10 and 40 steps, an idle volunteer vs none =="
+  count_instructions
+  exit 0
+fi
 
 echo "== (a) utilisation under churn, (c) audit cost: $steps steps, 3 volunteers =="
 p=$(port)
